@@ -1,0 +1,1 @@
+"""Readers: logs and run tables of every format into one tidy frame."""

@@ -1,0 +1,94 @@
+"""Match a table's column names to scalelaw's canonical names.
+
+Canonical names and what they mean (units are whatever the file uses; scalelaw never
+rescales silently):
+
+- ``N``    model parameters (say in your report whether non-embedding or total)
+- ``D``    training tokens
+- ``C``    training compute in FLOPs (6ND convention when derived)
+- ``loss`` loss in nats per token (cross-entropy)
+- ``step`` optimizer step, ``lr`` learning rate at that step, ``tokens`` tokens seen
+- ``run``  run label, ``split`` train/val
+- ``N_e``, ``N_d`` encoder / decoder parameters (encoder-decoder law)
+
+Matching is case-insensitive and ignores spaces, dashes, dots and underscores; an explicit
+mapping always wins.  A canonical name that two columns claim equally is ambiguous and is
+refused with the list of candidates.
+"""
+from __future__ import annotations
+
+import re
+from typing import Iterable, Mapping
+
+from ..errors import ScalelawError
+
+#: canonical name -> synonyms, most specific first.  Keys are matched after :func:`normalize`.
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "N": ("n", "params", "parameters", "n_params", "num_params", "nparams", "model_size",
+          "model size", "model_params", "non_embedding_params", "size"),
+    "D": ("d", "tokens", "n_tokens", "num_tokens", "data", "dataset_size", "training_tokens",
+          "train_tokens", "total_tokens"),
+    "C": ("c", "flops", "compute", "training flop", "training_flop", "training_flops",
+          "train_flops", "total_flops"),
+    "loss": ("loss", "eval_loss", "val_loss", "validation_loss", "final_loss", "test_loss",
+             "train_loss", "train/loss", "val/loss", "lm loss", "y"),
+    "step": ("step", "_step", "steps", "iter", "iteration", "global_step", "train/global_step"),
+    "lr": ("lr", "learning_rate", "train/learning_rate", "learning-rate", "learning rate"),
+    "tokens": ("tokens", "num_input_tokens_seen", "total_tokens", "tokens_seen"),
+    "run": ("run", "run_id", "run_name", "name", "schedule"),
+    "split": ("split",),
+    "N_e": ("n_e", "encoder_params", "n_enc", "encoder"),
+    "N_d": ("n_d", "decoder_params", "n_dec", "decoder"),
+}
+
+
+def normalize(name: str) -> str:
+    """Lower-case and drop separators: ``'Model Size'`` -> ``'modelsize'``."""
+    return re.sub(r"[\s_\-.]+", "", str(name).strip().lower())
+
+
+def resolve(columns: Iterable[str], wanted: Iterable[str],
+            mapping: Mapping[str, str] | None = None,
+            required: Iterable[str] | None = None) -> dict[str, str]:
+    """Map each canonical name in ``wanted`` to a column of ``columns``.
+
+    ``mapping`` (canonical -> column) wins over synonyms.  Names in ``required`` that
+    cannot be found raise :class:`ScalelawError` listing the columns the table has; other
+    names are simply absent from the result.
+    """
+    columns = [str(c) for c in columns]
+    mapping = dict(mapping or {})
+    required = set(wanted if required is None else required)
+    by_norm: dict[str, list[str]] = {}
+    for c in columns:
+        by_norm.setdefault(normalize(c), []).append(c)
+    out: dict[str, str] = {}
+    taken: set[str] = set()
+    for canon, col in mapping.items():
+        if col not in columns:
+            hits = by_norm.get(normalize(col), [])
+            if len(hits) != 1:
+                raise ScalelawError(f"column {col!r} (for {canon}) is not in the table; "
+                                    f"it has: {', '.join(columns)}")
+            col = hits[0]
+        out[canon] = col
+        taken.add(col)
+    for canon in wanted:
+        if canon in out:
+            continue
+        found = None
+        for syn in (canon,) + SYNONYMS.get(canon, ()):
+            hits = [c for c in by_norm.get(normalize(syn), []) if c not in taken]
+            if len(hits) > 1:
+                raise ScalelawError(f"ambiguous column for {canon}: {', '.join(hits)}; "
+                                    f"name one explicitly")
+            if hits:
+                found = hits[0]
+                break
+        if found is not None:
+            out[canon] = found
+            taken.add(found)
+        elif canon in required:
+            raise ScalelawError(f"no column for {canon} (tried {', '.join(SYNONYMS.get(canon, (canon,))[:6])}); "
+                                f"the table has: {', '.join(columns)}")
+    return out
