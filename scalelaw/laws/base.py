@@ -97,6 +97,11 @@ class Law:
         """
         return {}
 
+    def config(self) -> dict:
+        """Constructor keyword arguments that rebuild this law with ``get_law(name, **config)``
+        (used by ``FitResult.to_json``).  JSON-serializable."""
+        return {}
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}: {self.formula}>"
 
