@@ -1,0 +1,613 @@
+"""Compute-optimal allocation: how to split a FLOP budget between parameters and tokens.
+
+Three routes, after Hoffmann et al. (2022):
+
+* :func:`compute_optimal` / :func:`exponents` -- closed form from a fitted chinchilla law
+  ``L(N, D) = E + A/N^alpha + B/D^beta`` (Approach 3), with percentile intervals over
+  bootstrap draws of the parameters.
+* :func:`isoflop` -- IsoFLOP profiles (Approach 2): per compute budget a robust parabola of
+  loss in log N, its vertex N*(C), then ``log N* = a log C + const`` by OLS.
+* :func:`lower_envelope` -- Approach 1: the minimum-loss point per log-spaced FLOP bin, then
+  the same regression.
+
+Units and conventions
+---------------------
+* ``C`` is training compute in FLOPs, ``N`` parameters, ``D`` training tokens, loss in
+  whatever unit the fit used (nats per token for scalelaw fits).
+* ``C = k N D`` with ``k = flops_per_token_param`` (default 6: forward + backward pass,
+  Kaplan et al. 2020). Change ``k`` if your FLOP count includes e.g. the attention term.
+* ``N`` is whichever parameter count the law was fitted on: Chinchilla counts all parameters
+  (embeddings included), Kaplan non-embedding parameters. The allocation is in that count.
+
+All logarithms are natural unless said otherwise; the exponents do not depend on the base.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .errors import ScalelawError, ScalelawWarning
+
+#: parameter names of the chinchilla law, in order
+PARAM_NAMES = ("E", "A", "B", "alpha", "beta")
+_ALIASES = {"α": "alpha", "β": "beta", "e": "E", "a": "A", "b": "B"}
+
+__all__ = ["PARAM_NAMES", "exponents", "compute_optimal", "chinchilla_loss",
+           "isoflop", "lower_envelope", "IsoFlopResult", "params_from_fit"]
+
+
+# --------------------------------------------------------------------------- parameters
+def _law_name(law) -> str | None:
+    if law is None:
+        return None
+    if isinstance(law, str):
+        return law
+    if isinstance(law, Mapping):
+        return law.get("name")
+    return getattr(law, "name", None)
+
+
+def _as_param_dict(params: Any) -> dict[str, float]:
+    """A mapping/Series with E, A, B, alpha, beta -> dict of floats (validated)."""
+    if isinstance(params, pd.Series):
+        params = params.to_dict()
+    if not isinstance(params, Mapping):
+        raise ScalelawError(f"params must be a mapping of E, A, B, alpha, beta, "
+                            f"not {type(params).__name__}")
+    p = {}
+    for k, v in params.items():
+        k = str(k)
+        p[_ALIASES.get(k, k) if k not in PARAM_NAMES else k] = v
+    missing = [k for k in PARAM_NAMES if k not in p]
+    if missing:
+        raise ScalelawError(f"params lack {', '.join(missing)}: compute-optimal allocation needs "
+                            f"the chinchilla law E + A/N^alpha + B/D^beta; fit that law first")
+    out = {}
+    for k in PARAM_NAMES:
+        try:
+            out[k] = float(p[k])
+        except (TypeError, ValueError):
+            raise ScalelawError(f"parameter {k} is not a number: {p[k]!r}") from None
+        if not math.isfinite(out[k]):
+            raise ScalelawError(f"parameter {k} is not finite ({out[k]}); refit the law")
+    for k in ("A", "B", "alpha", "beta"):
+        if out[k] <= 0:
+            raise ScalelawError(f"parameter {k} = {out[k]:g} must be positive for a compute-optimal "
+                                f"allocation to exist (loss must fall with N and D)")
+    return out
+
+
+def params_from_fit(fit: Any, draws: Any = None) -> tuple[dict[str, float], pd.DataFrame | None]:
+    """Split ``fit`` into (params dict, draws DataFrame or None).
+
+    ``fit`` is a :class:`scalelaw.fit.FitResult`-like object (``.params``, ``.boot``,
+    ``.law``), the dict of ``scalelaw fit --json`` (``params``, optional ``bootstrap``,
+    ``law``), or a plain mapping of E, A, B, alpha, beta.  ``draws`` (a DataFrame with those
+    columns, or an array with them as columns in that order) overrides any draws in ``fit``.
+    A law other than chinchilla is accepted only if it has the same parameters.
+    """
+    law = None
+    boot = None
+    if hasattr(fit, "params") and not isinstance(fit, Mapping):
+        law = getattr(fit, "law", None)
+        params = fit.params
+        boot = getattr(fit, "boot", None)
+    elif isinstance(fit, Mapping) and "params" in fit and isinstance(fit["params"], Mapping):
+        law = fit.get("law")
+        params = fit["params"]
+        boot = fit.get("bootstrap")
+    else:
+        params = fit
+    name = _law_name(law)
+    if isinstance(params, pd.Series):
+        params = params.to_dict()
+    if name is not None and str(name).lower() != "chinchilla":
+        keys = {(_ALIASES.get(str(k), str(k)) if str(k) not in PARAM_NAMES else str(k))
+                for k in (params or {})} if isinstance(params, Mapping) else set()
+        if not set(PARAM_NAMES) <= keys:
+            raise ScalelawError(f"law {name!r} has no compute-optimal closed form here (needs the "
+                                f"chinchilla parameters E, A, B, alpha, beta); fit the chinchilla law")
+    p = _as_param_dict(params)
+    d = _as_draws(draws if draws is not None else boot)
+    return p, d
+
+
+def _as_draws(draws: Any) -> pd.DataFrame | None:
+    if draws is None:
+        return None
+    if isinstance(draws, Mapping):
+        try:
+            draws = pd.DataFrame({str(k): list(v) for k, v in draws.items()})
+        except (TypeError, ValueError) as e:
+            raise ScalelawError(f"bootstrap draws are malformed ({e}); give one list per parameter "
+                                f"of equal length") from None
+    if isinstance(draws, pd.DataFrame):
+        draws = draws.rename(columns={c: _ALIASES.get(str(c), str(c)) for c in draws.columns
+                                      if str(c) not in PARAM_NAMES})
+        missing = [k for k in PARAM_NAMES if k not in draws.columns]
+        if missing:
+            raise ScalelawError(f"bootstrap draws lack {', '.join(missing)}")
+        df = draws[list(PARAM_NAMES)]
+    else:
+        arr = np.asarray(draws, dtype=float)
+        if arr.ndim != 2 or arr.shape[1] != len(PARAM_NAMES):
+            raise ScalelawError(f"bootstrap draws must have {len(PARAM_NAMES)} columns "
+                                f"({', '.join(PARAM_NAMES)}); got shape {arr.shape}")
+        df = pd.DataFrame(arr, columns=list(PARAM_NAMES))
+    try:
+        df = df.astype(float)
+    except (TypeError, ValueError):
+        raise ScalelawError("bootstrap draws contain non-numeric values") from None
+    if len(df) == 0:
+        return None
+    return df.reset_index(drop=True)
+
+
+def _valid_draws(draws: pd.DataFrame | None) -> pd.DataFrame | None:
+    """Drop draws for which no optimum exists (non-positive A, B, alpha, beta; non-finite)."""
+    if draws is None:
+        return None
+    ok = np.isfinite(draws.to_numpy()).all(axis=1)
+    for k in ("A", "B", "alpha", "beta"):
+        ok &= draws[k].to_numpy() > 0
+    n_bad = int((~ok).sum())
+    if n_bad:
+        warnings.warn(f"{n_bad} of {len(draws)} bootstrap draws have non-positive or non-finite "
+                      f"A, B, alpha or beta and were left out of the intervals", ScalelawWarning,
+                      stacklevel=3)
+    out = draws[ok]
+    if len(out) < 2:
+        warnings.warn("fewer than 2 usable bootstrap draws: no intervals", ScalelawWarning, stacklevel=3)
+        return None
+    return out
+
+
+def _check_level(alpha: float) -> float:
+    alpha = float(alpha)
+    if not 0 < alpha < 1:
+        raise ScalelawError(f"alpha (1 - confidence level) must be in (0, 1), got {alpha:g}")
+    return alpha
+
+
+def _as_compute(compute: Any) -> np.ndarray:
+    c = np.atleast_1d(np.asarray(compute, dtype=float)).ravel()
+    if c.size == 0:
+        raise ScalelawError("no compute budget given; pass one or more FLOP counts, e.g. 1e24")
+    bad = c[~(np.isfinite(c) & (c > 0))]
+    if bad.size:
+        raise ScalelawError(f"compute must be a positive, finite FLOP count; got {bad[0]:g}")
+    return c
+
+
+def _check_k(k: float) -> float:
+    k = float(k)
+    if not (math.isfinite(k) and k > 0):
+        raise ScalelawError(f"flops_per_token_param must be positive (6 for C = 6ND), got {k:g}")
+    return k
+
+
+# --------------------------------------------------------------------------- closed form
+def chinchilla_loss(params: Mapping[str, float], N, D):
+    """``E + A/N^alpha + B/D^beta`` for parameters ``N`` and tokens ``D`` (arrays broadcast)."""
+    p = _as_param_dict(params)
+    N = np.asarray(N, dtype=float)
+    D = np.asarray(D, dtype=float)
+    return p["E"] + p["A"] * N ** -p["alpha"] + p["B"] * D ** -p["beta"]
+
+
+def _exp_arrays(E, A, B, al, be):
+    s = al + be
+    a = be / s
+    b = al / s
+    logG = (np.log(al * A) - np.log(be * B)) / s
+    return a, b, logG
+
+
+def _optimum_arrays(E, A, B, al, be, logc):
+    """log N_opt, log D_opt, loss_opt for log(C/k) (broadcasting)."""
+    a, b, logG = _exp_arrays(E, A, B, al, be)
+    logN = logG + a * logc
+    logD = -logG + b * logc
+    loss = E + A * np.exp(-al * logN) + B * np.exp(-be * logD)
+    return logN, logD, loss
+
+
+def exponents(params: Any, *, draws: Any = None, alpha: float = 0.05) -> dict[str, float]:
+    """Allocation exponents of a chinchilla law.
+
+    ``N_opt ∝ C^a`` and ``D_opt ∝ C^b`` with ``a = beta/(alpha+beta)``,
+    ``b = alpha/(alpha+beta)`` (so ``a + b = 1``), and the prefactor
+    ``G = (alpha·A / (beta·B))^(1/(alpha+beta))`` in ``N_opt = G·(C/k)^a``.
+
+    ``params`` is anything :func:`params_from_fit` accepts.  With bootstrap draws (given or
+    carried by ``params``) the result also holds percentile intervals ``a_lo``, ``a_hi``,
+    ``b_lo``, ``b_hi``, ``G_lo``, ``G_hi`` at level ``1 - alpha`` and ``n_draws``.
+    """
+    alpha = _check_level(alpha)
+    p, d = params_from_fit(params, draws)
+    a, b, logG = _exp_arrays(*(p[k] for k in PARAM_NAMES))
+    out = {"a": float(a), "b": float(b), "G": float(np.exp(logG))}
+    d = _valid_draws(d)
+    if d is not None:
+        da, db, dlogG = _exp_arrays(*(d[k].to_numpy() for k in PARAM_NAMES))
+        q = [100 * alpha / 2, 100 * (1 - alpha / 2)]
+        for name, v in (("a", da), ("b", db), ("G", np.exp(dlogG))):
+            lo, hi = np.percentile(v, q)
+            out[f"{name}_lo"], out[f"{name}_hi"] = float(lo), float(hi)
+        out["n_draws"] = int(len(d))
+    return out
+
+
+def compute_optimal(params: Any, compute, *, draws: Any = None, flops_per_token_param: float = 6.0,
+                    alpha: float = 0.05) -> pd.DataFrame:
+    """Compute-optimal model size and data for each FLOP budget.
+
+    Parameters
+    ----------
+    params
+        The fitted chinchilla law: a FitResult-like object, the ``scalelaw fit --json`` dict,
+        or a mapping / Series of ``E, A, B, alpha, beta``.
+    compute
+        One or more training budgets in FLOPs (positive).
+    draws
+        Bootstrap draws of the parameters (DataFrame with columns E, A, B, alpha, beta, or an
+        array in that column order); defaults to the draws carried by ``params`` (``.boot`` /
+        ``"bootstrap"``).  Without draws no interval columns are produced.
+    flops_per_token_param
+        ``k`` in ``C = k·N·D`` (6 = forward + backward, the Chinchilla/Kaplan convention).
+    alpha
+        ``1 - confidence level`` of the percentile intervals (0.05 -> 95 %).
+
+    Returns
+    -------
+    DataFrame, one row per budget: ``C`` (FLOPs), ``N_opt`` (parameters, in the count the
+    law was fitted on), ``D_opt`` (tokens), ``tokens_per_param`` (``D_opt/N_opt``),
+    ``loss_opt`` (the law's loss at the optimum), and with draws ``<col>_lo``/``<col>_hi``
+    for each of those.  ``N_opt = G·(C/k)^a``, ``D_opt = (C/k)^b / G``.  ``attrs`` holds
+    ``a``, ``b``, ``G``, ``flops_per_token_param``, ``alpha``, ``n_draws``.
+    """
+    alpha = _check_level(alpha)
+    k = _check_k(flops_per_token_param)
+    p, d = params_from_fit(params, draws)
+    c = _as_compute(compute)
+    logc = np.log(c) - np.log(k)
+    logN, logD, loss = _optimum_arrays(*(p[n] for n in PARAM_NAMES), logc)
+    out = pd.DataFrame({"C": c, "N_opt": np.exp(logN), "D_opt": np.exp(logD),
+                        "tokens_per_param": np.exp(logD - logN), "loss_opt": loss})
+    ex = exponents(p)
+    d = _valid_draws(d)
+    if d is not None:
+        cols = [d[n].to_numpy()[:, None] for n in PARAM_NAMES]
+        dN, dD, dL = _optimum_arrays(*cols, logc[None, :])  # (draws, budgets)
+        q = [100 * alpha / 2, 100 * (1 - alpha / 2)]
+        for name, v in (("N_opt", np.exp(dN)), ("D_opt", np.exp(dD)),
+                        ("tokens_per_param", np.exp(dD - dN)), ("loss_opt", dL)):
+            lo, hi = np.percentile(v, q, axis=0)
+            out[f"{name}_lo"] = lo
+            out[f"{name}_hi"] = hi
+    out.attrs.update(a=ex["a"], b=ex["b"], G=ex["G"], flops_per_token_param=k, alpha=alpha,
+                     n_draws=0 if d is None else int(len(d)))
+    return out
+
+
+# --------------------------------------------------------------------------- IsoFLOP / envelope
+@dataclass
+class IsoFlopResult:
+    """Outcome of :func:`isoflop` or :func:`lower_envelope`.
+
+    ``budgets``: one row per compute budget (``C`` FLOPs, ``N_star`` parameters, ``D_star``
+    tokens, ``loss_star``, ``n_points``, ``status``, ``used``).  ``a`` / ``b``: the fitted
+    exponents of ``N* ∝ C^a``, ``D* ∝ C^b`` with OLS confidence intervals ``a_ci``, ``b_ci``
+    at level ``1 - alpha``; ``log_kN`` / ``log_kD`` the intercepts (natural log), so
+    ``N* = exp(log_kN)·C^a``.
+    """
+
+    method: str
+    budgets: pd.DataFrame
+    a: float
+    a_ci: tuple[float, float]
+    a_se: float
+    b: float
+    b_ci: tuple[float, float]
+    b_se: float
+    log_kN: float
+    log_kD: float
+    n_budgets: int
+    flops_per_token_param: float = 6.0
+    alpha: float = 0.05
+    notes: list[str] = field(default_factory=list)
+
+    def predict(self, compute) -> pd.DataFrame:
+        """Extrapolated ``N_opt`` (parameters), ``D_opt`` (tokens) and their ratio at ``compute`` FLOPs."""
+        c = _as_compute(compute)
+        n = np.exp(self.log_kN + self.a * np.log(c))
+        dd = np.exp(self.log_kD + self.b * np.log(c))
+        return pd.DataFrame({"C": c, "N_opt": n, "D_opt": dd, "tokens_per_param": dd / n})
+
+    def to_dict(self) -> dict:
+        """JSON-serializable summary (budgets as a list of records)."""
+        b = self.budgets.replace({np.nan: None})
+        return {"method": self.method, "a": self.a, "a_ci": list(self.a_ci), "a_se": self.a_se,
+                "b": self.b, "b_ci": list(self.b_ci), "b_se": self.b_se,
+                "log_kN": self.log_kN, "log_kD": self.log_kD, "n_budgets": self.n_budgets,
+                "flops_per_token_param": self.flops_per_token_param, "alpha": self.alpha,
+                "convention": f"C = {self.flops_per_token_param:g}·N·D; natural-log intercepts",
+                "notes": list(self.notes), "budgets": b.to_dict(orient="records")}
+
+    def summary(self) -> str:
+        """Human-readable table of per-budget optima and the exponent fits."""
+        lvl = f"{100 * (1 - self.alpha):g}%"
+        title = "IsoFLOP profiles (Approach 2)" if self.method == "isoflop" else \
+            "Lower envelope (Approach 1)"
+        lines = [f"{title}, C = {self.flops_per_token_param:g}·N·D",
+                 f"{'C [FLOPs]':>11} {'points':>6} {'N* [params]':>12} {'D* [tokens]':>12} "
+                 f"{'D*/N*':>8} {'loss*':>8}  status"]
+        for r in self.budgets.itertuples(index=False):
+            nstar = f"{r.N_star:12.4g}" if np.isfinite(r.N_star) else f"{'-':>12}"
+            dstar = f"{r.D_star:12.4g}" if np.isfinite(r.D_star) else f"{'-':>12}"
+            ratio = f"{r.D_star / r.N_star:8.3g}" if np.isfinite(r.N_star) else f"{'-':>8}"
+            lstar = f"{r.loss_star:8.4f}" if np.isfinite(r.loss_star) else f"{'-':>8}"
+            lines.append(f"{r.C:11.3g} {r.n_points:6d} {nstar} {dstar} {ratio} {lstar}  {r.status}")
+        lines.append(f"N* ∝ C^a: a = {self.a:.4f}  [{lvl} CI {self.a_ci[0]:.4f}, {self.a_ci[1]:.4f}]"
+                     f"  ({self.n_budgets} budgets, OLS)")
+        lines.append(f"D* ∝ C^b: b = {self.b:.4f}  [{lvl} CI {self.b_ci[0]:.4f}, {self.b_ci[1]:.4f}]")
+        lines.extend(f"note: {n}" for n in self.notes)
+        return "\n".join(lines)
+
+    def __str__(self) -> str:  # pragma: no cover - convenience
+        return self.summary()
+
+
+def _prepare_runs(frame, columns, k, need_C_or_D=True):
+    from .io.columns import resolve
+
+    if not isinstance(frame, pd.DataFrame):
+        try:
+            frame = pd.DataFrame(frame)
+        except Exception:
+            raise ScalelawError("runs must be a table (DataFrame or mapping of columns)") from None
+    cols = resolve(frame.columns, ("N", "loss", "C", "D"), mapping=columns, required=("N", "loss"))
+    if "C" not in cols and "D" not in cols:
+        raise ScalelawError(f"runs need a compute column C (FLOPs) or a token column D; "
+                            f"the table has: {', '.join(map(str, frame.columns))}")
+    df = pd.DataFrame({"N": pd.to_numeric(frame[cols["N"]], errors="coerce"),
+                       "loss": pd.to_numeric(frame[cols["loss"]], errors="coerce")})
+    if "C" in cols:
+        df["C"] = pd.to_numeric(frame[cols["C"]], errors="coerce")
+    else:
+        df["C"] = k * df["N"] * pd.to_numeric(frame[cols["D"]], errors="coerce")
+    if "D" in cols:
+        df["D"] = pd.to_numeric(frame[cols["D"]], errors="coerce")
+    else:
+        df["D"] = df["C"] / (k * df["N"])
+    ok = np.isfinite(df[["N", "loss", "C", "D"]].to_numpy()).all(axis=1) \
+        & (df["N"] > 0).to_numpy() & (df["C"] > 0).to_numpy()
+    n_bad = int((~ok).sum())
+    if n_bad:
+        warnings.warn(f"{n_bad} rows with missing, non-numeric or non-positive N, C or loss dropped",
+                      ScalelawWarning, stacklevel=3)
+    df = df[ok].reset_index(drop=True)
+    if len(df) == 0:
+        raise ScalelawError("no usable rows: N and C (or D) must be positive numbers and loss numeric")
+    return df
+
+
+def group_budgets(C, *, rtol: float = 0.1, bins=None) -> np.ndarray:
+    """Integer budget label per entry of ``C`` (FLOPs).
+
+    Default: budgets are single-linkage clusters in log C -- sorted values whose neighbour
+    differs by at most a factor ``1 + rtol`` share a budget (``rtol=0`` groups exact equals).
+    ``bins``: an int (that many log-spaced bins over the range) or a sequence of bin edges in
+    FLOPs; overrides ``rtol``.
+    """
+    C = np.asarray(C, dtype=float)
+    logc = np.log(C)
+    if bins is not None:
+        if np.isscalar(bins):
+            nb = int(bins)
+            if nb < 1:
+                raise ScalelawError(f"bins must be at least 1, got {bins}")
+            lo, hi = logc.min(), logc.max()
+            edges = np.linspace(lo, hi if hi > lo else lo + 1e-12, nb + 1)
+        else:
+            e = np.asarray(bins, dtype=float)
+            if e.ndim != 1 or e.size < 2 or np.any(e <= 0) or np.any(np.diff(e) <= 0):
+                raise ScalelawError("bin edges must be an increasing sequence of positive FLOP counts")
+            edges = np.log(e)
+        lab = np.digitize(logc, edges[1:-1], right=False)
+        inside = (logc >= edges[0] - 1e-12) & (logc <= edges[-1] + 1e-12)
+        lab = np.where(inside, lab, -1)
+        return lab
+    if rtol < 0:
+        raise ScalelawError(f"budget tolerance must be >= 0, got {rtol:g}")
+    order = np.argsort(logc, kind="stable")
+    gaps = np.diff(logc[order])
+    new = np.concatenate([[0], (gaps > np.log1p(rtol) + 1e-12).astype(int)])
+    lab = np.empty(len(C), dtype=int)
+    lab[order] = np.cumsum(new)
+    return lab
+
+
+def _fit_parabola(x, y, robust=True):
+    """Coefficients (c0, c1, c2) of y = c0 + c1 x + c2 x^2 (x centred by the caller)."""
+    X = np.column_stack([np.ones_like(x), x, x * x])
+    if robust and len(x) > 3:
+        from statsmodels.robust import norms
+        from statsmodels.robust.robust_linear_model import RLM
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                res = RLM(y, X, M=norms.HuberT()).fit()
+                coef = np.asarray(res.params, dtype=float)
+                if np.all(np.isfinite(coef)):
+                    return coef, True
+            except (ValueError, np.linalg.LinAlgError, ZeroDivisionError, FloatingPointError):
+                pass
+    coef, *_ = np.linalg.lstsq(X, y, rcond=None)
+    return coef, False
+
+
+def _fit_exponent(logC, logY, alpha):
+    """OLS of logY = slope·logC + const -> slope, (lo, hi), se, const."""
+    from statsmodels.regression.linear_model import OLS
+
+    X = np.column_stack([np.ones_like(logC), logC])
+    res = OLS(logY, X).fit()
+    ci = np.asarray(res.conf_int(alpha=alpha))
+    return float(res.params[1]), (float(ci[1, 0]), float(ci[1, 1])), float(res.bse[1]), float(res.params[0])
+
+
+def _exponent_result(method, budgets, used, k, alpha, notes, min_budgets):
+    if int(used.sum()) < min_budgets:
+        n_ok = int(used.sum())
+        raise ScalelawError(f"only {n_ok} compute budget(s) with a usable optimum; need at least "
+                            f"{min_budgets} to fit the exponent with an interval -- add runs at more "
+                            f"budgets (or loosen the budget grouping)")
+    u = budgets[used]
+    logC = np.log(u["C"].to_numpy())
+    a, a_ci, a_se, kN = _fit_exponent(logC, np.log(u["N_star"].to_numpy()), alpha)
+    b, b_ci, b_se, kD = _fit_exponent(logC, np.log(u["D_star"].to_numpy()), alpha)
+    return IsoFlopResult(method=method, budgets=budgets.reset_index(drop=True), a=a, a_ci=a_ci,
+                         a_se=a_se, b=b, b_ci=b_ci, b_se=b_se, log_kN=kN, log_kD=kD,
+                         n_budgets=int(used.sum()), flops_per_token_param=k, alpha=alpha, notes=notes)
+
+
+def isoflop(frame, *, columns: Mapping[str, str] | None = None, flops_per_token_param: float = 6.0,
+            budget_rtol: float = 0.1, bins=None, min_points: int = 4, min_budgets: int = 3,
+            keep_outside: bool = False, robust: bool = True, alpha: float = 0.05) -> IsoFlopResult:
+    """IsoFLOP analysis (Hoffmann et al. 2022, Approach 2).
+
+    ``frame`` has one row per training run with ``N`` (parameters), ``loss`` and either ``C``
+    (training FLOPs) or ``D`` (tokens; then ``C = k·N·D``); column names are matched through
+    :func:`scalelaw.io.columns.resolve` (``columns`` maps canonical names explicitly).  Runs
+    are grouped into budgets by :func:`group_budgets` (``budget_rtol``: neighbouring C within a
+    factor ``1 + budget_rtol`` share a budget; ``bins`` for log-spaced bins instead).  A
+    budget's C is the geometric mean of its runs' C.
+
+    Per budget, ``loss = c0 + c1·x + c2·x²`` with ``x = ln N`` is fitted robustly (statsmodels
+    RLM, Huber T norm; plain least squares with exactly 3 points); its vertex is ``N*(C)`` and
+    ``D* = C/(k·N*)``.  A budget is refused with a :class:`ScalelawWarning` when it has fewer
+    than ``min_points`` runs (at least 3), when its parabola opens downward, or when the vertex
+    lies outside the sampled N range (kept, status ``outside``, if ``keep_outside``).  Then
+    ``ln N* = a·ln C + const`` and ``ln D* = b·ln C + const`` are fitted by OLS over the kept
+    budgets (at least ``min_budgets``, >= 3), giving ``a``, ``b`` with ``1 - alpha`` intervals.
+    """
+    alpha = _check_level(alpha)
+    k = _check_k(flops_per_token_param)
+    min_points = max(3, int(min_points))
+    min_budgets = max(3, int(min_budgets))
+    df = _prepare_runs(frame, columns, k)
+    df["budget"] = group_budgets(df["C"].to_numpy(), rtol=budget_rtol, bins=bins)
+    df = df[df["budget"] >= 0]
+    rows, notes = [], []
+    refused = {"few": [], "downward": [], "outside": []}
+    for _, g in df.groupby("budget", sort=True):
+        C = float(np.exp(np.log(g["C"].to_numpy()).mean()))
+        x = np.log(g["N"].to_numpy())
+        y = g["loss"].to_numpy()
+        n = len(g)
+        n_sizes = len(np.unique(np.round(x, 9)))
+        row = dict(C=C, n_points=n, N_min=float(np.exp(x.min())), N_max=float(np.exp(x.max())),
+                   N_star=np.nan, D_star=np.nan, loss_star=np.nan, curvature=np.nan,
+                   robust=False, status="ok", used=False)
+        if n < min_points or n_sizes < 3:
+            row["status"] = "too few points"
+            refused["few"].append(C)
+            rows.append(row)
+            continue
+        xm = x.mean()
+        coef, was_robust = _fit_parabola(x - xm, y, robust=robust)
+        c0, c1, c2 = (float(v) for v in coef)
+        row["curvature"] = c2
+        row["robust"] = was_robust
+        if not c2 > 0:
+            row["status"] = "opens downward"
+            refused["downward"].append(C)
+            rows.append(row)
+            continue
+        u = -c1 / (2 * c2)
+        xs = u + xm
+        row.update(N_star=float(np.exp(xs)), D_star=float(C / (k * np.exp(xs))),
+                   loss_star=float(c0 - c1 * c1 / (4 * c2)))
+        if xs < x.min() - 1e-9 or xs > x.max() + 1e-9:
+            row["status"] = "outside"
+            refused["outside"].append(C)
+            row["used"] = bool(keep_outside)
+        else:
+            row["used"] = True
+        rows.append(row)
+    budgets = pd.DataFrame(rows)
+    if refused["few"]:
+        msg = (f"{len(refused['few'])} budget(s) with fewer than {min_points} runs (or < 3 sizes) "
+               f"skipped: C = {', '.join(f'{c:.3g}' for c in refused['few'])}")
+        warnings.warn(msg, ScalelawWarning, stacklevel=2)
+        notes.append(msg)
+    if refused["downward"]:
+        msg = (f"{len(refused['downward'])} budget(s) whose parabola opens downward (no minimum) "
+               f"refused: C = {', '.join(f'{c:.3g}' for c in refused['downward'])}")
+        warnings.warn(msg, ScalelawWarning, stacklevel=2)
+        notes.append(msg)
+    if refused["outside"]:
+        verb = "kept (extrapolated vertex)" if keep_outside else "refused (pass keep_outside=True to keep)"
+        msg = (f"{len(refused['outside'])} budget(s) whose vertex lies outside the sampled N range "
+               f"{verb}: C = {', '.join(f'{c:.3g}' for c in refused['outside'])}")
+        warnings.warn(msg, ScalelawWarning, stacklevel=2)
+        notes.append(msg)
+    return _exponent_result("isoflop", budgets, budgets["used"].to_numpy(bool), k, alpha, notes,
+                            min_budgets)
+
+
+def lower_envelope(frame, *, columns: Mapping[str, str] | None = None,
+                   flops_per_token_param: float = 6.0, bins: int | Sequence[float] | None = None,
+                   per_decade: float = 5.0, drop_edge_sizes: bool = True, min_budgets: int = 3,
+                   alpha: float = 0.05) -> IsoFlopResult:
+    """Lower-envelope method (Hoffmann et al. 2022, Approach 1).
+
+    ``frame`` holds many ``(N, C, loss)`` points -- every logged point of several training
+    curves, or final points of many runs; ``C`` in FLOPs (or ``D`` tokens, ``C = k·N·D``).
+    The FLOP range is cut into log-spaced bins (``per_decade`` bins per decade, or ``bins``:
+    a count or edges in FLOPs); in each bin the point of minimum loss gives ``N*`` and
+    ``D* = C/(k·N*)`` (its own C).  With ``drop_edge_sizes`` a bin won by the smallest or
+    largest model size present is refused: the true optimum may lie beyond the sizes trained.
+    Then ``ln N* = a·ln C + const`` (and the same for D*) by OLS, as in :func:`isoflop`.
+    """
+    alpha = _check_level(alpha)
+    k = _check_k(flops_per_token_param)
+    min_budgets = max(3, int(min_budgets))
+    df = _prepare_runs(frame, columns, k)
+    if bins is None:
+        if not per_decade > 0:
+            raise ScalelawError(f"per_decade must be positive, got {per_decade:g}")
+        span = np.log10(df["C"].max()) - np.log10(df["C"].min())
+        bins = max(1, int(math.ceil(span * per_decade)))
+    df["budget"] = group_budgets(df["C"].to_numpy(), bins=bins)
+    df = df[df["budget"] >= 0]
+    sizes = np.unique(df["N"].to_numpy())
+    n_min, n_max = sizes.min(), sizes.max()
+    rows = []
+    n_edge = 0
+    for _, g in df.groupby("budget", sort=True):
+        i = int(np.argmin(g["loss"].to_numpy()))
+        r = g.iloc[i]
+        at_edge = len(sizes) > 1 and (r["N"] == n_min or r["N"] == n_max)
+        used = not (drop_edge_sizes and at_edge)
+        n_edge += int(not used)
+        rows.append(dict(C=float(r["C"]), n_points=len(g), N_star=float(r["N"]),
+                         D_star=float(r["C"] / (k * r["N"])), loss_star=float(r["loss"]),
+                         status="edge size" if at_edge else "ok", used=used))
+    budgets = pd.DataFrame(rows)
+    notes = []
+    if n_edge:
+        msg = (f"{n_edge} FLOP bin(s) won by the smallest or largest model size refused "
+               f"(the optimum may lie beyond the sizes trained)")
+        warnings.warn(msg, ScalelawWarning, stacklevel=2)
+        notes.append(msg)
+    if len(sizes) < 3:
+        notes.append(f"only {len(sizes)} model sizes: the envelope cannot resolve N*(C)")
+    return _exponent_result("envelope", budgets, budgets["used"].to_numpy(bool), k, alpha, notes,
+                            min_budgets)
