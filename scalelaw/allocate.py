@@ -381,11 +381,14 @@ def _prepare_runs(frame, columns, k, need_C_or_D=True):
         df["C"] = pd.to_numeric(frame[cols["C"]], errors="coerce")
     else:
         df["C"] = k * df["N"] * pd.to_numeric(frame[cols["D"]], errors="coerce")
-    if "D" in cols:
-        df["D"] = pd.to_numeric(frame[cols["D"]], errors="coerce")
+    derived = df["C"] / (k * df["N"])
+    if "D" in cols and "C" in cols:  # D only informative; fill gaps from C
+        df["D"] = pd.to_numeric(frame[cols["D"]], errors="coerce").fillna(derived)
+    elif "C" in cols:
+        df["D"] = derived
     else:
-        df["D"] = df["C"] / (k * df["N"])
-    ok = np.isfinite(df[["N", "loss", "C", "D"]].to_numpy()).all(axis=1) \
+        df["D"] = pd.to_numeric(frame[cols["D"]], errors="coerce")
+    ok = np.isfinite(df[["N", "loss", "C"]].to_numpy()).all(axis=1) \
         & (df["N"] > 0).to_numpy() & (df["C"] > 0).to_numpy()
     n_bad = int((~ok).sum())
     if n_bad:

@@ -1,11 +1,235 @@
-"""`scalelaw allocate` (placeholder until its issue lands)."""
-HELP = "allocate (not yet available)"
+"""`scalelaw allocate`: compute-optimal N and D for a FLOP budget.
+
+From a chinchilla fit (``scalelaw fit --json``)::
+
+    scalelaw allocate FIT.json --compute 1e24 [1e25 ...] [--flops-per-token 6] [--json OUT]
+
+From runs grouped by budget (IsoFLOP profiles, Approach 2) or from training curves (lower
+envelope, Approach 1)::
+
+    scalelaw allocate --isoflop RUNS.csv [--budget-rtol 0.1] [--compute 1e24]
+    scalelaw allocate --envelope CURVES.csv [--per-decade 5] [--compute 1e24]
+"""
+from __future__ import annotations
+
+import argparse
+
+HELP = "compute-optimal model size and tokens for a FLOP budget (closed form, IsoFLOP, envelope)"
+DESCRIPTION = (
+    "Compute-optimal allocation under C = k·N·D (k = 6 by default). "
+    "With FIT.json (from `scalelaw fit --json`, chinchilla law) print N_opt, D_opt, tokens per "
+    "parameter and the loss at the optimum for each --compute budget, with percentile intervals "
+    "over the fit's bootstrap draws. With --isoflop RUNS (columns N, loss and C or D) fit a robust "
+    "parabola per budget and the exponent a of N* ∝ C^a; with --envelope use the lower envelope.")
 
 
-def add_arguments(p):
-    p.add_argument("args", nargs="*")
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("fit", nargs="?", metavar="FIT.json",
+                   help="fit written by `scalelaw fit --json` (chinchilla law)")
+    p.add_argument("--compute", nargs="+", metavar="C",
+                   help="training budget(s) in FLOPs, e.g. 1e24")
+    p.add_argument("--flops-per-token", type=str, default="6", metavar="K",
+                   help="k in C = k·N·D (default 6: forward + backward)")
+    p.add_argument("--level", type=str, default="0.95",
+                   help="confidence level of the intervals (default 0.95)")
+    p.add_argument("--json", metavar="OUT", help="also write the result as JSON to OUT ('-' = stdout)")
+    src = p.add_argument_group("from runs instead of a fit")
+    src.add_argument("--isoflop", metavar="RUNS",
+                     help="table of runs (N, loss, and C or D): IsoFLOP profiles (Approach 2)")
+    src.add_argument("--envelope", metavar="RUNS",
+                     help="table of (N, C or D, loss) points from training curves: lower envelope "
+                          "(Approach 1)")
+    src.add_argument("--col", action="append", default=[], metavar="NAME=COLUMN",
+                     help="use COLUMN for canonical NAME (N, D, C, loss); repeatable")
+    src.add_argument("--budget-rtol", type=str, default="0.1", metavar="R",
+                     help="IsoFLOP: runs whose C differ by at most a factor 1+R share a budget "
+                          "(default 0.1)")
+    src.add_argument("--bins", type=str, default=None, metavar="N",
+                     help="IsoFLOP/envelope: N log-spaced compute bins instead")
+    src.add_argument("--per-decade", type=str, default="5", metavar="N",
+                     help="envelope: compute bins per decade (default 5)")
+    src.add_argument("--keep-outside", action="store_true",
+                     help="IsoFLOP: keep budgets whose parabola vertex lies outside the sampled N")
 
 
-def run(args):
+def _number(text: str, what: str, *, positive: bool = True) -> float:
+    import math
+
     from ..errors import ScalelawError
-    raise ScalelawError("scalelaw allocate is not implemented yet")
+    try:
+        v = float(text)
+    except (TypeError, ValueError):
+        raise ScalelawError(f"{what}: {text!r} is not a number") from None
+    if not math.isfinite(v) or (positive and v <= 0):
+        raise ScalelawError(f"{what} must be a positive finite number, got {text}")
+    return v
+
+
+def _computes(args) -> list[float] | None:
+    if not args.compute:
+        return None
+    return [_number(c, "--compute (FLOPs, e.g. 1e24)") for c in args.compute]
+
+
+def load_fit_json(path: str) -> dict:
+    """Read FIT.json with plain json; a one-line ScalelawError for every way it can be bad."""
+    import json
+    import os
+
+    from ..errors import ScalelawError
+    if not os.path.exists(path):
+        raise ScalelawError(f"file not found: {path}")
+    if os.path.isdir(path):
+        raise ScalelawError(f"{path} is a directory; give the JSON written by `scalelaw fit --json`")
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+    except json.JSONDecodeError as e:
+        raise ScalelawError(f"{path} is not valid JSON ({e.msg} at line {e.lineno}, column {e.colno}); "
+                            f"give the file written by `scalelaw fit --json`") from None
+    except UnicodeDecodeError:
+        raise ScalelawError(f"{path} is not a text JSON file; give the file written by "
+                            f"`scalelaw fit --json`") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("params"), dict):
+        raise ScalelawError(f"{path} has no \"params\" object; give the file written by "
+                            f"`scalelaw fit --json`")
+    boot = doc.get("bootstrap")
+    if boot is not None and not isinstance(boot, dict):
+        raise ScalelawError(f"{path}: \"bootstrap\" must map each parameter to a list of draws")
+    return doc
+
+
+def _fmt(v: float, lo=None, hi=None, spec=".4g") -> str:
+    s = format(v, spec)
+    if lo is not None:
+        s += f" [{format(lo, '.3g')}, {format(hi, '.3g')}]"
+    return s
+
+
+def _warn_printer(caught, prefix: str) -> None:
+    import sys
+    seen = set()
+    for w in caught:
+        msg = str(w.message).splitlines()[0]
+        if msg not in seen:
+            seen.add(msg)
+            print(f"{prefix}: warning: {msg}", file=sys.stderr)
+
+
+def _write_json(dest: str, obj) -> None:
+    import json
+
+    from .._atomic import write_text
+    text = json.dumps(obj, indent=2, default=float) + "\n"
+    if dest == "-":
+        print(text, end="")
+    else:
+        write_text(dest, text)
+
+
+def _run_fit(args, k: float, alpha: float) -> int:
+    from ..allocate import compute_optimal, exponents, params_from_fit
+    from ..errors import ScalelawError
+
+    compute = _computes(args)
+    if compute is None:
+        raise ScalelawError("give the budget with --compute C (FLOPs), e.g. --compute 1e24")
+    doc = load_fit_json(args.fit)
+    params, draws = params_from_fit(doc)
+    table = compute_optimal(params, compute, draws=draws, flops_per_token_param=k, alpha=alpha)
+    ex = exponents(params, draws=draws, alpha=alpha)
+    have_ci = "N_opt_lo" in table
+    law = doc.get("law")
+    law = law.get("name") if isinstance(law, dict) else law
+    lvl = f"{100 * (1 - alpha):g}%"
+    print(f"compute-optimal allocation from {law or 'chinchilla'} fit {args.fit}; C = {k:g}·N·D "
+          f"(N in the parameter count the fit used)")
+    if have_ci:
+        print(f"intervals: {lvl} percentile over {table.attrs['n_draws']} bootstrap draws")
+        print(f"N_opt ∝ C^a: a = {_fmt(ex['a'], ex['a_lo'], ex['a_hi'])};  "
+              f"D_opt ∝ C^b: b = {_fmt(ex['b'], ex['b_lo'], ex['b_hi'])};  G = {ex['G']:.4g}")
+    else:
+        print("no bootstrap in FIT.json: rerun fit with --bootstrap N for intervals")
+        print(f"N_opt ∝ C^a: a = {ex['a']:.4f};  D_opt ∝ C^b: b = {ex['b']:.4f};  G = {ex['G']:.4g}")
+    cols = [("N_opt", "N_opt [params]"), ("D_opt", "D_opt [tokens]"),
+            ("tokens_per_param", "tokens/param"), ("loss_opt", "loss_opt")]
+    for r in table.to_dict(orient="records"):
+        print(f"C = {r['C']:.4g} FLOPs")
+        for key, label in cols:
+            lo = r.get(f"{key}_lo")
+            hi = r.get(f"{key}_hi")
+            print(f"  {label:<15} {_fmt(r[key], lo, hi)}")
+    if args.json:
+        _write_json(args.json, {
+            "source": args.fit, "law": law or "chinchilla", "params": params,
+            "flops_per_token_param": k, "convention": f"C = {k:g}·N·D",
+            "level": 1 - alpha, "n_draws": table.attrs["n_draws"], "exponents": ex,
+            "rows": table.to_dict(orient="records")})
+    return 0
+
+
+def _run_runs(args, k: float, alpha: float) -> int:
+    from ..allocate import isoflop, lower_envelope
+    from ..errors import ScalelawError
+    from ..io.table import read_table
+
+    compute = _computes(args)
+    mapping = {}
+    for item in args.col:
+        if "=" not in item:
+            raise ScalelawError(f"--col expects NAME=COLUMN (e.g. N='Model Size'), got {item!r}")
+        name, col = item.split("=", 1)
+        mapping[name.strip()] = col.strip()
+    bins = None
+    if args.bins is not None:
+        bins = int(_number(args.bins, "--bins"))
+    path = args.isoflop or args.envelope
+    frame = read_table(path)
+    if args.isoflop:
+        res = isoflop(frame, columns=mapping, flops_per_token_param=k, alpha=alpha,
+                      budget_rtol=_number(args.budget_rtol, "--budget-rtol", positive=False),
+                      bins=bins, keep_outside=args.keep_outside)
+    else:
+        res = lower_envelope(frame, columns=mapping, flops_per_token_param=k, alpha=alpha,
+                             bins=bins, per_decade=_number(args.per_decade, "--per-decade"))
+    print(f"runs: {path}")
+    print(res.summary())
+    pred = None
+    if compute is not None:
+        pred = res.predict(compute)
+        print("extrapolated from the fitted exponents (point values):")
+        for r in pred.itertuples(index=False):
+            print(f"  C = {r.C:.4g} FLOPs: N_opt {r.N_opt:.4g} params, D_opt {r.D_opt:.4g} tokens, "
+                  f"{r.tokens_per_param:.3g} tokens/param")
+    if args.json:
+        out = res.to_dict()
+        out["source"] = path
+        if pred is not None:
+            out["predictions"] = pred.to_dict(orient="records")
+        _write_json(args.json, out)
+    return 0
+
+
+def run(args) -> int:
+    import warnings
+
+    from ..errors import ScalelawError
+
+    sources = [s for s in (args.fit, args.isoflop, args.envelope) if s]
+    if len(sources) != 1:
+        raise ScalelawError("give exactly one of FIT.json, --isoflop RUNS or --envelope RUNS "
+                            "(see scalelaw allocate --help)")
+    k = _number(args.flops_per_token, "--flops-per-token")
+    level = _number(args.level, "--level")
+    if not 0 < level < 1:
+        raise ScalelawError(f"--level must be between 0 and 1 (e.g. 0.95), got {args.level}")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            if args.fit:
+                return _run_fit(args, k, 1 - level)
+            return _run_runs(args, k, 1 - level)
+        finally:
+            from ..errors import ScalelawWarning
+            _warn_printer([w for w in caught if issubclass(w.category, ScalelawWarning)],
+                          "scalelaw allocate")
