@@ -97,6 +97,11 @@ class Law:
         """
         return {}
 
+    def grid_for(self, design: "Design") -> dict[str, np.ndarray]:
+        """The start grid for this data (default: :attr:`start_grid`).  Laws whose good
+        starts depend on the data range (e.g. break locations) override this."""
+        return dict(self.start_grid)
+
     def config(self) -> dict:
         """Constructor keyword arguments that rebuild this law with ``get_law(name, **config)``
         (used by ``FitResult.to_json``).  JSON-serializable."""
