@@ -1,0 +1,429 @@
+"""Markov sources with exactly known entropy: random kernels, the switching source, mixtures.
+
+State convention (REFERENCE §7): a k-th order source over ``m`` symbols keeps the last ``k``
+symbols as the state ``s = x_{t-k}·m^(k-1) + ... + x_{t-1}`` (oldest symbol most
+significant); ``kernel[s, a] = P(x_t = a | state s)``; the state moves to
+``(s·m + a) mod m^k``.  All entropies are in nats (per symbol).
+
+Sampling is vectorised over a batch of independent sequences: each sequence starts from
+the stationary distribution of the state chain (its first ``k`` symbols are the digits of
+the initial state), so every sequence is a stationary sample and every position has the
+same marginal ``pi``.  The same seed always gives the same array.
+"""
+from __future__ import annotations
+
+import math
+from functools import cached_property
+
+import numpy as np
+
+from ..errors import ScalelawError
+from . import entropy as _ent
+
+__all__ = ["MarkovSource", "SwitchingSource", "MixtureSource", "parse_source"]
+
+#: largest state space (m^k) accepted; the kernel is stored dense
+MAX_STATES = 1 << 22
+
+
+def _rng(seed) -> np.random.Generator:
+    if isinstance(seed, np.random.Generator):
+        return seed
+    return np.random.default_rng(seed)
+
+
+def _symbol_dtype(m: int):
+    return np.uint8 if m <= 256 else (np.uint16 if m <= 65536 else np.int32)
+
+
+class MarkovSource:
+    """A k-th order Markov source over the alphabet ``{0, ..., m-1}``.
+
+    Parameters
+    ----------
+    kernel : array (m^k, m)
+        Row ``s`` is the next-symbol distribution given state ``s``; rows must sum to 1.
+    k : int
+        Order (context length), ``k >= 1``.
+    spec : str, optional
+        The spec string this source was parsed from (for display).
+    """
+
+    def __init__(self, kernel, k: int, spec: str | None = None):
+        kernel = np.array(kernel, dtype=float)
+        if kernel.ndim != 2:
+            raise ScalelawError(f"kernel must be a 2-D array (m^k, m), got shape {kernel.shape}")
+        k = int(k)
+        if k < 1:
+            raise ScalelawError(f"order k={k} is invalid; use k >= 1")
+        S, m = kernel.shape
+        if m < 2:
+            raise ScalelawError(f"alphabet size m={m} is invalid; use m >= 2")
+        if S != m ** k:
+            raise ScalelawError(f"kernel has {S} rows but a k={k} source over m={m} symbols needs {m ** k}")
+        if np.any(~np.isfinite(kernel)) or np.any(kernel < 0):
+            raise ScalelawError("kernel entries must be finite and non-negative")
+        rs = kernel.sum(axis=1)
+        if not np.allclose(rs, 1.0, atol=1e-9):
+            raise ScalelawError("kernel rows must sum to 1 (they are next-symbol distributions)")
+        self.kernel = kernel / rs[:, None]
+        self.kernel.setflags(write=False)
+        self.m = m
+        self.k = k
+        self.n_states = S
+        self.spec = spec
+
+    # ------------------------------------------------------------------ constructors
+    @classmethod
+    def random(cls, m: int = 2, k: int = 1, alpha: float = 1.0, seed: int = 0) -> "MarkovSource":
+        """Random kernel: every row drawn from ``Dirichlet(alpha, ..., alpha)`` (seeded)."""
+        m, k = _check_mk(m, k)
+        if not (isinstance(alpha, (int, float)) and math.isfinite(alpha) and alpha > 0):
+            raise ScalelawError(f"alpha={alpha} is invalid; the Dirichlet concentration must be > 0")
+        rng = np.random.default_rng(seed)
+        kernel = rng.dirichlet(np.full(m, float(alpha)), size=m ** k)
+        # Dirichlet draws with tiny alpha can underflow to exact zeros; keep rows normalised
+        kernel /= kernel.sum(axis=1, keepdims=True)
+        return cls(kernel, k, spec=f"markov:m={m},k={k},alpha={alpha:g},seed={seed}")
+
+    # ------------------------------------------------------------------ exact quantities
+    @cached_property
+    def stationary(self) -> np.ndarray:
+        """Stationary distribution ``mu`` of the order-k state chain (length ``m^k``)."""
+        mu = _ent.stationary_distribution(self.kernel, self.k)
+        mu.setflags(write=False)
+        return mu
+
+    @cached_property
+    def pi(self) -> np.ndarray:
+        """Stationary marginal of one symbol (length ``m``)."""
+        return _ent.symbol_marginal(self.stationary, self.m, self.k)
+
+    @cached_property
+    def entropy_rate(self) -> float:
+        """``H_inf`` in nats per symbol: the loss of the Bayes-optimal predictor."""
+        return _ent.entropy_rate(self.kernel, self.stationary)
+
+    @cached_property
+    def unigram_entropy(self) -> float:
+        """``H(pi)`` in nats: the loss of the best predictor that ignores context."""
+        return float(_ent.shannon_entropy(self.pi))
+
+    def block_entropies(self) -> np.ndarray:
+        """Exact block entropies ``H_0 .. H_{k+1}`` (nats)."""
+        return _ent.block_entropies(self.kernel, self.k, self.stationary)
+
+    def conditional_entropies(self, max_context: int | None = None) -> np.ndarray:
+        """``H(X_t | previous j symbols)`` for ``j = 0..max_context`` (default ``k``), nats.
+
+        Entry 0 is ``H(pi)``, entry ``k`` (and beyond) is ``H_inf``: the loss plateaus of a
+        model that uses only the last ``j`` symbols.
+        """
+        return _ent.conditional_entropies(self.kernel, self.k, self.stationary, max_context)
+
+    # ------------------------------------------------------------------ sampling
+    @property
+    def dtype(self):
+        """Dtype of sampled symbol arrays (smallest unsigned type holding ``m-1``)."""
+        return _symbol_dtype(self.m)
+
+    @cached_property
+    def _cdf(self) -> np.ndarray:
+        c = np.cumsum(self.kernel, axis=1)
+        c[:, -1] = np.inf  # u < 1 always lands in the last symbol at the latest
+        return c
+
+    def initial_states(self, n: int, seed=None) -> np.ndarray:
+        """``n`` states drawn from the stationary distribution."""
+        rng = _rng(seed)
+        c = np.cumsum(self.stationary)
+        s = np.searchsorted(c, rng.random(n) * c[-1], side="right")
+        return np.minimum(s, self.n_states - 1).astype(np.intp)
+
+    def sample(self, n_seqs: int, length: int, seed=None, *, init_states=None,
+               return_state: bool = False):
+        """Sample ``n_seqs`` independent stationary sequences of ``length`` symbols.
+
+        Returns an array ``(n_seqs, length)`` of dtype :attr:`dtype`.  The first ``k``
+        symbols of each row are the digits of a state drawn from ``mu`` (unless
+        ``init_states`` is given, in which case the rows continue from those states and all
+        ``length`` symbols are fresh draws).  ``seed`` is an int, ``None`` or a
+        ``numpy.random.Generator``; a given integer seed always yields the same array.
+        With ``return_state=True`` also returns the final states (to continue a stream).
+        """
+        n_seqs, length = int(n_seqs), int(length)
+        if n_seqs < 0 or length < 0:
+            raise ScalelawError("n_seqs and length must be non-negative")
+        rng = _rng(seed)
+        m, k, S = self.m, self.k, self.n_states
+        out = np.empty((length, n_seqs), dtype=self.dtype)
+        if init_states is None:
+            s = self.initial_states(n_seqs, rng)
+            t0 = min(k, length)
+            for i in range(t0):  # digits of the initial state, oldest first
+                out[i] = (s // m ** (k - 1 - i)) % m
+            # state after emitting t0 < k digits is irrelevant: the chain continues from s
+        else:
+            s = np.asarray(init_states, dtype=np.intp).copy()
+            if s.shape != (n_seqs,) or np.any((s < 0) | (s >= S)):
+                raise ScalelawError(f"init_states must be {n_seqs} states in [0, {S})")
+            t0 = 0
+        nxt = ((np.arange(S)[:, None] * m + np.arange(m)[None, :]) % S).ravel().astype(np.intp)
+        cdf = self._cdf
+        use_cols = m <= 16
+        if use_cols:
+            cols = [np.ascontiguousarray(cdf[:, j]) for j in range(m - 1)]
+        else:
+            flat = (np.minimum(cdf, 1.0) + np.arange(S)[:, None]).ravel()
+        blk = max(1, (1 << 20) // max(n_seqs, 1))
+        t = t0
+        while t < length:
+            U = rng.random((min(blk, length - t), n_seqs))
+            for u in U:
+                if use_cols:
+                    a = (u >= cols[0][s]).astype(np.intp)
+                    for c in cols[1:]:
+                        a += u >= c[s]
+                else:
+                    a = np.searchsorted(flat, s + u, side="right") - s * m
+                    np.clip(a, 0, m - 1, out=a)
+                out[t] = a
+                s = nxt[s * m + a]
+                t += 1
+        res = np.ascontiguousarray(out.T)
+        return (res, s) if return_state else res
+
+    def stream(self, length: int, seed=None) -> np.ndarray:
+        """One stationary sequence of ``length`` symbols (1-D); slow per symbol for long
+        streams, prefer :meth:`sample` with a batch."""
+        return self.sample(1, length, seed)[0]
+
+    def nll(self, x) -> np.ndarray:
+        """Per-symbol negative log-likelihood (nats) of ``x[..., k:]`` under the true
+        kernel given the preceding ``k`` symbols; shape ``x.shape[:-1] + (L - k,)``.
+
+        Its mean over a long stationary sample is a Monte-Carlo estimate of ``H_inf``.
+        """
+        x = np.asarray(x, dtype=np.intp)
+        s = self.states(x)
+        with np.errstate(divide="ignore"):
+            return -np.log(self.kernel[s[..., :-1], x[..., self.k:]])
+
+    def states(self, x) -> np.ndarray:
+        """State (last ``k`` symbols) before each position ``t >= k``: shape ``(..., L-k+1)``."""
+        x = np.asarray(x, dtype=np.intp)
+        L = x.shape[-1]
+        if L < self.k:
+            raise ScalelawError(f"sequence of length {L} is shorter than the order k={self.k}")
+        s = np.zeros(x.shape[:-1] + (L - self.k + 1,), dtype=np.intp)
+        for i in range(self.k):
+            s = s * self.m + x[..., i: L - self.k + 1 + i]
+        return s
+
+    # ------------------------------------------------------------------ misc
+    def summary(self, max_context: int | None = None) -> dict:
+        """The exact quantities as a JSON-ready dict (nats)."""
+        return {
+            "source": self.spec or repr(self),
+            "m": self.m,
+            "k": self.k,
+            "entropy_rate": self.entropy_rate,
+            "unigram_entropy": self.unigram_entropy,
+            "conditional_entropies": [float(v) for v in self.conditional_entropies(max_context)],
+            "stationary_symbol_distribution": [float(v) for v in self.pi],
+        }
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(m={self.m}, k={self.k}" + (f", spec={self.spec!r})" if self.spec else ")")
+
+
+def _check_mk(m, k) -> tuple[int, int]:
+    if not isinstance(m, (int, np.integer)) or m < 2:
+        raise ScalelawError(f"alphabet size m={m} is invalid; use an integer m >= 2")
+    if not isinstance(k, (int, np.integer)) or k < 1:
+        raise ScalelawError(f"order k={k} is invalid; use an integer k >= 1")
+    if m ** k > MAX_STATES:
+        raise ScalelawError(f"m^k = {m}^{k} states is too many (limit {MAX_STATES}); use a smaller m or k")
+    return int(m), int(k)
+
+
+class SwitchingSource(MarkovSource):
+    """Binary switching source: ``x_t`` depends only on ``x_{t-k}``.
+
+    A 0 is followed (k steps later) by a 1 with probability ``p``; a 1 by a 0 with
+    probability ``q``.  Closed forms (nats): ``pi_1 = p/(p+q)``, ``H(pi) = h(pi_1)``,
+    ``H_inf = (q·h(p) + p·h(q))/(p+q)`` for every ``k``; with fewer than ``k`` symbols of
+    context the best loss is exactly ``H(pi)``.  For ``p = q = 0`` (never switches) the
+    ``p = q -> 0`` limit is used: ``pi`` uniform, ``H_inf = 0``.
+    """
+
+    def __init__(self, p: float, q: float, k: int = 1):
+        for name, v in (("p", p), ("q", q)):
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and 0.0 <= v <= 1.0):
+                raise ScalelawError(f"{name}={v} is invalid; switching probabilities must lie in [0, 1]")
+        _, k = _check_mk(2, k)
+        self.p, self.q = float(p), float(q)
+        S = 2 ** k
+        oldest = np.arange(S) >> (k - 1)  # x_{t-k}: most significant bit of the state
+        kernel = np.where(oldest[:, None] == 0, [[1 - p, p]], [[q, 1 - q]])
+        super().__init__(kernel, k, spec=f"switching:p={p:g},q={q:g},k={k}")
+
+    def closed_form(self) -> dict:
+        """The published closed forms (nats): ``pi1``, ``unigram_entropy``, ``entropy_rate``."""
+        p, q = self.p, self.q
+        if p + q == 0:
+            return {"pi1": 0.5, "unigram_entropy": math.log(2), "entropy_rate": 0.0}
+        pi1 = p / (p + q)
+        return {
+            "pi1": pi1,
+            "unigram_entropy": _ent.binary_entropy(pi1),
+            "entropy_rate": (q * _ent.binary_entropy(p) + p * _ent.binary_entropy(q)) / (p + q),
+        }
+
+
+class MixtureSource(MarkovSource):
+    """Kernel mixture of Markov sources over the same alphabet.
+
+    ``kernel = Σ_i w_i · kernel_i`` after lifting every component to the largest order
+    ``k = max k_i`` (a lower-order kernel ignores the older symbols).  The result is again
+    a k-th order Markov source, so all exact quantities apply.  E.g. a switching source
+    mixed with a random kernel: ``mixture:0.7*switching(p=0.8,q=0.8,k=2)+0.3*markov(m=2,k=1)``.
+    """
+
+    def __init__(self, sources, weights=None, spec: str | None = None):
+        sources = list(sources)
+        if not sources:
+            raise ScalelawError("a mixture needs at least one component")
+        ms = {s.m for s in sources}
+        if len(ms) != 1:
+            raise ScalelawError(f"mixture components have different alphabet sizes {sorted(ms)}; use one m")
+        if weights is None:
+            weights = np.full(len(sources), 1.0 / len(sources))
+        w = np.asarray(weights, dtype=float)
+        if w.shape != (len(sources),) or np.any(~np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
+            raise ScalelawError("mixture weights must be non-negative numbers, one per component, not all 0")
+        w = w / w.sum()
+        m = ms.pop()
+        k = max(s.k for s in sources)
+        _check_mk(m, k)
+        kernel = np.zeros((m ** k, m))
+        for wi, src in zip(w, sources):
+            kernel += wi * _lift(src.kernel, src.k, k, m)
+        self.components = sources
+        self.weights = w
+        super().__init__(kernel, k, spec=spec)
+
+
+def _lift(kernel: np.ndarray, k_from: int, k_to: int, m: int) -> np.ndarray:
+    """Kernel of order ``k_from`` as an order ``k_to >= k_from`` kernel (older symbols ignored)."""
+    if k_to == k_from:
+        return kernel
+    s = np.arange(m ** k_to) % (m ** k_from)  # the last k_from symbols of the longer state
+    return kernel[s]
+
+
+# ---------------------------------------------------------------------- spec parsing
+_SOURCE_HELP = ("use markov:m=M,k=K,alpha=A,seed=S | switching:p=P,q=Q,k=K | "
+                "mixture:W1*switching(...)+W2*markov(...)")
+
+
+def _parse_kv(body: str, allowed: dict, what: str) -> dict:
+    out = {}
+    body = body.strip()
+    if not body:
+        return out
+    for item in body.split(","):
+        if "=" not in item:
+            raise ScalelawError(f"cannot parse {item!r} in {what} spec; expected key=value ({_SOURCE_HELP})")
+        key, val = (t.strip() for t in item.split("=", 1))
+        if key not in allowed:
+            raise ScalelawError(f"unknown parameter {key!r} for {what}; allowed: {', '.join(allowed)}")
+        typ = allowed[key]
+        try:
+            if typ is int:
+                fv = float(val)
+                if not fv.is_integer():
+                    raise ValueError
+                out[key] = int(fv)
+            else:
+                out[key] = float(val)
+                if not math.isfinite(out[key]):
+                    raise ValueError
+        except ValueError:
+            kind = "an integer" if typ is int else "a number"
+            raise ScalelawError(f"{what} parameter {key}={val!r} is not {kind}") from None
+    return out
+
+
+def _split_top(s: str, sep: str) -> list[str]:
+    parts, depth, cur = [], 0, []
+    for ch in s:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth < 0:
+                raise ScalelawError(f"unbalanced parentheses in source spec {s!r}")
+        if ch == sep and depth == 0:
+            parts.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+    if depth != 0:
+        raise ScalelawError(f"unbalanced parentheses in source spec {s!r}")
+    parts.append("".join(cur))
+    return parts
+
+
+def _parse_simple(kind: str, body: str, spec: str) -> MarkovSource:
+    if kind == "markov":
+        kv = _parse_kv(body, {"m": int, "k": int, "alpha": float, "seed": int}, "markov")
+        src = MarkovSource.random(kv.get("m", 2), kv.get("k", 1), kv.get("alpha", 1.0), kv.get("seed", 0))
+    elif kind == "switching":
+        kv = _parse_kv(body, {"p": float, "q": float, "k": int}, "switching")
+        if "p" not in kv or "q" not in kv:
+            raise ScalelawError("switching source needs p and q, e.g. switching:p=0.2,q=0.3,k=2")
+        src = SwitchingSource(kv["p"], kv["q"], kv.get("k", 1))
+    else:
+        raise ScalelawError(f"unknown source kind {kind!r} in {spec!r}; {_SOURCE_HELP}")
+    src.spec = spec
+    return src
+
+
+def parse_source(spec: str) -> MarkovSource:
+    """Build a source from a spec string.
+
+    * ``markov:m=4,k=2,alpha=0.5,seed=1`` -- random kernel, rows ~ Dirichlet(alpha)
+      (defaults m=2, k=1, alpha=1, seed=0);
+    * ``switching:p=0.2,q=0.3,k=2`` -- the binary switching source (k defaults to 1);
+    * ``mixture:0.7*switching(p=0.8,q=0.8,k=2)+0.3*markov(m=2,k=1,seed=3)`` -- kernel
+      mixture (weights are normalised; a missing ``W*`` means weight 1).
+
+    Raises :class:`ScalelawError` with a one-line message on any problem.
+    """
+    if not isinstance(spec, str) or not spec.strip():
+        raise ScalelawError(f"empty source spec; {_SOURCE_HELP}")
+    spec = spec.strip()
+    kind, _, body = spec.partition(":")
+    kind = kind.strip().lower()
+    if kind in ("markov", "switching"):
+        return _parse_simple(kind, body, spec)
+    if kind in ("mixture", "mix"):
+        comps, weights = [], []
+        for term in _split_top(body, "+"):
+            term = term.strip()
+            w = 1.0
+            head, star, rest = term.partition("*")
+            if star and "(" not in head:
+                try:
+                    w = float(head)
+                except ValueError:
+                    raise ScalelawError(f"cannot parse mixture weight {head!r} in {spec!r}") from None
+                term = rest.strip()
+            name, paren, inner = term.partition("(")
+            if not paren or not inner.endswith(")"):
+                raise ScalelawError(f"cannot parse mixture component {term!r}; write e.g. 0.5*switching(p=0.2,q=0.3,k=2)")
+            comps.append(_parse_simple(name.strip().lower(), inner[:-1], f"{name.strip()}:{inner[:-1]}"))
+            weights.append(w)
+        return MixtureSource(comps, weights, spec=spec)
+    raise ScalelawError(f"unknown source kind {kind!r} in {spec!r}; {_SOURCE_HELP}")
