@@ -416,26 +416,33 @@ def ld_terms(Pt, d, eta_k, Pkm1, C, beta, gamma, jac=False):
     if K == 0 or n == 0:
         return (out, J) if jac else out
     a = np.maximum(eta_k, 1e-300) ** -gamma
-    loge = np.log(np.maximum(eta_k, 1e-300))
+    loge = np.log(np.maximum(eta_k, 1e-300)) if jac else None
     order = np.argsort(Pt, kind="stable")
-    rows = max(1, _CHUNK // K)
+    # small row blocks: a block needs only the changes before its last step (triangle)
+    rows = int(min(max(1, _CHUNK // K), 64))
     for c0 in range(0, n, rows):
         sel = order[c0:c0 + rows]
         kmax = int(np.searchsorted(Pkm1, Pt[sel].max(), side="left"))  # P_{k-1} < P_t
         if kmax == 0:
             continue
-        S = Pt[sel, None] - Pkm1[None, :kmax]
-        np.maximum(S, 0.0, out=S)
-        x = S * a[:kmax]
-        u = np.log1p(C * x)                      # log(1 + Cx)
-        v = np.exp(-beta * u)                    # (1 + Cx)^-β
         dk = d[:kmax]
-        out[sel] = (1.0 - v) @ dk
+        M = np.subtract(Pt[sel, None], Pkm1[None, :kmax])
+        np.maximum(M, 0.0, out=M)
+        M *= a[:kmax]                            # x = η_k^-γ·S_k(t)
+        x = M.copy() if jac else None
+        M *= C
+        M += 1.0
+        np.log(M, out=M)                         # u = log(1 + Cx)
+        u = M.copy() if jac else None
+        M *= -beta
+        np.exp(M, out=M)                         # v = (1 + Cx)^-β
+        out[sel] = dk.sum() - M @ dk             # Σ d_k (1 - v)
         if jac:
-            w = v / (1.0 + C * x)                # (1 + Cx)^-β-1
-            J[sel, 0] = (beta * x * w) @ dk                       # dG/dC
-            J[sel, 1] = (v * u) @ dk                              # dG/dβ
-            J[sel, 2] = (-(beta * C) * x * w * loge[:kmax]) @ dk  # dG/dγ
+            J[sel, 1] = (M * u) @ dk                              # dG/dβ
+            M /= 1.0 + C * x                                      # (1 + Cx)^(-β-1)
+            M *= x
+            J[sel, 0] = beta * (M @ dk)                           # dG/dC
+            J[sel, 2] = -(beta * C) * (M @ (dk * loge[:kmax]))    # dG/dγ
     return (out, J) if jac else out
 
 
