@@ -6,9 +6,28 @@ import os
 
 from ..errors import ScalelawError
 
+#: extensions read as tables
+TABLE_EXTS = (".csv", ".tsv", ".txt", ".parquet", ".pq", ".jsonl", ".ndjson", ".json")
+
+
+def sniff_sep(path: str) -> str:
+    """The delimiter of a delimited text file: tab, comma, semicolon or '|' (from line one)."""
+    with open(path, "rb") as f:
+        head = f.read(65536)
+    line = head.split(b"\n", 1)[0]
+    if path.lower().endswith(".tsv"):
+        return "\t"
+    counts = {sep: line.count(sep.encode()) for sep in (",", "\t", ";", "|")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
+
 
 def read_table(path: str | os.PathLike):
-    """Read ``path`` by its extension (.csv, .tsv, .parquet, .jsonl/.ndjson, .json)."""
+    """Read ``path`` by its extension (.csv, .tsv, .parquet, .jsonl/.ndjson, .json).
+
+    Delimited text uses pandas' fast C parser with the delimiter sniffed from the header
+    line (comma, tab, semicolon or '|').  Any parse failure is a :class:`ScalelawError`.
+    """
     import pandas as pd
 
     path = os.fspath(path)
@@ -18,7 +37,7 @@ def read_table(path: str | os.PathLike):
         raise ScalelawError(f"{path} is a directory; give a table file")
     ext = os.path.splitext(path)[1].lower()
     try:
-        if ext == ".parquet":
+        if ext in (".parquet", ".pq"):
             try:
                 return pd.read_parquet(path)
             except ImportError as e:
@@ -27,10 +46,9 @@ def read_table(path: str | os.PathLike):
             return pd.read_json(path, lines=True)
         if ext == ".json":
             return pd.read_json(path)
-        sep = "\t" if ext == ".tsv" else None
-        return pd.read_csv(path, sep=sep, engine="python" if sep is None else "c")
+        return pd.read_csv(path, sep=sniff_sep(path), engine="c", encoding_errors="replace")
     except ScalelawError:
         raise
     except Exception as e:  # pandas raises many types for malformed files
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise ScalelawError(f"cannot read {path} as a table: {msg}") from e
+        raise ScalelawError(f"cannot read {path} as a table: {msg[:200]}") from e

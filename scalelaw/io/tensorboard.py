@@ -1,0 +1,412 @@
+"""TensorBoard event files (``events.out.tfevents.*``) read in pure Python + numpy.
+
+No TensorFlow, no tensorboard, no protobuf runtime: the TFRecord framing and the few
+protobuf messages involved (``Event``, ``Summary``, ``Summary.Value``, ``TensorProto``,
+``SummaryMetadata``) are decoded from the wire format directly.
+
+* Every scalar point is read (TensorBoard's own loader samples 1,000 points per tag by
+  default; scalelaw does not sample).  Both forms are read: TF1/PyTorch ``simple_value``
+  (float32) and TF2 scalar tensors (``tf.summary.scalar``: float/double/int/half/bfloat16
+  tensors of shape ``[]``).  Tags whose metadata names a non-scalar plugin (histograms,
+  images, text, ...) are skipped.  Values are the logged float32/float64 numbers, as float64.
+* TFRecord framing: ``uint64 length | uint32 masked-crc(length) | data | uint32
+  masked-crc(data)``.  CRCs are not verified (pure-Python CRC32C would cost more than the
+  whole read); instead every record must decode as an ``Event``, and a record that does not
+  is an error naming its byte offset.  A file that ends inside a record (a writer that was
+  killed) is read up to its last whole record, with a warning.
+* Speed: record boundaries are found with numpy (every Event record written by TensorBoard,
+  PyTorch or TF starts with the ``wall_time`` field tag ``0x09``; candidate offsets are
+  chained by their length prefixes and checked to tile the file exactly); events that share
+  a byte layout (same tag, same step width) are decoded together as fixed-offset columns.
+  Anything the fast path cannot prove is decoded record by record.
+"""
+from __future__ import annotations
+
+import os
+import struct
+
+import numpy as np
+
+from ..errors import ScalelawError
+
+_U64 = struct.Struct("<Q")
+_NON_SCALAR_PLUGINS = {"histograms", "images", "audio", "text", "pr_curves", "hparams", "mesh",
+                       "graph_keras_model", "projector", "custom_scalars", "distributions"}
+# TensorProto dtype -> (struct/numpy format of tensor_content, item size)
+_DT = {1: "<f4", 2: "<f8", 3: "<i4", 9: "<i8", 19: "<f2", 14: "bf16"}
+
+
+class _Corrupt(Exception):
+    pass
+
+
+def looks_like(path: str) -> bool:
+    """Cheap check: the first record is an Event with a ``brain.Event`` file version."""
+    if os.path.basename(path).startswith("events.out.tfevents"):
+        return True
+    try:
+        with open(path, "rb") as f:
+            head = f.read(128)
+    except OSError:
+        return False
+    if len(head) < 16:
+        return False
+    (n,) = _U64.unpack_from(head, 0)
+    return n < 120 and head[12:13] == b"\x09" and b"brain.Event" in head[12:12 + n]
+
+
+# ---------------------------------------------------------------------------------------
+# TFRecord framing
+
+
+def _u64_at(buf: bytes, a_len: int, offs: np.ndarray) -> np.ndarray:
+    """Little-endian uint64 at each byte offset (offs + 8 <= len)."""
+    out = np.empty(len(offs), dtype=np.uint64)
+    mod = offs % 8
+    for k in range(8):
+        m = mod == k
+        if not m.any():
+            continue
+        view = np.frombuffer(buf, dtype="<u8", count=(a_len - k) // 8, offset=k)
+        out[m] = view[(offs[m] - k) // 8]
+    return out
+
+
+def scan_records(buf: bytes):
+    """Record (data offset, data length) arrays, and the byte offset of a truncated last
+    record (``None`` if the file ends on a record boundary)."""
+    n = len(buf)
+    starts: list[np.ndarray] = []
+    lens: list[np.ndarray] = []
+    off = 0
+    if n >= 17:
+        a = np.frombuffer(buf, dtype=np.uint8)
+        cand = np.flatnonzero(a[12:] == 0x09).astype(np.int64)
+        if len(cand) and cand[0] == 0:
+            L = _u64_at(buf, n, cand)
+            L = np.minimum(L, np.uint64(n)).astype(np.int64)
+            nxt = cand + L + 16
+            pos = np.searchsorted(cand, nxt)
+            posc = np.minimum(pos, len(cand) - 1)
+            has = (pos < len(cand)) & (cand[posc] == nxt)
+            indeg = np.bincount(pos[has], minlength=len(cand))
+            keep = indeg > 0
+            keep[0] = True
+            k = np.flatnonzero(keep)
+            kc, kn = cand[k], nxt[k]
+            ok = kn[:-1] == kc[1:]
+            bad = np.flatnonzero(~ok)
+            last = int(bad[0]) if len(bad) else len(k) - 1  # chain is k[0..last]
+            if kn[last] > n:  # the last record runs past the end: leave it to the slow loop
+                last -= 1
+            if last >= 0:
+                starts.append(kc[: last + 1] + 12)
+                lens.append(kn[: last + 1] - kc[: last + 1] - 16)
+                off = int(kn[last])
+    # slow loop for whatever the fast path did not cover
+    s_list, l_list = [], []
+    truncated = None
+    unpack = _U64.unpack_from
+    while off < n:
+        if off + 12 > n:
+            truncated = off
+            break
+        (length,) = unpack(buf, off)
+        end = off + 16 + length
+        if end > n:
+            truncated = off
+            break
+        s_list.append(off + 12)
+        l_list.append(length)
+        off = end
+    if s_list:
+        starts.append(np.asarray(s_list, dtype=np.int64))
+        lens.append(np.asarray(l_list, dtype=np.int64))
+    if not starts:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), truncated
+    return np.concatenate(starts), np.concatenate(lens), truncated
+
+
+# ---------------------------------------------------------------------------------------
+# protobuf wire format
+
+
+def _varint(b: bytes, i: int, end: int):
+    r = 0
+    shift = 0
+    while True:
+        if i >= end:
+            raise _Corrupt("varint runs past the end")
+        x = b[i]
+        i += 1
+        r |= (x & 0x7F) << shift
+        if x < 0x80:
+            return r, i
+        shift += 7
+        if shift > 70:
+            raise _Corrupt("varint too long")
+
+
+def _fields(b: bytes, i: int, end: int):
+    """Yield (field number, wire type, value, value start) for a message in b[i:end]; for
+    length-delimited fields the value is the end offset of the payload."""
+    while i < end:
+        key, i = _varint(b, i, end)
+        f, wt = key >> 3, key & 7
+        if f == 0:
+            raise _Corrupt("field number 0")
+        if wt == 0:
+            start = i
+            v, i = _varint(b, i, end)
+            yield f, wt, v, start
+        elif wt == 1:
+            if i + 8 > end:
+                raise _Corrupt("fixed64 past the end")
+            yield f, wt, None, i
+            i += 8
+        elif wt == 5:
+            if i + 4 > end:
+                raise _Corrupt("fixed32 past the end")
+            yield f, wt, None, i
+            i += 4
+        elif wt == 2:
+            ln, i = _varint(b, i, end)
+            if i + ln > end:
+                raise _Corrupt("length-delimited field past the end")
+            yield f, wt, i + ln, i
+            i += ln
+        else:
+            raise _Corrupt(f"unsupported wire type {wt}")
+
+
+def _signed64(v: int) -> int:
+    return v - (1 << 64) if v >= (1 << 63) else v
+
+
+def _half(bits: int) -> float:
+    return float(np.array([bits & 0xFFFF], dtype=np.uint16).view(np.float16)[0])
+
+
+def _tensor_scalar(b: bytes, i: int, end: int):
+    """A scalar numeric TensorProto -> (value, value offset or None, numpy format or None);
+    ``None`` if the tensor is not a numeric scalar."""
+    dtype = 0
+    scalar_shape = True
+    vals = []  # (value, offset, fmt)
+    for f, wt, v, s in _fields(b, i, end):
+        if f == 1 and wt == 0:
+            dtype = v
+        elif f == 2 and wt == 2:
+            for g, gwt, gv, gs in _fields(b, s, v):
+                if g == 2 and gwt == 2:  # dim
+                    size = 1
+                    for h, hwt, hv, _hs in _fields(b, gs, gv):
+                        if h == 1 and hwt == 0:
+                            size = _signed64(hv)
+                    if size != 1:
+                        scalar_shape = False
+        elif f == 4 and wt == 2:  # tensor_content
+            fmt = _DT.get(dtype)
+            if fmt is None:
+                return None
+            width = 2 if fmt == "bf16" else np.dtype(fmt).itemsize
+            if v - s != width:
+                return None
+            if fmt == "bf16":
+                raw = int.from_bytes(b[s:s + 2], "little") << 16
+                vals.append((struct.unpack("<f", raw.to_bytes(4, "little"))[0], None, None))
+            else:
+                vals.append((float(np.frombuffer(b, dtype=fmt, count=1, offset=s)[0]), s, fmt))
+        elif f == 5:  # float_val
+            if wt == 5:
+                vals.append((struct.unpack_from("<f", b, s)[0], s, "<f4"))
+            elif wt == 2:
+                for j in range(s, v, 4):
+                    vals.append((struct.unpack_from("<f", b, j)[0], j if v - s == 4 else None, "<f4"))
+        elif f == 6:  # double_val
+            if wt == 1:
+                vals.append((struct.unpack_from("<d", b, s)[0], s, "<f8"))
+            elif wt == 2:
+                for j in range(s, v, 8):
+                    vals.append((struct.unpack_from("<d", b, j)[0], j if v - s == 8 else None, "<f8"))
+        elif f in (7, 10, 13):  # int_val, int64_val, half_val (varints)
+            if wt == 0:
+                raw = [v]
+            elif wt == 2:
+                raw, j = [], s
+                while j < v:
+                    x, j = _varint(b, j, v)
+                    raw.append(x)
+            else:
+                continue
+            for x in raw:
+                vals.append((_half(x) if f == 13 else float(_signed64(x)), None, None))
+    if not scalar_shape or len(vals) != 1 or dtype not in _DT:
+        return None
+    return vals[0]
+
+
+def _decode_event(b: bytes, i: int, end: int, plugins: dict):
+    """One Event -> (step, [(tag, value, value offset, fmt)], step field offset, step len,
+    layout ok).  Non-summary events give an empty value list."""
+    step = 0
+    step_at = None
+    step_len = 0
+    out = []
+    n_fields = 0
+    for f, wt, v, s in _fields(b, i, end):
+        n_fields += 1
+        if f == 2 and wt == 0:
+            step = _signed64(v)
+            step_at = s
+            _, e = _varint(b, s, end)
+            step_len = e - s
+        elif f == 5 and wt == 2:
+            for g, gwt, gv, gs in _fields(b, s, v):
+                if g != 1 or gwt != 2:
+                    continue
+                tag, val = None, None
+                plugin = None
+                for h, hwt, hv, hs in _fields(b, gs, gv):
+                    if h == 1 and hwt == 2:
+                        tag = b[hs:hv].decode("utf-8", errors="replace")
+                    elif h == 2 and hwt == 5:
+                        val = (struct.unpack_from("<f", b, hs)[0], hs, "<f4")
+                    elif h == 8 and hwt == 2:
+                        val = _tensor_scalar(b, hs, hv)
+                    elif h == 9 and hwt == 2:
+                        for m, mwt, mv, ms in _fields(b, hs, hv):
+                            if m == 1 and mwt == 2:
+                                for q, qwt, qv, qs in _fields(b, ms, mv):
+                                    if q == 1 and qwt == 2:
+                                        plugin = b[qs:qv].decode("utf-8", errors="replace")
+                if tag is None:
+                    continue
+                if plugin is not None:
+                    plugins.setdefault(tag, plugin)
+                if val is not None:
+                    out.append((tag, val[0], val[1], val[2]))
+    return step, out, step_at, step_len
+
+
+# ---------------------------------------------------------------------------------------
+# reading
+
+
+def _gather(a: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    return a[rows[:, None] + cols[None, :]]
+
+
+def read_scalars(path: str, warnings: list | None = None) -> dict:
+    """Every scalar of one event file: ``{tag: (steps int64, values float64)}`` in file
+    order.  Raises :class:`ScalelawError` for a file that is not an event file."""
+    try:
+        with open(path, "rb") as f:
+            buf = f.read()
+    except OSError as e:
+        raise ScalelawError(f"cannot read {path}: {e.strerror}") from e
+    starts, lens, truncated = scan_records(buf)
+    if truncated is not None:
+        msg = (f"{path}: the last record (at byte {truncated}) is truncated; read the "
+               f"{len(starts)} whole records before it")
+        if warnings is not None:
+            warnings.append(msg)
+    if len(starts) == 0:
+        raise ScalelawError(f"{path}: no complete TensorBoard event record; the file is empty, "
+                            f"truncated or not an event file")
+    a = np.frombuffer(buf, dtype=np.uint8)
+    R = len(starts)
+    rec_step = np.zeros(R, dtype=np.int64)
+    rec_val = np.full(R, np.nan)
+    rec_tag = np.full(R, -1, dtype=np.int32)
+    extra = []  # (record, tag id, step, value) for events with several values
+    tags: dict[str, int] = {}
+    plugins: dict[str, str] = {}
+
+    def tag_id(t):
+        if t not in tags:
+            tags[t] = len(tags)
+        return tags[t]
+
+    def decode(r):
+        s = int(starts[r])
+        e = s + int(lens[r])
+        try:
+            return _decode_event(buf, s, e, plugins)
+        except (_Corrupt, UnicodeDecodeError, ValueError, struct.error, OverflowError) as exc:
+            raise ScalelawError(f"{path}: record at byte {s - 12} is not a TensorBoard event "
+                                f"({exc}); the file is damaged or not an event file") from None
+
+    # the first record must be an Event (the file_version event)
+    decode(0)
+    ulen, inv = np.unique(lens, return_inverse=True)
+    order = np.argsort(inv, kind="stable")
+    bounds = np.searchsorted(inv[order], np.arange(len(ulen) + 1))
+    for gi in range(len(ulen)):
+        rem = order[bounds[gi]:bounds[gi + 1]]
+        p = 0
+        while p < len(rem):
+            r = int(rem[p])
+            step, vals, step_at, step_len = decode(r)
+            s0 = int(starts[r])
+            L = int(lens[r])
+            tmpl = (len(vals) == 1 and vals[0][2] is not None and len(rem) - p > 8
+                    and buf[s0] == 0x09 and step_at == s0 + 10)
+            if not tmpl:
+                for j, (tag, v, _o, _f) in enumerate(vals):
+                    if j == 0:
+                        rec_step[r], rec_val[r], rec_tag[r] = step, v, tag_id(tag)
+                    else:
+                        extra.append((r, tag_id(tag), step, v))
+                p += 1
+                continue
+            tag, v, voff, fmt = vals[0]
+            width = np.dtype(fmt).itemsize
+            vrel = voff - s0
+            var = np.zeros(L, dtype=bool)
+            var[1:9] = True
+            var[10:10 + step_len] = True
+            var[vrel:vrel + width] = True
+            fixed_cols = np.flatnonzero(~var)
+            sub = rem[p:]
+            ok = np.ones(len(sub), dtype=bool)
+            tb = a[s0 + fixed_cols]
+            chunk = 1 << 16
+            for c0 in range(0, len(sub), chunk):
+                rows = starts[sub[c0:c0 + chunk]]
+                g = _gather(a, rows, fixed_cols)
+                okc = (g == tb).all(axis=1)
+                sb = _gather(a, rows, np.arange(10, 10 + step_len))
+                if step_len > 1:
+                    okc &= (sb[:, :-1] >= 0x80).all(axis=1)
+                okc &= sb[:, -1] < 0x80
+                ok[c0:c0 + chunk] = okc
+            hit = sub[ok]
+            rows = starts[hit]
+            sb = _gather(a, rows, np.arange(10, 10 + step_len)).astype(np.uint64)
+            stp = np.zeros(len(hit), dtype=np.uint64)
+            for j in range(step_len):
+                stp |= (sb[:, j] & np.uint64(0x7F)) << np.uint64(7 * j)
+            vb = _gather(a, rows, np.arange(vrel, vrel + width))
+            vals_arr = np.ascontiguousarray(vb).view(fmt).reshape(-1).astype(np.float64)
+            rec_step[hit] = stp.view(np.int64)
+            rec_val[hit] = vals_arr
+            rec_tag[hit] = tag_id(tag)
+            rem = sub[~ok]
+            p = 0
+    names = list(tags)
+    out = {}
+    if extra:
+        ex = np.array(extra, dtype=np.float64)
+        all_rec = np.concatenate([np.arange(R, dtype=np.float64), ex[:, 0] + 0.5])
+        all_tag = np.concatenate([rec_tag, ex[:, 1].astype(np.int32)])
+        all_step = np.concatenate([rec_step, ex[:, 2].astype(np.int64)])
+        all_val = np.concatenate([rec_val, ex[:, 3]])
+        o = np.argsort(all_rec, kind="stable")
+        rec_tag, rec_step, rec_val = all_tag[o], all_step[o], all_val[o]
+    for t, name in enumerate(names):
+        if plugins.get(name) in _NON_SCALAR_PLUGINS:
+            continue
+        m = rec_tag == t
+        out[name] = (rec_step[m], rec_val[m])
+    return out
