@@ -17,7 +17,7 @@ __version__ = "0.1.0"
 
 _LAZY = {
     # name: (module, attribute or None for the module itself)
-    "fit": ("scalelaw.fit", "fit"),
+    "fit": ("scalelaw.fit", None),  # the package is callable: scalelaw.fit(data, law)
     "FitResult": ("scalelaw.fit", "FitResult"),
     "get_law": ("scalelaw.laws", "get_law"),
     "Law": ("scalelaw.laws", "Law"),

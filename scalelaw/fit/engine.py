@@ -49,6 +49,8 @@ class Problem:
         self.y = np.asarray(design.y, dtype=float)
         self.n = len(self.y)
         self.w = np.ones(self.n) if weights is None else np.asarray(weights, dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self._logy = np.log(self.y) if objective.space == "log" else None
         self.obj = objective
         names = law.param_names
         self.k = len(names)
@@ -119,13 +121,13 @@ class Problem:
 
     def value_grad_u(self, u):
         p = self.to_p(u)
-        pred = self.predict(p)
-        r, drdf = self.obj.residual(pred, self.y)
+        pred, J = self.law.evaluate_with_jacobian(self.x, p)
+        r, drdf = self.obj.residual(np.asarray(pred, dtype=float), self.y, self._logy)
         with np.errstate(invalid="ignore", over="ignore"):
             f = float(np.sum(self.w * self.obj.rho(r)))
         if not np.isfinite(f):
             return np.inf, np.zeros(len(u))
-        J = self.jacobian(p)[:, self.free]
+        J = (self.jacobian(p) if J is None else np.asarray(J, dtype=float))[:, self.free]
         g = J.T @ (self.w * self.obj.psi(r) * drdf)
         g = np.where(self.is_log[self.free], g * p[self.free], g)
         return f, g

@@ -38,9 +38,11 @@ class Objective:
             raise ScalelawError(f"overpredict penalty must be >= 0, got {self.overpredict}")
 
     # residuals -------------------------------------------------------------------------
-    def residual(self, pred, y):
+    def residual(self, pred, y, logy=None):
         """Residuals and d r / d pred.  Non-positive predictions in log space give r = +inf."""
         if self.space == "log":
+            if logy is not None and pred.ndim == 1 and pred.min() > 0:   # fast path
+                return np.log(pred) - logy, 1.0 / pred
             with np.errstate(divide="ignore", invalid="ignore"):
                 ok = pred > 0
                 r = np.where(ok, np.log(np.where(ok, pred, 1.0)) - np.log(y), np.inf)
@@ -58,7 +60,8 @@ class Objective:
         a = np.abs(r)
         if self.loss == "huber":
             d = self.delta
-            v = np.where(a <= d, 0.5 * r * r, d * (a - 0.5 * d))
+            m = np.minimum(a, d)          # = huber: m*(a - m/2)
+            v = m * (a - 0.5 * m)
         else:
             v = 0.5 * r * r
         return v * self._scale(r)

@@ -143,6 +143,10 @@ class Law:
         """
         return None
 
+    def evaluate_with_jacobian(self, x, p: np.ndarray):
+        """``(evaluate(x, p), jacobian(x, p))`` for one ``p``; laws override it to share work."""
+        return self.evaluate(x, p), self.jacobian(x, p)
+
     def basis(self, x, p: np.ndarray) -> np.ndarray:
         """Columns multiplying :attr:`linear_params`: ``evaluate = basis @ p[linear]``.
 

@@ -13,6 +13,14 @@ from .base import INF, Law, cols
 _EXPONENTS = np.geomspace(0.01, 2.5, 40)  # default grid for power-law exponents
 
 
+def _logs(x, v):
+    """log of variable ``v``, cached in the prepared inputs (the engine evaluates many times)."""
+    key = "_log_" + v
+    if key not in x:
+        x[key] = np.log(x[v])
+    return x[key]
+
+
 def _neg_pow(x, a):
     """x**(-a) computed as exp(-a*log x): stable for large x and batched a."""
     return np.exp(-a * np.log(x))
@@ -127,10 +135,19 @@ class Chinchilla(Law):
         return E + A * _neg_pow(x["N"], a) + B * _neg_pow(x["D"], b)
 
     def jacobian(self, x, p):
+        return self.evaluate_with_jacobian(x, p)[1]
+
+    def evaluate_with_jacobian(self, x, p):
         E, A, B, a, b = p
-        N, D = x["N"], x["D"]
-        tn, td = _neg_pow(N, a), _neg_pow(D, b)
-        return np.column_stack([np.ones_like(N), tn, td, -A * tn * np.log(N), -B * td * np.log(D)])
+        lN, lD = _logs(x, "N"), _logs(x, "D")
+        tn, td = np.exp(-a * lN), np.exp(-b * lD)
+        J = np.empty((len(lN), 5))
+        J[:, 0] = 1.0
+        J[:, 1] = tn
+        J[:, 2] = td
+        J[:, 3] = -A * tn * lN
+        J[:, 4] = -B * td * lD
+        return E + A * tn + B * td, J
 
 
 class Kaplan(Law):

@@ -1,0 +1,412 @@
+"""The results of a fit: parameters, uncertainty, metrics, prediction, serialization.
+
+Modelled on statsmodels' results objects: ``params``, ``bse``/``stderr``, ``cov_params()``,
+``conf_int(alpha)``, ``summary()``, ``predict(...)`` returning a tidy frame with a band for
+the curve (``mean_ci_*``) and a wider band for a new run (``obs_ci_*``).
+"""
+from __future__ import annotations
+
+import json
+import os
+import warnings
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..errors import ScalelawError, ScalelawWarning
+from .objective import Objective
+
+#: a prediction this many times beyond the fitted range of a variable triggers a warning
+EXTRAPOLATION_WARN = 10.0
+
+
+class FitResult:
+    """Outcome of :func:`scalelaw.fit.fit`.
+
+    Attributes
+    ----------
+    law : the law object (``law.name``, ``law.formula``)
+    params : pandas.Series of all parameters (fixed ones included)
+    fixed : names of parameters held fixed
+    cov : pandas.DataFrame covariance of the free parameters (asymptotic, sandwich form)
+    objective : Σ w·ρ(r) at the optimum (see :mod:`scalelaw.fit.objective`)
+    n, dof : observations used and n − free parameters
+    boot : pandas.DataFrame of bootstrap draws (one row per resample) or None
+    metrics : dict of R², RMSE and MAPE in log and linear space, AIC, BIC
+    holdout : dict of holdout scores (n, rmse, mape, max_abs_err) or None
+    notes : what scalelaw decided for you (derived columns, dropped rows, ...)
+    """
+
+    def __init__(self, law, params, fixed, cov, objective, settings: Objective, n, *,
+                 domain=None, residual_scale=None, mapping=None, notes=None, metrics=None,
+                 residuals=None, fitted=None, observed=None, problem=None, design_info=None):
+        self.law = law
+        self.params = pd.Series(params, index=list(law.param_names), dtype=float)
+        self.fixed = list(fixed)
+        self.free = [p for p in law.param_names if p not in self.fixed]
+        self.cov = pd.DataFrame(cov, index=self.free, columns=self.free, dtype=float)
+        self.objective = float(objective)
+        self.settings = settings
+        self.n = int(n)
+        self.dof = self.n - len(self.free)
+        self.domain = dict(domain or {})
+        self.residual_scale = residual_scale
+        self.mapping = dict(mapping or {})
+        self.notes = list(notes or [])
+        self.metrics = dict(metrics or {})
+        self.residuals = residuals
+        self.fitted = fitted
+        self.observed = observed
+        self.design_info = dict(design_info or {})
+        self.boot: pd.DataFrame | None = None
+        self.boot_groups: str | None = None
+        self.holdout: dict | None = None
+        self._problem = problem
+
+    # -- uncertainty ---------------------------------------------------------------------
+    @property
+    def stderr(self) -> pd.Series:
+        """Standard errors: bootstrap SD when a bootstrap was run, else asymptotic."""
+        if self.boot is not None:
+            s = self.boot.std(ddof=1)
+        else:
+            s = pd.Series(np.sqrt(np.clip(np.diag(self.cov.to_numpy()), 0, None)), index=self.free)
+        return s.reindex(self.params.index)
+
+    bse = stderr
+
+    def cov_params(self) -> pd.DataFrame:
+        return self.cov.copy()
+
+    def conf_int(self, alpha: float = 0.05, method: str | None = None) -> pd.DataFrame:
+        """(1 − alpha) intervals per parameter, columns ``lower, upper``.
+
+        ``method``: ``"bootstrap"`` (percentile), ``"asymptotic"`` (normal, sandwich
+        covariance; for log-scale parameters on the log scale, so intervals stay positive),
+        or None: bootstrap when available.
+        """
+        if method is None:
+            method = "bootstrap" if self.boot is not None else "asymptotic"
+        rows = {}
+        if method == "bootstrap":
+            if self.boot is None:
+                raise ScalelawError("no bootstrap draws: call .bootstrap(n) or fit with bootstrap=n")
+            for p in self.params.index:
+                if p in self.boot:
+                    lo, hi = np.nanpercentile(self.boot[p], [100 * alpha / 2, 100 * (1 - alpha / 2)])
+                else:
+                    lo = hi = self.params[p]
+                rows[p] = (lo, hi)
+        elif method == "asymptotic":
+            z = stats.norm.ppf(1 - alpha / 2)
+            se = self.stderr if self.boot is None else pd.Series(
+                np.sqrt(np.clip(np.diag(self.cov.to_numpy()), 0, None)), index=self.free).reindex(self.params.index)
+            for p, v in self.params.items():
+                s = se.get(p, np.nan)
+                if p in self.fixed or not np.isfinite(s):
+                    rows[p] = (v, v) if p in self.fixed else (np.nan, np.nan)
+                elif p in self.law.log_params and v > 0:
+                    f = np.exp(z * s / v)
+                    rows[p] = (v / f, v * f)
+                else:
+                    rows[p] = (v - z * s, v + z * s)
+        else:
+            raise ScalelawError(f"unknown interval method {method!r}; use 'bootstrap' or 'asymptotic'")
+        return pd.DataFrame(rows, index=["lower", "upper"]).T
+
+    def bootstrap(self, n: int = 1000, groups=None, seed: int = 0, pool=None, n_jobs=None) -> pd.DataFrame:
+        """Refit on ``n`` resamples; stores and returns the draws (``self.boot``).
+
+        ``groups``: None resamples points; an array of labels (or True for the groups
+        given at fit time, e.g. the runs of an LR-schedule fit) resamples whole groups.
+        """
+        from .uncertainty import bootstrap
+        if self._problem is None:
+            raise ScalelawError("this result was loaded from JSON and has no data: refit to bootstrap")
+        pr = self._problem
+        if groups is True:
+            groups = pr.design.groups
+            if groups is None:
+                raise ScalelawError("no groups in the data: pass groups=<labels> or fit with groups=COL")
+        if n < 2:
+            raise ScalelawError("bootstrap needs at least 2 resamples")
+        draws = bootstrap(pr, self.params.to_numpy(), n, groups=groups, seed=seed, pool=pool, n_jobs=n_jobs)
+        self.boot = pd.DataFrame(draws[:, pr.free], columns=self.free)
+        self.boot_groups = None if groups is None else "groups"
+        return self.boot
+
+    # -- prediction ----------------------------------------------------------------------
+    def predict(self, data=None, alpha: float = 0.05, **columns) -> pd.DataFrame:
+        """Predict at new points: ``predict({"N": [7e10], "D": [1.4e12]})`` or
+        ``predict(N=7e10, D=1.4e12)``.
+
+        Returns the input columns plus ``mean`` (the law), ``mean_ci_lower/upper`` (band
+        for the curve: bootstrap percentiles if available, else delta method) and
+        ``obs_ci_lower/upper`` (band for one new run: adds the residual scatter).  In a
+        log-space fit bands are built on log loss.  Warns (:class:`ScalelawWarning`) when a
+        point lies more than 10x outside the fitted range of a variable.
+        """
+        from .data import as_frame, prepare_frame
+        if data is None:
+            data = columns
+        frame = as_frame(data)
+        # reuse the column matching of fit (derives D = C/6N when needed)
+        law = self.law
+        _, prep = prepare_frame(frame.assign(**{"__y__": 1.0}), law, y="__y__",
+                                x=self._x_mapping(frame), keep_unobserved=True)
+        design = law.prepare(prep.frame, target=None)
+        p = self.params.to_numpy()
+        mean = np.asarray(law.evaluate(design.x, p), dtype=float)
+        log = self.settings.space == "log"
+        z = stats.norm.ppf(1 - alpha / 2)
+        if self.boot is not None and len(self.boot):
+            P = np.repeat(p[None, :], len(self.boot), axis=0)
+            idx = [law.param_names.index(c) for c in self.boot.columns]
+            P[:, idx] = self.boot.to_numpy()
+            preds = np.asarray(law.evaluate(design.x, P), dtype=float)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                t = np.log(preds) if log else preds
+            lo, hi = np.nanpercentile(t, [100 * alpha / 2, 100 * (1 - alpha / 2)], axis=0)
+            center = np.log(mean) if log else mean
+            sd_mean = (hi - lo) / (2 * z)
+        else:
+            J = self._pred_jacobian(design, p)
+            var = np.einsum("ni,ij,nj->n", J, self.cov.to_numpy(), J)
+            sd = np.sqrt(np.clip(var, 0, None))
+            center = np.log(mean) if log else mean
+            sd_mean = sd / mean if log else sd
+            lo, hi = center - z * sd_mean, center + z * sd_mean
+        s = self.residual_scale or 0.0
+        sd_obs = np.sqrt(sd_mean ** 2 + s ** 2)
+        olo, ohi = center - z * sd_obs, center + z * sd_obs
+        tr = np.exp if log else (lambda v: v)
+        out = prep.frame[[v for v in law.variables if v in prep.frame]].copy() \
+            if isinstance(design.x, dict) else pd.DataFrame(index=range(len(mean)))
+        out["mean"] = mean
+        out["mean_ci_lower"] = tr(lo)
+        out["mean_ci_upper"] = tr(hi)
+        out["obs_ci_lower"] = tr(olo)
+        out["obs_ci_upper"] = tr(ohi)
+        out["extrapolation"] = self._extrapolation(design)
+        far = out["extrapolation"] > EXTRAPOLATION_WARN
+        if far.any():
+            warnings.warn(f"{int(far.sum())} prediction(s) lie more than {EXTRAPOLATION_WARN:g}x outside "
+                          f"the fitted range ({self._range_text()}): treat them with care",
+                          ScalelawWarning, stacklevel=2)
+        return out.reset_index(drop=True)
+
+    def _x_mapping(self, frame):
+        if self.law.variables and all(v in frame.columns for v in self.law.variables):
+            return {v: v for v in self.law.variables}
+        return None
+
+    def _pred_jacobian(self, design, p):
+        law = self.law
+        J = law.jacobian(design.x, p)
+        if J is None:
+            k = len(p)
+            h = 1e-6 * np.maximum(np.abs(p), 1e-4)
+            P = np.repeat(p[None, :], 2 * k, axis=0)
+            i = np.arange(k)
+            P[i, i] += h
+            P[k + i, i] -= h
+            F = np.asarray(law.evaluate(design.x, P), dtype=float)
+            J = ((F[:k] - F[k:]) / (2 * h[:, None])).T
+        idx = [law.param_names.index(c) for c in self.free]
+        return np.asarray(J)[:, idx]
+
+    def _extrapolation(self, design):
+        if not self.domain or not isinstance(design.x, dict):
+            return np.ones(design.n)
+        f = np.ones(design.n)
+        for v, (lo, hi) in self.domain.items():
+            if v not in design.x or lo <= 0:
+                continue
+            a = np.asarray(design.x[v], dtype=float)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                f = np.fmax(f, np.fmax(lo / a, a / hi))
+        return f
+
+    def _range_text(self):
+        return ", ".join(f"{v} in [{lo:.3g}, {hi:.3g}]" for v, (lo, hi) in self.domain.items())
+
+    # -- reports -------------------------------------------------------------------------
+    @property
+    def aic(self):
+        return self.metrics.get("aic")
+
+    @property
+    def bic(self):
+        return self.metrics.get("bic")
+
+    def summary(self, alpha: float = 0.05) -> str:
+        """A text table in the style of statsmodels' ``summary()``."""
+        ci = self.conf_int(alpha)
+        se = self.stderr
+        method = "bootstrap" if self.boot is not None else "asymptotic (sandwich)"
+        lines = []
+        w = 78
+        lines.append("=" * w)
+        lines.append(f"{'scalelaw fit: ' + self.law.name:^{w}}")
+        lines.append("=" * w)
+        lines.append(f"law:        {self.law.formula}")
+        lines.append(f"objective:  {self.settings.describe()}")
+        lines.append(f"value:      {self.objective:.6g}    n = {self.n}    dof = {self.dof}")
+        m = self.metrics
+        if m:
+            lines.append(f"R2 (log) = {m.get('r2_log', np.nan):.5f}   R2 (linear) = {m.get('r2', np.nan):.5f}   "
+                         f"RMSE (log) = {m.get('rmse_log', np.nan):.4g}   RMSE = {m.get('rmse', np.nan):.4g}")
+            lines.append(f"MAPE = {100 * m.get('mape', np.nan):.3f}%   AIC = {m.get('aic', np.nan):.2f}   "
+                         f"BIC = {m.get('bic', np.nan):.2f}")
+        if self.mapping:
+            lines.append("columns:    " + ", ".join(f"{k} <- {v}" for k, v in self.mapping.items()))
+        lines.append("-" * w)
+        pct = f"{100 * (1 - alpha):g}%"
+        lines.append(f"{'param':<12}{'value':>14}{'std err':>14}{pct + ' lower':>16}{pct + ' upper':>16}")
+        lines.append("-" * w)
+        for p, v in self.params.items():
+            tag = " (fixed)" if p in self.fixed else ""
+            s = se.get(p, np.nan)
+            lines.append(f"{p + tag:<12}{v:>14.6g}{(s if p not in self.fixed else np.nan):>14.4g}"
+                         f"{ci.loc[p, 'lower']:>16.6g}{ci.loc[p, 'upper']:>16.6g}")
+        lines.append("-" * w)
+        lines.append(f"intervals: {method}" + (f", {len(self.boot)} resamples" if self.boot is not None else ""))
+        if self.holdout:
+            h = self.holdout
+            lines.append(f"holdout:   n = {h['n']}, RMSE = {h['rmse']:.4g}, MAPE = {100 * h['mape']:.3f}%, "
+                         f"max |err| = {h['max_abs_err']:.4g}")
+        for note in self.notes:
+            lines.append(f"note:      {note}")
+        lines.append("=" * w)
+        return "\n".join(lines)
+
+    fit_report = summary
+
+    def __repr__(self):
+        ps = ", ".join(f"{k}={v:.4g}" for k, v in self.params.items())
+        return f"<FitResult {self.law.name}: {ps}; objective={self.objective:.4g}, n={self.n}>"
+
+    # -- serialization -------------------------------------------------------------------
+    def to_dict(self, alpha: float = 0.05) -> dict:
+        ci = self.conf_int(alpha)
+        se = self.stderr
+
+        def num(v):
+            v = float(v)
+            return v if np.isfinite(v) else None
+
+        d = {
+            "law": self.law.name,
+            "formula": self.law.formula,
+            "config": self.law.config(),
+            "params": {k: num(v) for k, v in self.params.items()},
+            "stderr": {k: (None if k in self.fixed else num(se.get(k, np.nan))) for k in self.params.index},
+            "ci": {k: [num(ci.loc[k, "lower"]), num(ci.loc[k, "upper"])] for k in self.params.index},
+            "ci_level": 1 - alpha,
+            "ci_method": "bootstrap" if self.boot is not None else "asymptotic",
+            "objective": self.objective,
+            "n": self.n,
+            "dof": self.dof,
+            "metrics": {k: num(v) for k, v in self.metrics.items()},
+            "fixed": self.fixed,
+            "settings": self.settings.to_dict(),
+            "cov": self.cov.to_numpy().tolist(),
+            "domain": {k: list(v) for k, v in self.domain.items()},
+            "residual_scale": self.residual_scale,
+            "columns": self.mapping,
+            "notes": self.notes,
+        }
+        if self.design_info:
+            d["data"] = self.design_info
+        if self.holdout is not None:
+            d["holdout"] = self.holdout
+        if self.boot is not None:
+            d["bootstrap"] = {k: self.boot[k].tolist() for k in self.boot.columns}
+        return d
+
+    def to_json(self, path: str | os.PathLike | None = None, alpha: float = 0.05) -> str:
+        """JSON text; written atomically to ``path`` when given."""
+        text = json.dumps(self.to_dict(alpha), indent=2, default=_json_default)
+        if path is not None:
+            from .._atomic import write_text
+            write_text(path, text + "\n")
+        return text
+
+    @classmethod
+    def from_json(cls, source) -> "FitResult":
+        """Rebuild a result (for prediction and allocation) from JSON text or a file path."""
+        from ..laws import get_law
+        if isinstance(source, dict):
+            d = source
+        else:
+            text = source
+            if isinstance(source, (str, os.PathLike)) and not str(source).lstrip().startswith("{"):
+                if not os.path.exists(source):
+                    raise ScalelawError(f"file not found: {source}")
+                with open(source, encoding="utf-8") as f:
+                    text = f.read()
+            try:
+                d = json.loads(text)
+            except json.JSONDecodeError as e:
+                raise ScalelawError(f"not a scalelaw fit JSON ({e.msg} at line {e.lineno}); "
+                                    "write one with scalelaw fit --json") from None
+        try:
+            law = get_law(d["law"], **(d.get("config") or {}))
+            params = [d["params"][p] for p in law.param_names]
+            settings = Objective(**d.get("settings", {}))
+            fixed = d.get("fixed", [])
+            free = [p for p in law.param_names if p not in fixed]
+            cov = np.asarray(d.get("cov") or np.full((len(free), len(free)), np.nan), dtype=float)
+        except (KeyError, TypeError) as e:
+            raise ScalelawError(f"not a scalelaw fit JSON: missing or malformed {e}") from None
+        res = cls(law, np.asarray(params, dtype=float), fixed, cov, d.get("objective", np.nan), settings,
+                  d.get("n", 0), domain={k: tuple(v) for k, v in (d.get("domain") or {}).items()},
+                  residual_scale=d.get("residual_scale"), mapping=d.get("columns"),
+                  notes=d.get("notes"), metrics=d.get("metrics"), design_info=d.get("data"))
+        if d.get("bootstrap"):
+            res.boot = pd.DataFrame(d["bootstrap"])
+        res.holdout = d.get("holdout")
+        return res
+
+
+def _json_default(o):
+    if isinstance(o, (np.floating, np.integer)):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(f"cannot serialize {type(o).__name__}")
+
+
+def compute_metrics(y, pred, n_free: int, space: str, w=None) -> dict:
+    """R², RMSE, MAPE in linear and log space; AIC/BIC from the Gaussian likelihood of the
+    fit-space residuals (a comparison aid between laws fitted to the same data)."""
+    y = np.asarray(y, float)
+    pred = np.asarray(pred, float)
+    n = len(y)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ly, lp = np.log(y), np.log(pred)
+    res_lin = pred - y
+    res_log = lp - ly
+
+    def r2(res, obs):
+        ss = np.sum((obs - np.mean(obs)) ** 2)
+        return 1 - np.sum(res ** 2) / ss if ss > 0 else np.nan
+
+    rss = np.sum((res_log if space == "log" else res_lin) ** 2)
+    ll_term = n * np.log(rss / n) if rss > 0 else -np.inf
+    return {
+        "r2": r2(res_lin, y), "rmse": float(np.sqrt(np.mean(res_lin ** 2))),
+        "r2_log": r2(res_log, ly), "rmse_log": float(np.sqrt(np.mean(res_log ** 2))),
+        "mape": float(np.mean(np.abs(res_lin / y))), "max_abs_err": float(np.max(np.abs(res_lin))),
+        "aic": float(ll_term + 2 * n_free), "bic": float(ll_term + n_free * np.log(n)),
+    }
+
+
+def holdout_scores(y, pred) -> dict:
+    """Scores on held-out rows, in the target's units (loss)."""
+    y = np.asarray(y, float)
+    pred = np.asarray(pred, float)
+    err = pred - y
+    return {"n": int(len(y)), "rmse": float(np.sqrt(np.mean(err ** 2))),
+            "mape": float(np.mean(np.abs(err / y))), "max_abs_err": float(np.max(np.abs(err)))}

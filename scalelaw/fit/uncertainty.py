@@ -1,0 +1,140 @@
+"""Uncertainty: asymptotic covariance (sandwich) and the bootstrap.
+
+Sandwich covariance of an M-estimator, cov = A⁻¹·B·A⁻¹ with
+A = E[ψ′]·Σ wᵢ gᵢgᵢᵀ and B = n/(n−k)·Σ (wᵢψ(rᵢ))² gᵢgᵢᵀ, gᵢ = ∂rᵢ/∂θ.
+For squared error (ψ′ = 1) this is the heteroskedasticity-robust (HC1) covariance; for
+Huber with a small δ, E[ψ′] = P(|r| ≤ δ) is estimated as δ·f̂(0)·2 with a kernel estimate
+of the residual density at 0 (bandwidth: Silverman's rule on a MAD scale) when δ is below
+the bandwidth, which gives the least-absolute-deviation limit 1/(4 f(0)²)·(JᵀJ)⁻¹ as δ → 0
+instead of a covariance that blows up with the handful of residuals inside ±δ.
+
+The bootstrap refits on resampled data.  Resampling is done with multinomial counts used
+as weights (points, or whole groups such as all runs of one model size), so the prepared
+design is never copied.  Each refit starts from the full-data optimum and from the best
+point of a coarse grid, so a resample whose optimum lies in another basin finds it.
+Parallelism: ``pool`` is any object with a ``map`` method (emcee-style); ``n_jobs`` starts a
+process pool.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from .engine import Problem, single_threaded_blas
+
+
+def sandwich_cov(problem: Problem, p: np.ndarray) -> np.ndarray:
+    """Covariance of the free parameters (natural scale) at the optimum ``p``."""
+    obj = problem.obj
+    pred = problem.predict(p)
+    r, drdf = obj.residual(pred, problem.y)
+    J = problem.jacobian(p)[:, problem.free] * drdf[:, None]      # d r / d theta
+    w = problem.w
+    n, k = J.shape
+    dof = max(n - k, 1)
+    if obj.loss == "l2" and not obj.overpredict:
+        s2 = np.sum(w * r * r) / dof
+        A = (J * w[:, None]).T @ J
+        return s2 * _inv(A)
+    psi = obj.psi(r)
+    Bm = (J * (w * psi)[:, None] ** 2).T @ J * (n / dof)
+    A = (J * w[:, None]).T @ J * mean_psi_prime(obj, r, w)
+    Ai = _inv(A)
+    return Ai @ Bm @ Ai
+
+
+def mean_psi_prime(obj, r, w) -> float:
+    """Weighted estimate of E[ψ′(r)], smoothed for a small Huber δ (see module doc)."""
+    if obj.loss == "l2":
+        return float(np.average(obj.psi_prime(r), weights=w))
+    a = np.abs(r)
+    med = np.median(r)
+    scale = 1.4826 * np.median(np.abs(r - med))
+    if not scale > 0:
+        scale = np.sqrt(np.mean(r * r)) or 1.0
+    h = 1.06 * scale * len(r) ** -0.2
+    if obj.delta >= h:
+        val = float(np.average((a <= obj.delta).astype(float), weights=w))
+    else:
+        dens0 = np.average((a <= h).astype(float), weights=w) / (2 * h)
+        val = float(2 * obj.delta * dens0)
+    if obj.overpredict:
+        val *= 1 + obj.overpredict / 2
+    return max(val, 1e-12)
+
+
+def _inv(A):
+    try:
+        return np.linalg.inv(A)
+    except np.linalg.LinAlgError:
+        return np.linalg.pinv(A)
+
+
+def resample_weights(n_boot: int, n: int, groups=None, seed=0) -> np.ndarray:
+    """(n_boot, n) multinomial counts: points resampled, or whole groups when ``groups``
+    labels the observations."""
+    rng = np.random.default_rng(seed)
+    if groups is None:
+        return rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(float)
+    labels, inv = np.unique(np.asarray(groups), return_inverse=True)
+    g = len(labels)
+    counts = rng.multinomial(g, np.full(g, 1.0 / g), size=n_boot).astype(float)
+    return counts[:, inv]
+
+
+def _coarse_grid(problem: Problem, max_points: int = 100):
+    need, axes, _ = problem.grid()
+    if not axes:
+        return {}
+    per = max(2, int(np.floor(max_points ** (1.0 / len(axes)))))
+    out = {}
+    for name, a in zip(need, axes):
+        if len(a) > per:
+            a = a[np.linspace(0, len(a) - 1, per).round().astype(int)]
+        out[name] = a
+    return out
+
+
+def _refit_chunk(args):
+    """Refit one chunk of resamples (top-level so that process pools can pickle it)."""
+    law, design, obj, base_w, fixed, bounds, p0, counts, grid = args
+    out = np.empty((len(counts), len(p0)))
+    with single_threaded_blas():
+        for i, c in enumerate(counts):
+            pr = Problem(law, design, obj, weights=base_w * c, fixed=fixed, bounds=bounds)
+            best, fbest = pr.polish(p0, ftol=1e-12, restarts=1)
+            cands, vals = pr.search(grid, n_best=1)
+            # another basin: polish the coarse grid's best point when it scores close to
+            # (within 5% of) the warm-started optimum and lies elsewhere
+            if len(cands) and vals[0] < 1.05 * fbest and not np.allclose(
+                    pr.to_u(cands[0]), pr.to_u(best), rtol=0.05, atol=0.05):
+                q, fq = pr.polish(cands[0], ftol=1e-12, restarts=1)
+                if fq < fbest:
+                    best = q
+            out[i] = best
+    return out
+
+
+def bootstrap(problem: Problem, p_hat: np.ndarray, n_boot: int = 1000, groups=None, seed=0,
+              pool=None, n_jobs: int | None = None) -> np.ndarray:
+    """Bootstrap parameter draws, shape (n_boot, k) on the natural scale."""
+    counts = resample_weights(n_boot, problem.n, groups, seed)
+    grid = _coarse_grid(problem)
+    if pool is None and n_jobs is None:
+        n_jobs = min(os.cpu_count() or 1, 8) if n_boot >= 200 else 1
+    n_chunks = 1 if (pool is None and n_jobs == 1) else max(1, (n_jobs or 4) * 4)
+    chunks = [c for c in np.array_split(counts, n_chunks) if len(c)]
+    tasks = [(problem.law, problem.design, problem.obj, problem.w, problem.fixed, problem.bounds,
+              p_hat, c, grid) for c in chunks]
+    if pool is not None:
+        parts = list(pool.map(_refit_chunk, tasks))
+    elif n_jobs == 1:
+        parts = [_refit_chunk(t) for t in tasks]
+    else:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+        ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+        with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx) as ex:
+            parts = list(ex.map(_refit_chunk, tasks))
+    return np.concatenate(parts, axis=0)
