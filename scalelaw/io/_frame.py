@@ -122,6 +122,23 @@ class Part:
 # resume / duplicate handling
 
 
+def resume_order(step: np.ndarray):
+    """Row order for steps in file order that are not strictly increasing.
+
+    If some step is logged more than once, a backwards jump is a restart from a checkpoint:
+    rows superseded by a later segment are dropped (:func:`keep_mask_resume`) and the rest
+    keep file order (already non-decreasing).  If every step is unique, a backwards jump
+    cannot be told from a file written out of order, so the rows are just sorted.
+    Returns ``(index array, number of rows superseded)``.
+    """
+    order = np.argsort(step, kind="stable")
+    s = step[order]
+    if len(s) < 2 or (s[1:] != s[:-1]).all():
+        return order, 0
+    keep = keep_mask_resume(step)
+    return np.flatnonzero(keep), int((~keep).sum())
+
+
 def keep_mask_resume(step: np.ndarray) -> np.ndarray:
     """Rows (in file order) not superseded by a restart: a row is superseded when a later
     row has a strictly smaller step (the run was resumed from an earlier checkpoint, so the
@@ -138,10 +155,10 @@ def keep_mask_resume(step: np.ndarray) -> np.ndarray:
 def clean_series(step: np.ndarray, values: np.ndarray):
     """One key's points in file order -> (steps ascending unique, values, n_resumed, n_dup);
     of points at the same step the last one wins."""
-    keep = keep_mask_resume(step)
-    n_res = int((~keep).sum())
-    if n_res:
-        step, values = step[keep], values[keep]
+    n_res = 0
+    if len(step) > 1 and not (step[1:] > step[:-1]).all():
+        idx, n_res = resume_order(step)
+        step, values = step[idx], values[idx]
     if len(step) > 1:
         last = np.ones(len(step), dtype=bool)
         last[:-1] = step[1:] != step[:-1]
@@ -203,7 +220,7 @@ def map_columns(columns, mapping: Mapping[str, str] | None, fixed: Mapping[str, 
         if key in user:
             col = user.pop(key)
             sp = "val" if "val" in key else "train"
-            hit = resolve(columns, ["x"], {"x": col})["x"]
+            hit = resolve(columns, [key], {key: col})[key]
             user_losses.append((sp, hit))
     unknown = set(user) - set(("step", "tokens", "lr", "run", "split") + RUN_LEVEL)
     if unknown:
@@ -440,11 +457,9 @@ def _clean_part(run, split, step, tokens, lr, loss, meta, count: Counter, path) 
     import pandas as pd
 
     if len(step) > 1 and not (np.diff(step) > 0).all():
-        keep = keep_mask_resume(step)
-        nres = int((~keep).sum())
-        if nres:
-            count.drop("resumed", nres)
-            step, tokens, lr, loss = step[keep], tokens[keep], lr[keep], loss[keep]
+        idx, nres = resume_order(step)
+        count.drop("resumed", nres)
+        step, tokens, lr, loss = step[idx], tokens[idx], lr[idx], loss[idx]
         if len(step) > 1 and (step[1:] == step[:-1]).any():
             # same step logged on several rows: merge, the last finite value of each wins
             g = pd.DataFrame({"tokens": tokens, "lr": lr, "loss": loss}).groupby(step, sort=True).last()
