@@ -34,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit status (0 ok, 2 bad input)."""
     from ..errors import ScalelawError
 
+    _one_line_warnings()
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -53,6 +54,21 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def _one_line_warnings() -> None:
+    """Show scalelaw's own warnings as ``warning: message`` (no source line)."""
+    import warnings
+
+    from ..errors import ScalelawWarning
+    original = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, ScalelawWarning):
+            print(f"warning: {message}", file=file or sys.stderr)
+        else:
+            original(message, category, filename, lineno, file, line)
+    warnings.showwarning = show
 
 
 def entry() -> None:  # pragma: no cover - console-script shim

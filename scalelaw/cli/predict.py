@@ -1,11 +1,73 @@
-"""`scalelaw predict` (placeholder until its issue lands)."""
-HELP = "predict (not yet available)"
+"""``scalelaw predict``: predictions from a saved fit, with both bands."""
+from __future__ import annotations
+
+HELP = "predict from a saved fit (FIT.json) with bands for the curve and for a new run"
+DESCRIPTION = """Predict from a fit written by `scalelaw fit --json`.
+
+  scalelaw predict fit.json --at N=7e10 D=1.4e12
+  scalelaw predict fit.json --grid points.csv --out pred.csv
+  scalelaw predict mpl.json --schedule wsd:peak=3e-4,final=3e-5,steps=24000,warmup=2160,cooldown=0.2 --out pred.csv
+  scalelaw predict mpl.json --log new_run.csv --out pred.csv
+
+Columns: the inputs, mean, mean_ci_lower/upper (the curve), obs_ci_lower/upper (a new run)."""
 
 
 def add_arguments(p):
-    p.add_argument("args", nargs="*")
+    p.add_argument("fit", metavar="FIT.json")
+    p.add_argument("--at", nargs="+", metavar="VAR=VALUE", help="one point, e.g. N=7e10 D=1.4e12")
+    p.add_argument("--grid", metavar="FILE", help="table of points to predict at")
+    p.add_argument("--out", metavar="OUT.csv", help="write the predictions as CSV")
+    p.add_argument("--alpha", type=float, default=0.05, help="1 - confidence level (default 0.05)")
+    p.add_argument("--flops-per-token", type=float, default=6.0, metavar="K")
+    lr = p.add_argument_group("LR-schedule laws")
+    lr.add_argument("--log", metavar="NEW.csv", help="predict at the steps of this log, with its LR")
+    lr.add_argument("--schedule", metavar="SPEC", help="predict the curve of this schedule")
+    lr.add_argument("--every", type=int, default=None, metavar="K", help="predict every K steps")
+    lr.add_argument("--step", metavar="COL")
+    lr.add_argument("--lr", metavar="COL")
+    lr.add_argument("--loss", metavar="COL")
+    lr.add_argument("--run", metavar="COL")
+    lr.add_argument("--warmup", type=int, metavar="W")
+    lr.add_argument("--format", help="log format when it cannot be detected")
 
 
-def run(args):
-    from ..errors import ScalelawError
-    raise ScalelawError("scalelaw predict is not implemented yet")
+def run(args) -> int:
+    import warnings
+
+    from ..errors import ScalelawError, ScalelawWarning
+    from ..fit.results import FitResult
+    from ..laws import SCHEDULE_LAWS
+
+    res = FitResult.from_json(args.fit)
+    if args.log or args.schedule or res.law.name in SCHEDULE_LAWS:
+        if res.law.name not in SCHEDULE_LAWS:
+            raise ScalelawError(f"--log/--schedule need an LR-schedule fit; {args.fit} is a {res.law.name} fit")
+        from ._lr import predict_lr
+        return predict_lr(args)
+    if not 0 < args.alpha < 1:
+        raise ScalelawError("--alpha must be between 0 and 1")
+    if bool(args.at) == bool(args.grid):
+        raise ScalelawError("give the points with --at VAR=VALUE ... or --grid FILE (one of them)")
+    if args.at:
+        from .fit import parse_assignments
+        data = {k: [v] for k, v in parse_assignments(args.at, "--at").items()}
+    else:
+        from .fit import load_table
+        data = load_table([args.grid])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ScalelawWarning)
+        pred = res.predict(data, alpha=args.alpha)
+    level = f"{100 * (1 - args.alpha):g}%"
+    if args.out:
+        from .._atomic import atomic_path
+        with atomic_path(args.out) as tmp:
+            pred.to_csv(tmp, index=False)
+        print(f"wrote {len(pred)} prediction(s) to {args.out}")
+    else:
+        import pandas as pd
+        with pd.option_context("display.width", 120, "display.max_columns", 20):
+            print(f"{res.law.name}: {res.law.formula}   (bands: {level})")
+            print(pred.to_string(index=False, float_format=lambda v: f"{v:.6g}"))
+    for w in caught:
+        print(f"warning: {w.message}")
+    return 0

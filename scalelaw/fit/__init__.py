@@ -54,16 +54,18 @@ def fit(data, law, *, x=None, y=None, where: str | None = None, holdout: str | N
     law, prep = prepare_frame(data, law, x=x, y=y, weights=weights, groups=groups, strict=strict,
                               flops_per_token=flops_per_token, keep_unobserved=keep_unobserved)
     frame = prep.frame
-    fit_rows = row_mask(frame, where, "--where")
+    fit_rows = row_mask(prep.env, where, "--where")
     hold_rows = np.zeros(len(frame), bool)
     if holdout is not None:
-        hold_rows = row_mask(frame, holdout, "--holdout")
+        hold_rows = row_mask(prep.env, holdout, "--holdout")
         if not hold_rows.any():
             raise ScalelawError(f"--holdout {holdout!r} selects no rows")
         fit_rows &= ~hold_rows
     notes = list(prep.notes)
-    if where is not None:
-        notes.append(f"fitted on {int(fit_rows.sum())} of {len(frame)} rows ({where})")
+    if where is not None or holdout is not None:
+        why = "; ".join(t for t in (f"where {where}" if where else "",
+                                    f"{int(hold_rows.sum())} held out" if holdout else "") if t)
+        notes.append(f"fitted on {int(fit_rows.sum())} of {len(frame)} rows ({why})")
     train = frame.loc[fit_rows].reset_index(drop=True)
     if len(train) == 0:
         raise ScalelawError(f"no rows left to fit (--where {where!r}"

@@ -29,6 +29,7 @@ class Prepared:
     mapping: dict[str, str]             # canonical -> source column (or 'derived: ...')
     notes: list[str] = field(default_factory=list)
     dropped: int = 0
+    env: pd.DataFrame | None = None     # columns usable in --where / --holdout
 
 
 def as_frame(data) -> pd.DataFrame:
@@ -161,7 +162,33 @@ def prepare_frame(data, law, *, x=None, y=None, weights=None, groups=None, stric
         notes.append(f"dropped {dropped} row(s) with NaN/inf values")
         out = out.loc[~bad]
     mapping = {k: v for k, v in found.items()}
-    return law, Prepared(out.reset_index(drop=True), mapping, notes, dropped)
+    env = _filter_env(frame, found, out, flops_per_token)
+    if dropped:
+        env = env.loc[~bad]
+    prep = Prepared(out.reset_index(drop=True), mapping, notes, dropped)
+    prep.env = env.reset_index(drop=True)
+    return law, prep
+
+
+def _filter_env(frame, found, out, k):
+    """Columns a --where/--holdout expression may name: the file's own columns, the
+    canonical names (N, D, C, loss, ...), and C or D derived from the others."""
+    env = frame.copy()
+    env.columns = [str(c) for c in env.columns]
+    for v in out.columns:
+        if v == "y":
+            continue
+        env[v] = out[v].to_numpy()
+    env["loss"] = out["y"].to_numpy()
+    extra = resolve(frame.columns, ["N", "D", "C"], required=[])
+    for v, col in extra.items():
+        if v not in env:
+            env[v] = pd.to_numeric(frame[col], errors="coerce").to_numpy()
+    if "C" not in env and "N" in env and "D" in env:
+        env["C"] = k * env["N"] * env["D"]
+    if "D" not in env and "N" in env and "C" in env:
+        env["D"] = env["C"] / (k * env["N"])
+    return env
 
 
 def _column_or_array(frame, spec, what):
@@ -177,11 +204,10 @@ def _column_or_array(frame, spec, what):
     return arr
 
 
-def row_mask(frame: pd.DataFrame, expr: str | None, what: str) -> np.ndarray:
-    """Rows selected by a filter expression over the prepared frame's columns."""
+def row_mask(env: pd.DataFrame, expr: str | None, what: str) -> np.ndarray:
+    """Rows selected by a filter expression over ``Prepared.env``."""
     if expr is None:
-        return np.ones(len(frame), dtype=bool)
-    env = frame.rename(columns={"y": "loss"}) if "loss" not in frame else frame
+        return np.ones(len(env), dtype=bool)
     return select_rows(env, expr, what)
 
 

@@ -129,7 +129,8 @@ class Law:
         """Range of each variable in the design (used for extrapolation warnings)."""
         if not isinstance(design.x, Mapping):
             return {}
-        return {k: (float(np.min(v)), float(np.max(v))) for k, v in design.x.items() if len(v)}
+        return {k: (float(np.min(v)), float(np.max(v))) for k, v in design.x.items()
+                if k in self.variables and len(v)}
 
     # -- evaluation -----------------------------------------------------------------------
     def evaluate(self, x, p: np.ndarray) -> np.ndarray:
