@@ -34,12 +34,12 @@ _TRAIN_WORDS = ("train", "training", "")
 # normalized loss names, most preferred first (normalize() drops space _ - . but keeps /)
 _TRAIN_LOSS = ("loss", "train/loss", "trainloss", "lmloss", "trainingloss", "train/lmloss",
                "losstrain", "trainlossstep", "lossstep", "train/lossstep", "trainlossepoch",
-               "train/lossepoch", "lossepoch")
+               "train/lossepoch", "lossepoch", "batchloss", "epochloss")
 _VAL_LOSS = ("evalloss", "valloss", "val/loss", "eval/loss", "validationloss",
              "validation/loss", "valid/loss", "validloss", "lossval", "lmlossvalue",
              "vallmloss", "val/lmloss", "eval/lmloss", "testloss", "test/loss", "devloss",
-             "vallossepoch", "val/lossepoch", "vallossstep")
-_LR_EXTRA = re.compile(r"^(lr[-_ ]\w+|lr/\w+|optimizer/lr.*|learning_rate/.*|train/lr)$", re.I)
+             "vallossepoch", "val/lossepoch", "vallossstep", "evaluationlossvsiterations")
+_LR_EXTRA = re.compile(r"^(lr[-_ ]\w+|lr/\w+|optimizer/lr.*|learning_rate/.*|train/lr|(epoch|batch)_(lr|learning_rate))$", re.I)
 _STEP_PREFERRED = ("train/global_step", "trainer/global_step", "global_step")
 
 
@@ -466,6 +466,9 @@ def _clean_part(run, split, step, tokens, lr, loss, meta, count: Counter, path) 
             count.drop("duplicate_step", len(step) - len(g))
             step = g.index.to_numpy(dtype=np.float64)
             tokens, lr, loss = (g[c].to_numpy(dtype=np.float64) for c in ("tokens", "lr", "loss"))
+    if len(step) and (np.abs(step[[0, -1]]) > 2.0 ** 62).any():
+        raise ScalelawError(f"{path}: step {step[np.argmax(np.abs(step))]:.3g} is out of range; "
+                            f"is the step column right? map it with columns={{'step': ...}}")
     istep = step.astype(np.int64)
     if len(step) and not np.array_equal(istep, step):
         raise ScalelawError(f"{path}: steps are not whole numbers (e.g. {step[istep != step][0]}); "

@@ -207,7 +207,8 @@ def _tb_sources(path: str, run: str | None) -> list:
         files = {}
         for d, dirs, fs in os.walk(root):
             dirs.sort()
-            ev = sorted(f for f in fs if f.startswith("events.out.tfevents"))
+            # natural order: events.out.tfevents.<time>.<host>.<pid>.<counter>[suffix]
+            ev = sorted((f for f in fs if f.startswith("events.out.tfevents")), key=_natural_key)
             if ev:
                 files[d] = [os.path.join(d, f) for f in ev]
         if not files:
@@ -239,6 +240,10 @@ def _tb_sources(path: str, run: str | None) -> list:
         out.append(F.Source(wide, d, run=name, split=split, fixed={"step": "step"},
                             labels={"step": "event step"}, dropped=dropped, warnings=warnings))
     return out
+
+
+def _natural_key(name: str):
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
 
 
 def _dir_sources(path: str, run: str | None) -> tuple[list, list]:
