@@ -1,11 +1,44 @@
-"""`scalelaw schedule` (placeholder until its issue lands)."""
-HELP = "schedule (not yet available)"
+"""`scalelaw schedule SPEC --out lr.csv [--plot lr.png]`: write a schedule's per-step LR."""
+HELP = "write the per-step learning rate of a schedule spec (CSV, optional plot)"
+DESCRIPTION = ("Evaluate a learning-rate schedule spec such as "
+               "wsd:peak=3e-4,final=3e-5,steps=24000,warmup=2160,cooldown=0.2,shape=linear "
+               "and write step,lr rows (every step unless --every).")
 
 
 def add_arguments(p):
-    p.add_argument("args", nargs="*")
+    p.add_argument("spec", metavar="SPEC", help="schedule spec (see docs/lr.md) or a CSV of LRs")
+    p.add_argument("--out", metavar="lr.csv", help="write step,lr as CSV (default: print a summary)")
+    p.add_argument("--every", type=int, default=1, metavar="K", help="write every K-th step")
+    p.add_argument("--plot", metavar="lr.png", help="also plot the schedule")
 
 
-def run(args):
+def run(args) -> int:
+    from .._atomic import atomic_path
     from ..errors import ScalelawError
-    raise ScalelawError("scalelaw schedule is not implemented yet")
+    from ..schedules import parse_schedule
+
+    if args.every < 1:
+        raise ScalelawError("--every must be >= 1")
+    s = parse_schedule(args.spec)
+    df = s.to_frame(every=args.every)
+    print(f"{s.name}: {s.total} steps, warmup {s.warmup}, peak {df['lr'].max():.4g}, "
+          f"final {df['lr'].iloc[-1]:.4g}, area S1 {s.lrs()[1:].sum():.6g}")
+    if args.out:
+        with atomic_path(args.out) as tmp:
+            df.to_csv(tmp, index=False)
+        print(f"wrote {args.out} ({len(df)} rows)")
+    if args.plot:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        fig, ax = plt.subplots(figsize=(6, 3.5))
+        ax.plot(df["step"], df["lr"])
+        ax.set_xlabel("step")
+        ax.set_ylabel("learning rate")
+        ax.set_title(args.spec if len(args.spec) < 70 else s.name, fontsize=8)
+        fig.tight_layout()
+        with atomic_path(args.plot) as tmp:
+            fig.savefig(tmp, dpi=120)
+        plt.close(fig)
+        print(f"wrote {args.plot}")
+    return 0

@@ -144,8 +144,12 @@ def _runs_from_frame(frame, target, warmup, schedule, need_N=False) -> tuple[lis
         raise ScalelawError("no rows to fit or evaluate: every row lacks a loss (or is step 0)")
     yy = y[sel] if y is not None else None
     info = {"lr_fill": {str(r.label): r.fill for r in runs},
-            "warmup": {str(r.label): r.warmup for r in runs},
-            "rows": sel}
+            "warmup": {str(r.label): r.warmup for r in runs}}
+    if "weight" in frame:
+        w = np.asarray(frame["weight"], dtype=float)[sel]
+        if not np.all(np.isfinite(w) & (w >= 0)) or w.sum() <= 0:
+            raise ScalelawError("weights must be finite, non-negative and not all zero")
+        info["weights"] = w
     return runs, yy, info
 
 
@@ -156,6 +160,8 @@ class _LRLaw(Law):
     variables = ("step", "lr")
     target = "loss"
     _need_N = False
+    #: the engine keeps rows without a loss: they carry the LR between logged losses
+    keeps_unobserved_rows = True
 
     def __init__(self, warmup: int | None = None, schedule: str | None = None):
         self.warmup = None if warmup is None else int(warmup)
@@ -268,8 +274,6 @@ class MomentumLaw(_LRLaw):
 
     def _s2(self, x, lam):
         """S2 (and dS2/dλ) at the design rows for a given λ."""
-        if lam == self.lam:
-            key = None
         out = np.empty(len(x["S1"]))
         der = np.empty(len(x["S1"]))
         from scipy.signal import lfilter

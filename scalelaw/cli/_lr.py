@@ -1,0 +1,69 @@
+"""CLI glue for the LR-schedule laws: ``scalelaw fit LOG.csv ... --law momentum|multipower|
+s1power|momentum_n`` and ``scalelaw predict FIT.json --log NEW.csv | --schedule SPEC``.
+
+Options read (``getattr`` with defaults, so parsers may omit the optional ones):
+fit: ``files, law, step, lr, loss, run, warmup, warmup_schedule, smooth, fix, start, bounds,
+objective, delta, bootstrap, seed, n_jobs, json``; predict: ``fit, log, schedule, every,
+step, lr, loss, run, warmup, alpha, out``.
+"""
+from __future__ import annotations
+
+
+def _get(args, name, default=None):
+    v = getattr(args, name, default)
+    return default if v is None else v
+
+
+def fit_logs(args) -> int:
+    from .._atomic import atomic_path  # noqa: F401  (JSON is written atomically by to_json)
+    from ..errors import ScalelawError
+    from ..lrfit import fit_lr, read_logs
+    from .fit import parse_assignments
+
+    df = read_logs(args.files, step=_get(args, "step"), lr=_get(args, "lr"),
+                   loss=_get(args, "loss"), run=_get(args, "run"))
+    if _get(args, "bootstrap", 0) < 0:
+        raise ScalelawError("--bootstrap must be >= 0")
+    res = fit_lr(df, args.law.lower(), warmup=_get(args, "warmup"),
+                 schedule=_get(args, "warmup_schedule"), smooth=_get(args, "smooth"),
+                 fix=parse_assignments(_get(args, "fix", []), "--fix"),
+                 start=parse_assignments(_get(args, "start", []), "--start"),
+                 bounds=parse_assignments(_get(args, "bounds", []), "--bounds", allow_range=True),
+                 loss=_get(args, "objective", "huber"), delta=_get(args, "delta", 1e-3),
+                 bootstrap=_get(args, "bootstrap", 0), seed=_get(args, "seed", 0),
+                 n_jobs=_get(args, "n_jobs"), groups="run" if _get(args, "bootstrap", 0) else None)
+    print(res.summary())
+    out = _get(args, "json")
+    if out:
+        res.to_json(out)
+        print(f"wrote {out}")
+    return 0
+
+
+def predict_lr(args) -> int:
+    from .._atomic import atomic_path
+    from ..errors import ScalelawError
+    from ..lrfit import predict_curve, read_logs
+
+    log, spec = _get(args, "log"), _get(args, "schedule")
+    if bool(log) == bool(spec):
+        raise ScalelawError("give exactly one of --log NEW.csv or --schedule SPEC")
+    every = _get(args, "every")
+    if every is not None and every < 1:
+        raise ScalelawError("--every must be >= 1")
+    alpha = _get(args, "alpha", 0.05)
+    if log:
+        frame = read_logs([log], step=_get(args, "step"), lr=_get(args, "lr"),
+                          loss=_get(args, "loss"), run=_get(args, "run"))
+        out = predict_curve(args.fit, log=frame, every=every, alpha=alpha,
+                            warmup=_get(args, "warmup"))
+    else:
+        out = predict_curve(args.fit, spec, every=every, alpha=alpha)
+    dest = _get(args, "out")
+    if dest:
+        with atomic_path(dest) as tmp:
+            out.to_csv(tmp, index=False)
+        print(f"wrote {dest} ({len(out)} rows)")
+    else:
+        print(out.to_csv(index=False), end="")
+    return 0

@@ -1,0 +1,331 @@
+"""LR-schedule fitting glue: logs -> frame, fit with the one engine, predict curves for any
+schedule with a band, compare schedules, optimize a schedule family for a step budget.
+
+Steps are optimizer steps counted from 0, LR is the per-step learning rate, loss in nats.
+Fitting is :func:`scalelaw.fit.fit`; this module only builds frames and post-processes.
+"""
+from __future__ import annotations
+
+import os
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .errors import ScalelawError
+from .laws import SCHEDULE_LAWS, get_law
+from .laws.lr import Run
+from .schedules import Schedule, detect_warmup, parse_schedule
+
+BAND = ("loss_lower", "loss_upper")
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+def read_logs(sources, step: str | None = None, lr: str | None = None, loss: str | None = None,
+              run: str | None = None, fmt: str | None = None) -> pd.DataFrame:
+    """Tidy frame ``run, step, lr, loss`` from log files (or frames).  Each file is one run
+    unless a run column says otherwise (its name is the file stem).  ``loss`` may be NaN
+    on rows where only the LR is known."""
+    if isinstance(sources, (str, os.PathLike, pd.DataFrame)):
+        sources = [sources]
+    mapping = {k: v for k, v in (("step", step), ("lr", lr), ("loss", loss), ("run", run)) if v}
+    frames = []
+    for src in sources:
+        name = os.path.splitext(os.path.basename(os.fspath(src)))[0] if not isinstance(src, pd.DataFrame) else "run"
+        df = _read_one(src, mapping, fmt)
+        if "run" not in df or df["run"].isna().all():
+            df["run"] = name
+        frames.append(df[["run", "step", "lr", "loss"] + [c for c in ("N",) if c in df]])
+    out = pd.concat(frames, ignore_index=True)
+    if len(sources) > 1 and out.groupby("run").ngroups < len(sources):
+        pass  # same run names in several files: they are the same run only if steps agree
+    return out
+
+
+def _read_one(src, mapping, fmt):
+    from .io.columns import resolve
+    from .io.table import read_table
+    raw = src if isinstance(src, pd.DataFrame) else read_table(src)
+    cols = list(map(str, raw.columns))
+    m = resolve(cols, ["step", "lr", "loss", "run", "N"], mapping=mapping, required=[])
+    missing = [c for c in ("step", "lr", "loss") if c not in m]
+    if missing:
+        raise ScalelawError(f"{'' if isinstance(src, pd.DataFrame) else str(src) + ': '}no "
+                            f"{' or '.join(missing)} column; the columns are: {', '.join(cols)} "
+                            f"(name them with --step/--lr/--loss)")
+    df = pd.DataFrame({k: raw[v].to_numpy() for k, v in m.items()})
+    for c in ("step", "lr", "loss"):
+        df[c] = pd.to_numeric(df[c], errors="coerce")
+    return df
+
+
+# -- fitting ---------------------------------------------------------------------------------
+
+def _smooth(y: np.ndarray, spec: str) -> np.ndarray:
+    kind, _, arg = spec.partition(":")
+    s = pd.Series(y)
+    if kind == "ema":
+        a = float(arg or 0.9)
+        if not 0 <= a < 1:
+            raise ScalelawError("smooth=ema:A needs 0 <= A < 1")
+        return s.ewm(alpha=1 - a, adjust=True, ignore_na=True).mean().to_numpy()
+    if kind == "median":
+        w = int(arg or 11)
+        return s.rolling(w, center=True, min_periods=1).median().to_numpy()
+    raise ScalelawError(f"unknown smoothing {spec!r}; use ema[:alpha] or median[:window]")
+
+
+def fit_lr(data, law="multipower", *, warmup: int | None = None, schedule=None,
+           exclude_warmup: bool = True, smooth: str | None = None, run_weights=None,
+           **fit_kwargs):
+    """Fit an LR-schedule law jointly to all runs of ``data`` (shared parameters).
+
+    data : frame with ``step, lr, loss`` (+ ``run``), or log paths (see :func:`read_logs`).
+    warmup : warmup length W; the LR before the first logged step is linear from 0 over W
+        steps (else ``schedule``, a spec for that part, else linear from 0 to the first LR).
+    exclude_warmup : drop the loss of steps ``< W`` from the fit (their LR is still used).
+    smooth : opt-in smoothing of noisy per-step losses per run, ``ema[:a]`` or ``median[:w]``.
+    run_weights : ``"equal"`` (every run weighs the same in total) or ``{run: weight}``.
+    Other keywords go to :func:`scalelaw.fit.fit` (``fix``, ``bounds``, ``bootstrap`` ...).
+    Returns the engine's :class:`~scalelaw.fit.FitResult`; its notes record the LR fill rule,
+    warmup exclusion and smoothing.
+    """
+    from .fit import fit
+    if not isinstance(data, pd.DataFrame):
+        data = read_logs(data)
+    name = law if isinstance(law, str) else law.name
+    if name.lower() not in SCHEDULE_LAWS:
+        raise ScalelawError(f"{name} is not an LR-schedule law; use one of {', '.join(SCHEDULE_LAWS)}")
+    cfg = dict(law.config()) if not isinstance(law, str) else {}
+    if warmup is not None:
+        cfg["warmup"] = int(warmup)
+    if schedule is not None:
+        cfg["schedule"] = schedule if isinstance(schedule, str) else getattr(schedule, "spec", None)
+    law_obj = get_law(name, **cfg)
+    df = data.copy()
+    if "run" not in df:
+        df["run"] = "run"
+    notes = []
+    if smooth:
+        for r, idx in df.groupby("run", sort=False).groups.items():
+            y = df.loc[idx, "loss"].to_numpy(dtype=float)
+            ok = np.isfinite(y)
+            y2 = y.copy()
+            y2[ok] = _smooth(y[ok], smooth)
+            df.loc[idx, "loss"] = y2
+        notes.append(f"loss smoothed per run with {smooth}")
+    if exclude_warmup:
+        n_ex = 0
+        for r, idx in df.groupby("run", sort=False).groups.items():
+            W = warmup
+            if W is None:
+                design_runs = law_obj.prepare(df.loc[idx].rename(columns={"loss": "y"}), target=None)
+                W = list(design_runs.info["warmup"].values())[0]
+            m = df.loc[idx, "step"].to_numpy() < W
+            n_ex += int(np.isfinite(df.loc[idx, "loss"].to_numpy()[m]).sum())
+            df.loc[np.asarray(idx)[m], "loss"] = np.nan
+        if n_ex:
+            notes.append(f"{n_ex} loss point(s) inside the warmup excluded from the fit")
+    if run_weights is not None:
+        counts = df[np.isfinite(df["loss"])].groupby("run").size()
+        if isinstance(run_weights, str):
+            if run_weights != "equal":
+                raise ScalelawError("run_weights must be 'equal' or a mapping run -> weight")
+            wmap = {r: counts.sum() / (len(counts) * c) for r, c in counts.items()}
+        else:
+            wmap = {r: float(run_weights.get(r, 1.0)) for r in counts.index}
+        df["weight"] = df["run"].map(wmap).fillna(0.0)
+        notes.append(f"run weights: {run_weights if isinstance(run_weights, str) else dict(run_weights)}")
+    fit_kwargs.setdefault("groups", None)
+    res = fit(df, law_obj, y="loss", **fit_kwargs)
+    fill = res.design_info.get("lr_fill", {}) if hasattr(res, "design_info") else {}
+    res.notes.extend(notes + [f"{k}: {v}" for k, v in fill.items()])
+    return res
+
+
+# -- prediction ------------------------------------------------------------------------------
+
+def _result(result):
+    if isinstance(result, (str, os.PathLike)):
+        from .fit import FitResult
+        return FitResult.from_json(result)
+    return result
+
+
+def curve_design(law, eta: np.ndarray, steps: np.ndarray, label="schedule", warmup=None):
+    """A law design for per-step LRs ``eta`` (steps 0..T) evaluated at ``steps`` (> 0)."""
+    steps = np.asarray(steps, dtype=np.int64)
+    if np.any(steps <= 0) or np.any(steps >= len(eta)):
+        raise ScalelawError("prediction steps must lie in 1..T of the schedule")
+    W = getattr(law, "warmup", None)
+    W = detect_warmup(eta) if W is None and warmup is None else (warmup if warmup is not None else W)
+    r = Run(label=label, eta=np.asarray(eta, dtype=float), steps=steps, rows=np.arange(len(steps)),
+            warmup=int(W))
+    return law.design([r])
+
+
+def _band(result, law, x, p, alpha):
+    """Mean and (lower, upper) band of the curve: bootstrap percentiles if the result has
+    draws, else the delta method with the fit's covariance (on log loss for a log fit)."""
+    from scipy import stats
+    mean = np.asarray(law.evaluate(x, p), dtype=float)
+    log = getattr(getattr(result, "settings", None), "space", "log") == "log"
+    z = stats.norm.ppf(1 - alpha / 2)
+    boot = getattr(result, "boot", None)
+    if boot is not None and len(boot):
+        P = np.repeat(p[None, :], len(boot), axis=0)
+        idx = [law.param_names.index(c) for c in boot.columns]
+        P[:, idx] = boot.to_numpy()
+        preds = np.asarray(law.evaluate(x, P), dtype=float)
+        lo, hi = np.nanpercentile(preds, [100 * alpha / 2, 100 * (1 - alpha / 2)], axis=0)
+        return mean, lo, hi
+    free = list(result.cov.columns)
+    if not free or not np.all(np.isfinite(result.cov.to_numpy())):
+        return mean, np.full_like(mean, np.nan), np.full_like(mean, np.nan)
+    J = np.asarray(law.jacobian(x, p))[:, [law.param_names.index(c) for c in free]]
+    sd = np.sqrt(np.clip(np.einsum("ni,ij,nj->n", J, result.cov.to_numpy(), J), 0, None))
+    if log:
+        return mean, mean * np.exp(-z * sd / mean), mean * np.exp(z * sd / mean)
+    return mean, mean - z * sd, mean + z * sd
+
+
+def predict_curve(result, schedule=None, *, log=None, steps=None, every: int | None = None,
+                  alpha: float = 0.05, warmup: int | None = None, max_points: int = 1000) -> pd.DataFrame:
+    """Predicted loss curve ``step, lr, loss_pred, loss_lower, loss_upper`` (band: 1−alpha).
+
+    Either ``schedule`` (spec/Schedule/array; predicted every ``every`` steps, default so
+    that about ``max_points`` points come out, always including the last step) or ``log``
+    (a log path or frame: predicted at its steps that have a loss, every logged step if
+    none, with its LR; the LR before its first row follows ``warmup`` or the fit's rule).
+    """
+    result = _result(result)
+    law = result.law
+    p = result.params.to_numpy(dtype=float)
+    if (schedule is None) == (log is None):
+        raise ScalelawError("give either a schedule or a log to predict")
+    if schedule is not None:
+        s = parse_schedule(schedule)
+        T = s.total
+        if steps is None:
+            k = every or max(1, int(np.ceil(T / max_points)))
+            steps = np.unique(np.r_[np.arange(k, T + 1, k), T])
+        steps = np.asarray(steps, dtype=np.int64)
+        eta = s.lrs(max(T, int(steps.max())))
+        d = curve_design(law, eta, steps, getattr(s, "spec", s.name), warmup)
+        mean, lo, hi = _band(result, law, d.x, p, alpha)
+        return pd.DataFrame({"step": steps, "lr": eta[steps], "loss_pred": mean,
+                             BAND[0]: lo, BAND[1]: hi})
+    frames = []
+    df = log if isinstance(log, pd.DataFrame) else read_logs(log)
+    if "run" not in df:
+        df = df.assign(run="run")
+    cfg = dict(law.config())
+    if warmup is not None:
+        cfg["warmup"] = int(warmup)
+    law2 = get_law(law.name, **cfg)
+    for r, g in df.groupby("run", sort=False):
+        g = g.sort_values("step")
+        has = np.isfinite(g["loss"].to_numpy(dtype=float)) if "loss" in g else np.zeros(len(g), bool)
+        frame = g.rename(columns={"loss": "y"})
+        runs_design = law2.prepare(frame if has.any() else frame.drop(columns=["y"], errors="ignore"),
+                                   target="y" if has.any() else None)
+        run = runs_design.x["_runs"][0]
+        st = run.steps
+        if every:
+            st = st[(st % every == 0) | (st == st.max())]
+        d = curve_design(law2, run.eta, st, r, run.warmup)
+        mean, lo, hi = _band(result, law2, d.x, p, alpha)
+        out = pd.DataFrame({"run": r, "step": st, "lr": run.eta[st], "loss_pred": mean,
+                            BAND[0]: lo, BAND[1]: hi})
+        if has.any():
+            obs = g.set_index("step")["loss"]
+            out["loss"] = obs.reindex(st).to_numpy()
+        frames.append(out)
+    out = pd.concat(frames, ignore_index=True)
+    if out["run"].nunique() == 1:
+        out = out.drop(columns="run")
+    return out
+
+
+def compare_schedules(result, schedules, alpha: float = 0.05) -> pd.DataFrame:
+    """Predicted final loss (with band) of each schedule, best first.
+
+    ``schedules``: mapping name -> spec/Schedule, or a list of specs."""
+    result = _result(result)
+    if not isinstance(schedules, Mapping):
+        schedules = {str(getattr(s, "spec", s)): s for s in schedules}
+    rows = []
+    for name, spec in schedules.items():
+        s = parse_schedule(spec)
+        c = predict_curve(result, s, steps=[s.total], alpha=alpha)
+        rows.append({"schedule": name, "steps": s.total, "final_lr": float(c["lr"].iloc[-1]),
+                     "final_loss": float(c["loss_pred"].iloc[-1]),
+                     BAND[0]: float(c[BAND[0]].iloc[-1]), BAND[1]: float(c[BAND[1]].iloc[-1])})
+    return pd.DataFrame(rows).sort_values("final_loss", kind="stable").reset_index(drop=True)
+
+
+def optimize_schedule(result, steps: int, peak: float, *, warmup: int = 0, family: str = "wsd",
+                      final: float | Sequence[float] | None = None,
+                      cooldowns: Iterable[float] = (0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5),
+                      shapes: Iterable[str] = ("linear", "cosine", "sqrt", "exp"),
+                      finals: Sequence[float] | None = None, alpha: float = 0.05) -> pd.DataFrame:
+    """Minimize the predicted final loss over a schedule family for a budget of ``steps``.
+
+    ``family='wsd'``: grid over cooldown fraction × shape × final LR (``finals``, default
+    ``peak·{0, 0.01, 0.1}``; the exponential shape uses only positive finals); the best
+    cooldown per (shape, final) is then refined by a bounded scalar search.
+    ``family='cosine'``: grid over the final LR.  Returns all candidates, best first, with
+    ``spec`` strings that ``scalelaw schedule`` accepts.
+    """
+    from scipy.optimize import minimize_scalar
+    result = _result(result)
+    law = result.law
+    p = result.params.to_numpy(dtype=float)
+    if finals is None:
+        finals = [final] if isinstance(final, (int, float)) else (final or [0.0, 0.01 * peak, 0.1 * peak])
+
+    def final_loss(s: Schedule) -> float:
+        d = curve_design(law, s.lrs(), [s.total], warmup=warmup)
+        return float(law.evaluate(d.x, p)[0])
+
+    rows = []
+    if family == "cosine":
+        for f in finals:
+            spec = f"cosine:peak={peak:g},final={f:g},steps={steps},warmup={warmup}"
+            rows.append({"spec": spec, "final_loss": final_loss(parse_schedule(spec))})
+    elif family == "wsd":
+        span = steps - warmup
+        for shape in shapes:
+            for f in finals:
+                if shape == "exp" and f <= 0:
+                    continue
+
+                def spec_of(c):
+                    return (f"wsd:peak={peak:g},final={f:g},steps={steps},warmup={warmup},"
+                            f"cooldown={c:.6g},shape={shape}")
+                best = None
+                for c in cooldowns:
+                    if c * steps > span:
+                        continue
+                    v = final_loss(parse_schedule(spec_of(c)))
+                    rows.append({"spec": spec_of(c), "final_loss": v})
+                    if best is None or v < best[1]:
+                        best = (c, v)
+                if best is None:
+                    continue
+                cs = sorted(c for c in cooldowns if c * steps <= span)
+                i = cs.index(best[0])
+                lo, hi = cs[max(i - 1, 0)], cs[min(i + 1, len(cs) - 1)]
+                if hi > lo:
+                    r = minimize_scalar(lambda c: final_loss(parse_schedule(spec_of(c))),
+                                        bounds=(lo, hi), method="bounded", options={"xatol": 1e-3})
+                    rows.append({"spec": spec_of(float(r.x)), "final_loss": float(r.fun)})
+    else:
+        raise ScalelawError(f"unknown schedule family {family!r}; use wsd or cosine")
+    out = pd.DataFrame(rows).drop_duplicates("spec").sort_values("final_loss", kind="stable")
+    return out.reset_index(drop=True)
+
+
+__all__ = ["read_logs", "fit_lr", "predict_curve", "compare_schedules", "optimize_schedule",
+           "curve_design"]
