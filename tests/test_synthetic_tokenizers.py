@@ -50,6 +50,11 @@ def test_lzw_round_trip_and_greedy(variant, m):
         np.testing.assert_array_equal(tok.decode(ids), x)
         assert ids.tolist() == _greedy_reference(tok.vocab, x)
         assert tok.n_chars(ids) == x.size
+        if x.size:
+            best, length = tok.match_lengths(x)  # vectorised longest match at every position
+            starts = np.concatenate([[0], np.cumsum(tok.token_lengths[ids])[:-1]])
+            np.testing.assert_array_equal(best[starts], ids)
+            np.testing.assert_array_equal(length[starts], tok.token_lengths[ids])
 
 
 def test_lzw_long_stream_chunk_boundaries():
