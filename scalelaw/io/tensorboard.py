@@ -59,17 +59,13 @@ def looks_like(path: str) -> bool:
 # TFRecord framing
 
 
-def _u64_at(buf: bytes, a_len: int, offs: np.ndarray) -> np.ndarray:
-    """Little-endian uint64 at each byte offset (offs + 8 <= len)."""
-    out = np.empty(len(offs), dtype=np.uint64)
-    mod = offs % 8
-    for k in range(8):
-        m = mod == k
-        if not m.any():
-            continue
-        view = np.frombuffer(buf, dtype="<u8", count=(a_len - k) // 8, offset=k)
-        out[m] = view[(offs[m] - k) // 8]
-    return out
+def _view(buf: bytes, fmt: str) -> np.ndarray:
+    """Unaligned view: element i is the value whose bytes start at byte i."""
+    size = np.dtype(fmt).itemsize
+    n = len(buf) - size + 1
+    if n <= 0:
+        return np.zeros(0, dtype=fmt)
+    return np.ndarray(shape=(n,), dtype=fmt, buffer=buf, offset=0, strides=(1,))
 
 
 def scan_records(buf: bytes):
@@ -83,7 +79,7 @@ def scan_records(buf: bytes):
         a = np.frombuffer(buf, dtype=np.uint8)
         cand = np.flatnonzero(a[12:] == 0x09).astype(np.int64)
         if len(cand) and cand[0] == 0:
-            L = _u64_at(buf, n, cand)
+            L = _view(buf, "<u8")[cand]
             L = np.minimum(L, np.uint64(n)).astype(np.int64)
             nxt = cand + L + 16
             pos = np.searchsorted(cand, nxt)
@@ -293,8 +289,17 @@ def _decode_event(b: bytes, i: int, end: int, plugins: dict):
 # reading
 
 
-def _gather(a: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    return a[rows[:, None] + cols[None, :]]
+def _groups_by_length(lens: np.ndarray) -> list:
+    """Record indices grouped by record length, each group in file order."""
+    if len(lens) and lens.max() < (1 << 20):
+        counts = np.bincount(lens)
+        ul = np.flatnonzero(counts)
+        if len(ul) <= 32:
+            return [np.flatnonzero(lens == L) for L in ul]
+    ulen, inv = np.unique(lens, return_inverse=True)
+    order = np.argsort(inv, kind="stable")
+    bounds = np.searchsorted(inv[order], np.arange(len(ulen) + 1))
+    return [order[bounds[i]:bounds[i + 1]] for i in range(len(ulen))]
 
 
 def read_scalars(path: str, warnings: list | None = None) -> dict:
@@ -314,7 +319,6 @@ def read_scalars(path: str, warnings: list | None = None) -> dict:
     if len(starts) == 0:
         raise ScalelawError(f"{path}: no complete TensorBoard event record; the file is empty, "
                             f"truncated or not an event file")
-    a = np.frombuffer(buf, dtype=np.uint8)
     R = len(starts)
     rec_step = np.zeros(R, dtype=np.int64)
     rec_val = np.full(R, np.nan)
@@ -339,19 +343,19 @@ def read_scalars(path: str, warnings: list | None = None) -> dict:
 
     # the first record must be an Event (the file_version event)
     decode(0)
-    ulen, inv = np.unique(lens, return_inverse=True)
-    order = np.argsort(inv, kind="stable")
-    bounds = np.searchsorted(inv[order], np.arange(len(ulen) + 1))
-    for gi in range(len(ulen)):
-        rem = order[bounds[gi]:bounds[gi + 1]]
+    u64, groups = _view(buf, "<u8"), _groups_by_length(lens)
+    for rem in groups:
         p = 0
         while p < len(rem):
             r = int(rem[p])
             step, vals, step_at, step_len = decode(r)
             s0 = int(starts[r])
             L = int(lens[r])
+            # fixed-layout fast path: wall_time first, then the step varint (<= 8 bytes),
+            # one value at a known offset; L >= 18 keeps every 8-byte read inside the
+            # record or its 4-byte CRC
             tmpl = (len(vals) == 1 and vals[0][2] is not None and len(rem) - p > 8
-                    and buf[s0] == 0x09 and step_at == s0 + 10)
+                    and buf[s0] == 0x09 and step_at == s0 + 10 and 1 <= step_len <= 8 and L >= 18)
             if not tmpl:
                 for j, (tag, v, _o, _f) in enumerate(vals):
                     if j == 0:
@@ -367,28 +371,28 @@ def read_scalars(path: str, warnings: list | None = None) -> dict:
             var[1:9] = True
             var[10:10 + step_len] = True
             var[vrel:vrel + width] = True
-            fixed_cols = np.flatnonzero(~var)
             sub = rem[p:]
+            rows = starts[sub]
             ok = np.ones(len(sub), dtype=bool)
-            tb = a[s0 + fixed_cols]
-            chunk = 1 << 16
-            for c0 in range(0, len(sub), chunk):
-                rows = starts[sub[c0:c0 + chunk]]
-                g = _gather(a, rows, fixed_cols)
-                okc = (g == tb).all(axis=1)
-                sb = _gather(a, rows, np.arange(10, 10 + step_len))
-                if step_len > 1:
-                    okc &= (sb[:, :-1] >= 0x80).all(axis=1)
-                okc &= sb[:, -1] < 0x80
-                ok[c0:c0 + chunk] = okc
+            # compare the fixed bytes 8 at a time (the last word overlaps to stay inside)
+            for w0 in sorted({min(j, L - 8) for j in range(0, L, 8)}):
+                mbytes = (~var[w0:w0 + 8]).astype(np.uint8) * 0xFF
+                mask = np.uint64(int.from_bytes(mbytes.tobytes(), "little"))
+                if not mask:
+                    continue
+                want = np.uint64(int.from_bytes(buf[s0 + w0:s0 + w0 + 8], "little")) & mask
+                ok &= (u64[rows + w0] & mask) == want
+            # the step varint: exactly step_len bytes
+            sw = u64[rows + 10]
+            cont = np.uint64(sum(0x80 << (8 * j) for j in range(step_len)))
+            want_cont = np.uint64(sum(0x80 << (8 * j) for j in range(step_len - 1)))
+            ok &= (sw & cont) == want_cont
             hit = sub[ok]
-            rows = starts[hit]
-            sb = _gather(a, rows, np.arange(10, 10 + step_len)).astype(np.uint64)
+            sw = sw[ok]
             stp = np.zeros(len(hit), dtype=np.uint64)
             for j in range(step_len):
-                stp |= (sb[:, j] & np.uint64(0x7F)) << np.uint64(7 * j)
-            vb = _gather(a, rows, np.arange(vrel, vrel + width))
-            vals_arr = np.ascontiguousarray(vb).view(fmt).reshape(-1).astype(np.float64)
+                stp |= ((sw >> np.uint64(8 * j)) & np.uint64(0x7F)) << np.uint64(7 * j)
+            vals_arr = _view(buf, fmt)[rows[ok] + vrel].astype(np.float64)
             rec_step[hit] = stp.view(np.int64)
             rec_val[hit] = vals_arr
             rec_tag[hit] = tag_id(tag)
