@@ -19,7 +19,7 @@ from ..io.columns import SYNONYMS, resolve
 #: variables whose values must be positive (power laws take their logarithm)
 POSITIVE = ("N", "D", "C", "x", "tokens", "N_e", "N_d")
 #: order tried when a one-variable law is given no ``x``
-X_DEFAULT_ORDER = ("N", "D", "C", "step", "tokens")
+X_DEFAULT_ORDER = ("N", "D", "C", "step", "tokens", "x")
 PASS_THROUGH = ("run", "group", "weight", "split")
 
 
@@ -60,7 +60,7 @@ def bind_x(law, frame: pd.DataFrame, x) -> tuple[object, dict[str, str], list[st
     xs = [x] if isinstance(x, str) else list(x or [])
     if isinstance(x, Mapping):
         return law, dict(x), notes
-    if law.variables == ("x",):
+    if law.variables == ("x",) and "var" in law.config():
         from ..laws import get_law
         if xs:
             col = resolve(frame.columns, [xs[0]], required=[]).get(xs[0], xs[0])

@@ -12,8 +12,9 @@ rescales silently):
 - ``N_e``, ``N_d`` encoder / decoder parameters (encoder-decoder law)
 
 Matching is case-insensitive and ignores spaces, dashes, dots and underscores; an explicit
-mapping always wins.  A canonical name that two columns claim equally is ambiguous and is
-refused with the list of candidates.
+mapping always wins.  A column named exactly like the canonical name wins; otherwise a
+required name that two columns claim (``train_loss`` and ``eval_loss``) is ambiguous and is
+refused with the list of candidates, and an optional one is left unmapped.
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "C": ("c", "flops", "compute", "training flop", "training_flop", "training_flops",
           "train_flops", "total_flops"),
     "loss": ("loss", "eval_loss", "val_loss", "validation_loss", "final_loss", "test_loss",
-             "train_loss", "train/loss", "val/loss", "lm loss", "y"),
+             "train_loss", "train/loss", "val/loss", "lm loss"),
     "step": ("step", "_step", "steps", "iter", "iteration", "global_step", "train/global_step"),
     "lr": ("lr", "learning_rate", "train/learning_rate", "learning-rate", "learning rate"),
     "tokens": ("tokens", "num_input_tokens_seen", "total_tokens", "tokens_seen"),
@@ -77,14 +78,20 @@ def resolve(columns: Iterable[str], wanted: Iterable[str],
         if canon in out:
             continue
         found = None
-        for syn in (canon,) + SYNONYMS.get(canon, ()):
-            hits = [c for c in by_norm.get(normalize(syn), []) if c not in taken]
+        exact = [c for c in by_norm.get(normalize(canon), []) if c not in taken]
+        if len(exact) == 1:
+            found = exact[0]
+        else:
+            hits = []
+            for syn in (canon,) + SYNONYMS.get(canon, ()):
+                hits += [c for c in by_norm.get(normalize(syn), []) if c not in taken and c not in hits]
             if len(hits) > 1:
-                raise ScalelawError(f"ambiguous column for {canon}: {', '.join(hits)}; "
-                                    f"name one explicitly")
+                if canon in required:
+                    raise ScalelawError(f"ambiguous column for {canon}: {', '.join(hits)}; "
+                                        f"name one explicitly")
+                continue
             if hits:
                 found = hits[0]
-                break
         if found is not None:
             out[canon] = found
             taken.add(found)

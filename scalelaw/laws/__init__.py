@@ -51,6 +51,9 @@ def get_law(law, **config) -> Law:
     if not isinstance(law, str):
         raise ScalelawError(f"law must be a name or a formula, not {type(law).__name__}")
     key = law.strip().lower()
+    if key == "formula" and "formula" in config:   # a formula law rebuilt from its config
+        from .formula import FormulaLaw
+        return FormulaLaw(**config)
     if key in REGISTRY:
         mod, cls = REGISTRY[key].split(":")
         return getattr(importlib.import_module(mod), cls)(**config)
