@@ -103,7 +103,7 @@ def fit_lr(data, law="multipower", *, warmup: int | None = None, schedule=None,
     if schedule is not None:
         cfg["schedule"] = schedule if isinstance(schedule, str) else getattr(schedule, "spec", None)
     law_obj = get_law(name, **cfg)
-    df = data.copy()
+    df = data.reset_index(drop=True)
     if "run" not in df:
         df["run"] = "run"
     notes = []

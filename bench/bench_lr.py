@@ -1,0 +1,80 @@
+"""Accuracy of the LR-schedule laws on the multi-power-law paper's 25M curves.
+
+Protocol (Luo et al. 2025): fit on constant_24000, cosine_24000, wsdcon_9; predict
+constant_72000, cosine_72000, wsd_20000_24000, wsdld_20000_24000, wsdcon_3, wsdcon_18.
+Per test curve: R², MAE, RMSE, mean relative error (PredE), max relative error (WorstE);
+then averaged.  The per-step LR of each run is rebuilt from the data README (exact
+schedules, warmup 2160 steps); the fit goes through scalelaw.lrfit.fit_lr (the one engine).
+
+    python bench/bench_lr.py [--laws momentum,multipower,s1power] [--data DIR]
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from scalelaw.lrfit import fit_lr, predict_curve
+from scalelaw.schedules import parse_schedule
+
+W = 2160
+SPECS = {
+    "constant_24000": f"constant:peak=3e-4,steps=24000,warmup={W}",
+    "constant_72000": f"constant:peak=3e-4,steps=72000,warmup={W}",
+    "cosine_24000": f"cosine:peak=3e-4,final=3e-5,steps=24000,warmup={W}",
+    "cosine_72000": f"cosine:peak=3e-4,final=3e-5,steps=72000,warmup={W}",
+    "wsd_20000_24000": f"wsd:peak=3e-4,final=3e-5,steps=24000,warmup={W},cooldown=4000,shape=exp",
+    "wsdld_20000_24000": f"wsd:peak=3e-4,final=3e-5,steps=24000,warmup={W},cooldown=4000,shape=linear",
+    **{f"wsdcon_{x}": f"constant:peak=3e-4,steps=8000,warmup={W}+constant:peak={x}e-5,steps=8000"
+       for x in (3, 9, 18)},
+}
+TRAIN = ["constant_24000", "cosine_24000", "wsdcon_9"]
+TEST = ["constant_72000", "cosine_72000", "wsd_20000_24000", "wsdld_20000_24000", "wsdcon_3", "wsdcon_18"]
+
+
+def dense_frame(data: Path, name: str) -> pd.DataFrame:
+    """Every step 0..T with its exact LR; the loss on the logged steps."""
+    obs = pd.read_csv(data / f"{name}.csv")
+    s = parse_schedule(SPECS[name])
+    T = max(s.total, int(obs.step.max()))
+    steps = np.arange(T + 1)
+    loss = pd.Series(obs.loss.to_numpy(), index=obs.step.to_numpy()).reindex(steps).to_numpy()
+    return pd.DataFrame({"run": name, "step": steps, "lr": s(steps), "loss": loss})
+
+
+def metrics(y, p):
+    rel = np.abs(p - y) / y
+    return {"R2": 1 - np.sum((p - y) ** 2) / np.sum((y - y.mean()) ** 2),
+            "MAE": np.mean(np.abs(p - y)), "RMSE": np.sqrt(np.mean((p - y) ** 2)),
+            "PredE": rel.mean(), "WorstE": rel.max()}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--laws", default="momentum,multipower,s1power")
+    ap.add_argument("--data", default=str(Path(__file__).resolve().parents[1].parent / "shared" / "benchdata" / "mpl_25m"))
+    a = ap.parse_args(argv)
+    data = Path(a.data)
+    train = pd.concat([dense_frame(data, n) for n in TRAIN], ignore_index=True)
+    for law in a.laws.split(","):
+        t0 = time.perf_counter()
+        res = fit_lr(train, law, warmup=W)
+        dt = time.perf_counter() - t0
+        rows = []
+        for name in TEST:
+            obs = pd.read_csv(data / f"{name}.csv")
+            c = predict_curve(res, SPECS[name], steps=obs.step.to_numpy())
+            rows.append({"curve": name, **metrics(obs.loss.to_numpy(), c.loss_pred.to_numpy())})
+        tab = pd.DataFrame(rows)
+        avg = tab.mean(numeric_only=True)
+        print(f"\n## {law}: fit {dt:.1f} s, params " +
+              ", ".join(f"{k}={v:.4g}" for k, v in res.params.items()))
+        print(tab.to_string(index=False, float_format=lambda v: f"{v:.5f}"))
+        print("average  " + "  ".join(f"{k} {v:.5f}" for k, v in avg.items()))
+
+
+if __name__ == "__main__":
+    main()
