@@ -108,7 +108,8 @@ def prepare_frame(data, law, *, x=None, y=None, weights=None, groups=None, stric
     want = list(law.variables)
     derivable = {"D": ("N", "C"), "C": ("N", "D"), "N": ("C", "D")}
     found = resolve(frame.columns, want + [target] + list(PASS_THROUGH),
-                    mapping={**mapping, **({target: y} if y else {})}, required=[])
+                    mapping={**mapping, **({target: y} if y else {})}, required=[],
+                    ambiguous=want + [target])
     for v in want + [target]:
         if v not in found and not (v in derivable and all(
                 u in found or u in resolve(frame.columns, [u], required=[]) for u in derivable[v])):
@@ -145,12 +146,13 @@ def prepare_frame(data, law, *, x=None, y=None, weights=None, groups=None, stric
         out["weight"] = _column_or_array(frame, weights, "weights")
     if groups is not None:
         out["group"] = _column_or_array(frame, groups, "groups")
+    env = _filter_env(frame, found, out, flops_per_token)
     # non-finite rows
     num = out[want].to_numpy(dtype=float)
     bad_x = ~np.isfinite(num).all(axis=1)
     yv = out["y"].to_numpy(dtype=float)
     bad_y = ~np.isfinite(yv)
-    bad = bad_x | (bad_y & ~keep_unobserved)
+    bad = bad_x | (bad_y & (not keep_unobserved))
     if keep_unobserved:
         bad |= bad_y & np.isinf(yv)
     dropped = int(bad.sum())
@@ -162,7 +164,6 @@ def prepare_frame(data, law, *, x=None, y=None, weights=None, groups=None, stric
         notes.append(f"dropped {dropped} row(s) with NaN/inf values")
         out = out.loc[~bad]
     mapping = {k: v for k, v in found.items()}
-    env = _filter_env(frame, found, out, flops_per_token)
     if dropped:
         env = env.loc[~bad]
     prep = Prepared(out.reset_index(drop=True), mapping, notes, dropped)

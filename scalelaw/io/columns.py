@@ -50,16 +50,20 @@ def normalize(name: str) -> str:
 
 def resolve(columns: Iterable[str], wanted: Iterable[str],
             mapping: Mapping[str, str] | None = None,
-            required: Iterable[str] | None = None) -> dict[str, str]:
+            required: Iterable[str] | None = None,
+            ambiguous: Iterable[str] | None = None) -> dict[str, str]:
     """Map each canonical name in ``wanted`` to a column of ``columns``.
 
     ``mapping`` (canonical -> column) wins over synonyms.  Names in ``required`` that
     cannot be found raise :class:`ScalelawError` listing the columns the table has; other
-    names are simply absent from the result.
+    names are simply absent from the result.  Names in ``ambiguous`` (default: ``required``)
+    that two columns claim raise an error naming both; other such names stay unmapped.
     """
     columns = [str(c) for c in columns]
     mapping = dict(mapping or {})
+    wanted = list(wanted)
     required = set(wanted if required is None else required)
+    ambiguous = required if ambiguous is None else set(ambiguous)
     by_norm: dict[str, list[str]] = {}
     for c in columns:
         by_norm.setdefault(normalize(c), []).append(c)
@@ -86,7 +90,7 @@ def resolve(columns: Iterable[str], wanted: Iterable[str],
             for syn in (canon,) + SYNONYMS.get(canon, ()):
                 hits += [c for c in by_norm.get(normalize(syn), []) if c not in taken and c not in hits]
             if len(hits) > 1:
-                if canon in required:
+                if canon in ambiguous:
                     raise ScalelawError(f"ambiguous column for {canon}: {', '.join(hits)}; "
                                         f"name one explicitly")
                 continue
