@@ -76,9 +76,12 @@ def _smooth(y: np.ndarray, spec: str) -> np.ndarray:
     raise ScalelawError(f"unknown smoothing {spec!r}; use ema[:alpha] or median[:window]")
 
 
+MOMENTUM_FAMILY = ("momentum", "momentum_n", "s1power")
+
+
 def fit_lr(data, law="multipower", *, warmup: int | None = None, schedule=None,
            exclude_warmup: bool = True, smooth: str | None = None, run_weights=None,
-           **fit_kwargs):
+           convention: str | None = None, lam="fit", **fit_kwargs):
     """Fit an LR-schedule law jointly to all runs of ``data`` (shared parameters).
 
     data : frame with ``step, lr, loss`` (+ ``run``), or log paths (see :func:`read_logs`).
@@ -87,6 +90,12 @@ def fit_lr(data, law="multipower", *, warmup: int | None = None, schedule=None,
     exclude_warmup : drop the loss of steps ``< W`` from the fit (their LR is still used).
     smooth : opt-in smoothing of noisy per-step losses per run, ``ema[:a]`` or ``median[:w]``.
     run_weights : ``"equal"`` (every run weighs the same in total) or ``{run: weight}``.
+    convention : for the momentum family, how the warmup enters S1/S2: ``"tissue"`` (Tissue
+        et al.: warmup steps at η_max), ``"actual"`` (the real LR ramp), or ``"auto"``
+        (default): fit both, keep the one with the lower objective (same parameter count),
+        and say so in the notes.  For ``multipower``: ``"released"`` (default) or ``"paper"``.
+    lam : momentum law's λ: ``"fit"`` (default; the data decide, bounded to [0.9, 0.99999])
+        or a fixed value such as 0.999 (Tissue et al.'s choice).
     Other keywords go to :func:`scalelaw.fit.fit` (``fix``, ``bounds``, ``bootstrap`` ...).
     Returns the engine's :class:`~scalelaw.fit.FitResult`; its notes record the LR fill rule,
     warmup exclusion and smoothing.
@@ -102,7 +111,24 @@ def fit_lr(data, law="multipower", *, warmup: int | None = None, schedule=None,
         cfg["warmup"] = int(warmup)
     if schedule is not None:
         cfg["schedule"] = schedule if isinstance(schedule, str) else getattr(schedule, "spec", None)
-    law_obj = get_law(name, **cfg)
+    name = name.lower()
+    candidates = [cfg]
+    if name in MOMENTUM_FAMILY:
+        if name == "momentum" and isinstance(law, str):
+            if isinstance(lam, str):
+                if lam != "fit":
+                    raise ScalelawError(f"lam must be 'fit' or a number in (0, 1), not {lam!r}")
+                cfg["fit_lambda"] = True
+            else:
+                cfg["lam"] = float(lam)
+        conv = convention or cfg.get("convention") or "auto"
+        if conv == "auto":
+            candidates = [{**cfg, "convention": c} for c in ("tissue", "actual")]
+        else:
+            candidates = [{**cfg, "convention": conv}]
+    elif convention is not None:
+        candidates = [{**cfg, "convention": convention}]
+    law_obj = get_law(name, **candidates[0])
     df = data.reset_index(drop=True)
     if "run" not in df:
         df["run"] = "run"
@@ -138,7 +164,16 @@ def fit_lr(data, law="multipower", *, warmup: int | None = None, schedule=None,
         df["weight"] = df["run"].map(wmap).fillna(0.0)
         notes.append(f"run weights: {run_weights if isinstance(run_weights, str) else dict(run_weights)}")
     fit_kwargs.setdefault("groups", None)
-    res = fit(df, law_obj, y="loss", **fit_kwargs)
+    res = None
+    tried = []
+    for c in candidates:
+        r = fit(df, get_law(name, **c), y="loss", **fit_kwargs)
+        tried.append((c.get("convention"), r.objective))
+        if res is None or r.objective < res.objective:
+            res = r
+    if len(tried) > 1:
+        notes.append("warmup convention " + str(res.law.config().get("convention", "tissue")) +
+                     " chosen by objective (" + ", ".join(f"{c}: {o:.6g}" for c, o in tried) + ")")
     fill = res.design_info.get("lr_fill", {}) if hasattr(res, "design_info") else {}
     res.notes.extend(notes + [f"{k}: {v}" for k, v in fill.items()])
     return res

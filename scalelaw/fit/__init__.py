@@ -27,7 +27,7 @@ __all__ = ["fit", "FitResult", "Objective", "leave_one_group_out"]
 def fit(data, law, *, x=None, y=None, where: str | None = None, holdout: str | None = None,
         weights=None, groups=None, fix: dict | None = None, bounds: dict | None = None,
         start: dict | None = None, grid: dict | None = None, loss: str = "huber",
-        delta: float = 1e-3, space: str = "log", overpredict: float = 0.0, n_polish: int = 4,
+        delta: float = 1e-3, space: str = "log", overpredict: float = 0.0, n_polish: int | None = None,
         bootstrap: int = 0, seed: int = 0, pool=None, n_jobs: int | None = None,
         strict: bool = False, flops_per_token: float = 6.0) -> FitResult:
     """Fit ``law`` to ``data`` and return a :class:`FitResult`.
@@ -44,6 +44,8 @@ def fit(data, law, *, x=None, y=None, where: str | None = None, holdout: str | N
         (replace the start grid for that parameter), start grids.
     loss, delta, space, overpredict : the objective (:mod:`scalelaw.fit.objective`).
     bootstrap : number of resamples (0: none); ``groups`` resamples whole groups.
+    n_polish : how many of the best grid points are polished (default: the law's
+        ``n_polish`` hint, else 4).
     """
     from ..laws import get_law
     from .data import check_fittable, prepare_frame, row_mask
@@ -87,6 +89,8 @@ def fit(data, law, *, x=None, y=None, where: str | None = None, holdout: str | N
         w = np.asarray(design.info["weights"], dtype=float)
     problem = Problem(law, design, objective, weights=w, fixed=fix, bounds=bounds)
     rng = np.random.default_rng(seed)
+    if n_polish is None:
+        n_polish = int(getattr(law, "n_polish", 4))
     p_hat, f_hat = problem.solve(grid=grid, start=start, n_polish=n_polish, rng=rng)
     res = _make_result(problem, p_hat, f_hat, prep, notes)
     if holdout is not None:

@@ -103,13 +103,13 @@ def _refit_chunk(args):
     with single_threaded_blas():
         for i, c in enumerate(counts):
             pr = Problem(law, design, obj, weights=base_w * c, fixed=fixed, bounds=bounds)
-            best, fbest = pr.polish(p0, ftol=1e-12, restarts=1)
+            best, fbest = pr.polish(p0, ftol=1e-12, restarts=1, thorough=False)
             cands, vals = pr.search(grid, n_best=1)
             # another basin: polish the coarse grid's best point when it scores close to
             # (within 5% of) the warm-started optimum and lies elsewhere
             if len(cands) and vals[0] < 1.05 * fbest and not np.allclose(
                     pr.to_u(cands[0]), pr.to_u(best), rtol=0.05, atol=0.05):
-                q, fq = pr.polish(cands[0], ftol=1e-12, restarts=1)
+                q, fq = pr.polish(cands[0], ftol=1e-12, restarts=1, thorough=False)
                 if fq < fbest:
                     best = q
             out[i] = best

@@ -79,6 +79,8 @@ class Law:
     log_params: tuple[str, ...] = ()
     #: target column name the law predicts
     target: str = "loss"
+    #: how many of the best grid points the engine polishes (lower for costly laws)
+    n_polish: int = 4
 
     def __init__(self):
         self.bounds: dict[str, tuple[float, float]] = dict(self.default_bounds())

@@ -230,7 +230,10 @@ class MomentumLaw(_LRLaw):
     log_params = ("A",)
 
     def __init__(self, lam: float = 0.999, fit_lambda: bool = False, warmup: int | None = None,
-                 schedule: str | None = None):
+                 schedule: str | None = None, convention: str = "tissue"):
+        if convention not in ("tissue", "actual"):
+            raise ScalelawError(f"momentum convention must be 'tissue' or 'actual', not {convention!r}")
+        self.convention = convention
         self.lam = float(lam)
         self.fit_lambda = bool(fit_lambda)
         if not 0 < self.lam < 1:
@@ -243,7 +246,16 @@ class MomentumLaw(_LRLaw):
         c["lam"] = self.lam
         if self.fit_lambda:
             c["fit_lambda"] = True
+        if self.convention != "tissue":
+            c["convention"] = self.convention
         return c
+
+    def _lrs(self, r):
+        """Per-step LRs the areas are computed from: Tissue et al.'s convention counts the
+        warmup at η_max; ``convention='actual'`` uses the real LR, ramp included."""
+        if self.convention == "actual":
+            return np.asarray(r.eta, dtype=float), r.warmup
+        return momentum_lrs(r.eta, r.warmup)
 
     def default_bounds(self):
         b = {"L0": (0.0, INF), "A": (1e-12, INF), "alpha": (1e-3, 3.0), "C": (0.0, INF)}
@@ -261,7 +273,7 @@ class MomentumLaw(_LRLaw):
     def features(self, runs):
         S1, S2, st = [], [], []
         for r in runs:
-            e, W = momentum_lrs(r.eta, r.warmup)
+            e, W = self._lrs(r)
             r.cache["eta_m"] = e
             a1 = s1_area(e)
             _, a2 = s2_momentum(e, self.lam)
@@ -322,13 +334,17 @@ class S1PowerLaw(MomentumLaw):
     formula = "L0 + A*S1^-alpha"
     linear_params = ("L0", "A")
 
-    def __init__(self, warmup: int | None = None, schedule: str | None = None):
-        super().__init__(warmup=warmup, schedule=schedule)
+    def __init__(self, warmup: int | None = None, schedule: str | None = None,
+                 convention: str = "tissue"):
+        super().__init__(warmup=warmup, schedule=schedule, convention=convention)
         self.param_names = ("L0", "A", "alpha")
         self.bounds = {k: v for k, v in self.bounds.items() if k in self.param_names}
 
     def config(self) -> dict:
-        return _LRLaw.config(self)
+        c = _LRLaw.config(self)
+        if self.convention != "tissue":
+            c["convention"] = self.convention
+        return c
 
     def features(self, runs):
         x = super().features(runs)
@@ -361,8 +377,10 @@ class MomentumSizeLaw(MomentumLaw):
     log_params = ("A", "B")
     _need_N = True
 
-    def __init__(self, lam: float = 0.999, warmup: int | None = None, schedule: str | None = None):
-        super().__init__(lam=lam, fit_lambda=False, warmup=warmup, schedule=schedule)
+    def __init__(self, lam: float = 0.999, warmup: int | None = None, schedule: str | None = None,
+                 convention: str = "tissue"):
+        super().__init__(lam=lam, fit_lambda=False, warmup=warmup, schedule=schedule,
+                         convention=convention)
         self.param_names = ("L0", "A", "alpha", "B", "beta", "C", "gamma")
         self.bounds = dict(self.default_bounds())
         self.start_grid = {k: np.asarray(v, dtype=float) for k, v in self.default_grid().items()}
@@ -370,6 +388,8 @@ class MomentumSizeLaw(MomentumLaw):
     def config(self):
         c = _LRLaw.config(self)
         c["lam"] = self.lam
+        if self.convention != "tissue":
+            c["convention"] = self.convention
         return c
 
     def default_bounds(self):
@@ -422,7 +442,8 @@ def ld_terms(Pt, d, eta_k, Pkm1, C, beta, gamma, jac=False, dtype=np.float64, ca
     J = np.zeros((n, 3)) if jac else None
     if K == 0 or n == 0:
         return (out, J) if jac else out
-    a = (np.maximum(eta_k, 1e-300) ** -gamma).astype(dtype)
+    with np.errstate(over="ignore"):   # an LR of 0 gives η^-γ = inf: G saturates at 1
+        a = np.minimum(np.maximum(eta_k, 1e-300) ** -gamma, np.finfo(dtype).max / 1e8).astype(dtype)
     loge = np.log(np.maximum(eta_k, 1e-300)) if jac else None
     C_, mb = dtype(C), dtype(-beta)
     if cache is not None and cache:
@@ -497,6 +518,8 @@ class MultiPowerLaw(_LRLaw):
 
     #: area blocks cached per run up to this many elements (memory: 4 or 8 bytes each)
     cache_elements = 20_000_000
+    #: each evaluation touches every (observation, LR change) pair: polish two starts
+    n_polish = 2
 
     def __init__(self, convention: str = "released", warmup: int | None = None,
                  schedule: str | None = None, precision: str = "single"):
@@ -581,12 +604,17 @@ class MultiPowerLaw(_LRLaw):
         return self._batched(x, p, one)
 
     def jacobian(self, x, p):
+        return self.evaluate_with_jacobian(x, p)[1]
+
+    def evaluate_with_jacobian(self, x, p):
+        """Prediction and Jacobian from one pass over the LD terms."""
         p = np.asarray(p, dtype=float)
         S1 = x["S1"]
         t = S1 ** -p[2]
         ld, J = self.ld(x, p[4], p[5], p[6], jac=True)
-        return np.column_stack([np.ones_like(S1), t, -p[1] * t * np.log(S1), -ld,
-                                -p[3] * J[:, 0], -p[3] * J[:, 1], -p[3] * J[:, 2]])
+        pred = p[0] + p[1] * t - p[3] * ld
+        return pred, np.column_stack([np.ones_like(S1), t, -p[1] * t * np.log(S1), -ld,
+                                      -p[3] * J[:, 0], -p[3] * J[:, 1], -p[3] * J[:, 2]])
 
 
 __all__ = ["MomentumLaw", "MomentumSizeLaw", "MultiPowerLaw", "S1PowerLaw", "Run",
