@@ -34,47 +34,58 @@ def read_logs(sources, step: str | None = None, lr: str | None = None, loss: str
     for src in sources:
         name = os.path.splitext(os.path.basename(os.fspath(src)))[0] if not isinstance(src, pd.DataFrame) else "run"
         df = _read_one(src, mapping, fmt)
-        if "run" not in df or df["run"].isna().all():
+        if "run" not in df or df["run"].isna().all() or (
+                isinstance(src, pd.DataFrame) and "run" not in src and len(sources) > 1):
             df["run"] = name
-        frames.append(df[["run", "step", "lr", "loss"] + [c for c in ("N",) if c in df]])
+        notes = df.attrs.get("notes", [])
+        df = df[["run", "step", "lr", "loss"] + [c for c in ("N",) if c in df]]
+        df.attrs["notes"] = notes
+        frames.append(df)
     out = pd.concat(frames, ignore_index=True)
-    if len(sources) > 1 and out.groupby("run").ngroups < len(sources):
-        pass  # same run names in several files: they are the same run only if steps agree
+    out.attrs["notes"] = [n for f in frames for n in f.attrs.get("notes", [])]
     return out
 
 
 def _read_one(src, mapping, fmt):
-    from .io.columns import resolve
-    from .io.table import read_table
-    raw = src if isinstance(src, pd.DataFrame) else read_table(src)
-    cols = list(map(str, raw.columns))
-    m = resolve(cols, ["step", "lr", "loss", "run", "N"], mapping=mapping, required=[])
-    missing = [c for c in ("step", "lr", "loss") if c not in m]
-    if missing:
-        raise ScalelawError(f"{'' if isinstance(src, pd.DataFrame) else str(src) + ': '}no "
-                            f"{' or '.join(missing)} column; the columns are: {', '.join(cols)} "
-                            f"(name them with --step/--lr/--loss)")
-    df = pd.DataFrame({k: raw[v].to_numpy() for k, v in m.items()})
-    for c in ("step", "lr", "loss"):
-        df[c] = pd.to_numeric(df[c], errors="coerce")
-    return df
+    """One source through :func:`scalelaw.io.read_log` (every supported log format), reduced
+    to ``run, step, lr, loss``: the LR from any row of a step, the loss from the validation
+    split when the log has one (else train)."""
+    from .io import read_log
+    cols = {k: v for k, v in mapping.items() if k in ("step", "lr", "loss", "run")}
+    if "loss" in cols:
+        cols = {**cols, "loss": cols["loss"]}
+    df = read_log(src, format=fmt, columns=cols or None)
+    where = "" if isinstance(src, pd.DataFrame) else f"{src}: "
+    if df["lr"].isna().all():
+        raise ScalelawError(f"{where}no lr column; the columns are: "
+                            f"{', '.join(_source_columns(df))} (name it with --lr)")
+    if df["loss"].isna().all():
+        raise ScalelawError(f"{where}no loss values; the columns are: "
+                            f"{', '.join(_source_columns(df))} (name it with --loss)")
+    split = "val" if (df["split"] == "val").any() and df.loc[df["split"] == "val", "loss"].notna().any() else "train"
+    lr = df.groupby(["run", "step"], observed=True)["lr"].max()
+    loss = df[df["split"] == split].groupby(["run", "step"], observed=True)["loss"].last()
+    out = pd.concat([lr, loss], axis=1).reset_index()
+    out["run"] = out["run"].astype(str)
+    extra = [c for c in ("N",) if c in df]
+    if extra:
+        out = out.merge(df.groupby("run", observed=True)[extra].first().reset_index().assign(
+            run=lambda d: d["run"].astype(str)), on="run", how="left")
+    rep = df.attrs.get("scalelaw", {})
+    notes = [f"{where}{n} row(s) dropped: {why}" for why, n in rep.get("dropped", {}).items() if n]
+    if split == "val":
+        notes.append(f"{where}fitted the validation loss")
+    out.attrs["notes"] = notes
+    return out
+
+
+def _source_columns(df):
+    rep = df.attrs.get("scalelaw", {})
+    cols = [c for v in rep.get("columns", {}).values() for c in v] + list(rep.get("ignored", []))
+    return cols or list(map(str, df.columns))
 
 
 # -- fitting ---------------------------------------------------------------------------------
-
-def _smooth(y: np.ndarray, spec: str) -> np.ndarray:
-    kind, _, arg = spec.partition(":")
-    s = pd.Series(y)
-    if kind == "ema":
-        a = float(arg or 0.9)
-        if not 0 <= a < 1:
-            raise ScalelawError("smooth=ema:A needs 0 <= A < 1")
-        return s.ewm(alpha=1 - a, adjust=True, ignore_na=True).mean().to_numpy()
-    if kind == "median":
-        w = int(arg or 11)
-        return s.rolling(w, center=True, min_periods=1).median().to_numpy()
-    raise ScalelawError(f"unknown smoothing {spec!r}; use ema[:alpha] or median[:window]")
-
 
 MOMENTUM_FAMILY = ("momentum", "momentum_n", "s1power")
 
@@ -129,17 +140,14 @@ def fit_lr(data, law="multipower", *, warmup: int | None = None, schedule=None,
     elif convention is not None:
         candidates = [{**cfg, "convention": convention}]
     law_obj = get_law(name, **candidates[0])
+    notes = list(data.attrs.get("notes", []))
     df = data.reset_index(drop=True)
     if "run" not in df:
         df["run"] = "run"
-    notes = []
     if smooth:
+        from .io.logs import smooth_loss
         for r, idx in df.groupby("run", sort=False).groups.items():
-            y = df.loc[idx, "loss"].to_numpy(dtype=float)
-            ok = np.isfinite(y)
-            y2 = y.copy()
-            y2[ok] = _smooth(y[ok], smooth)
-            df.loc[idx, "loss"] = y2
+            df.loc[idx, "loss"] = smooth_loss(df.loc[idx, "loss"].to_numpy(dtype=float), smooth)
         notes.append(f"loss smoothed per run with {smooth}")
     if exclude_warmup:
         n_ex = 0

@@ -2,8 +2,8 @@
 s1power|momentum_n`` and ``scalelaw predict FIT.json --log NEW.csv | --schedule SPEC``.
 
 Options read (``getattr`` with defaults, so parsers may omit the optional ones):
-fit: ``files, law, step, lr, loss, run, warmup, warmup_schedule, smooth, fix, start, bounds,
-objective, delta, bootstrap, seed, n_jobs, json``; predict: ``fit, log, schedule, every,
+fit: ``files, law, step, lr, loss, run, format, warmup, warmup_schedule, smooth, convention,
+lam, fix, start, bounds, objective, delta, bootstrap, seed, n_jobs, json``; predict: ``fit, log, schedule, every,
 step, lr, loss, run, warmup, alpha, out``.
 """
 from __future__ import annotations
@@ -21,10 +21,22 @@ def fit_logs(args) -> int:
     from .fit import parse_assignments
 
     df = read_logs(args.files, step=_get(args, "step"), lr=_get(args, "lr"),
-                   loss=_get(args, "loss"), run=_get(args, "run"))
+                   loss=_get(args, "loss"), run=_get(args, "run"), fmt=_get(args, "format"))
     if _get(args, "bootstrap", 0) < 0:
         raise ScalelawError("--bootstrap must be >= 0")
-    res = fit_lr(df, args.law.lower(), warmup=_get(args, "warmup"),
+    lam = _get(args, "lam", "fit")
+    if lam != "fit":
+        try:
+            lam = float(lam)
+        except ValueError:
+            raise ScalelawError(f"--lam must be 'fit' or a number in (0, 1), not {lam!r}") from None
+    law = args.law.lower()
+    conv = _get(args, "convention")
+    if conv is not None:
+        allowed = ("released", "paper") if law == "multipower" else ("auto", "tissue", "actual")
+        if conv not in allowed:
+            raise ScalelawError(f"--convention {conv} does not apply to {law}; use one of {', '.join(allowed)}")
+    res = fit_lr(df, law, warmup=_get(args, "warmup"), convention=conv, lam=lam,
                  schedule=_get(args, "warmup_schedule"), smooth=_get(args, "smooth"),
                  fix=parse_assignments(_get(args, "fix", []), "--fix"),
                  start=parse_assignments(_get(args, "start", []), "--start"),

@@ -58,6 +58,11 @@ def add_arguments(p):
     lr.add_argument("--warmup-schedule", metavar="SPEC",
                     help="schedule spec giving the LR before the first logged step")
     lr.add_argument("--smooth", metavar="SPEC", help="smooth noisy losses: ema[:a] or median[:w]")
+    lr.add_argument("--convention", choices=("auto", "tissue", "actual", "released", "paper"),
+                    help="how warmup enters the areas (momentum family: auto|tissue|actual, "
+                         "default auto; multipower: released|paper, default released)")
+    lr.add_argument("--lam", default="fit", metavar="L|fit",
+                    help="momentum law's lambda: 'fit' (default) or a fixed value such as 0.999")
 
 
 def parse_assignments(items, what, allow_range=False):

@@ -325,6 +325,13 @@ def _parse_smooth(smooth):
                         f"default 0.9) or 'median[:window]' (odd window, default 11)")
 
 
+def smooth_loss(loss, spec) -> np.ndarray:
+    """Smooth one curve: ``spec`` is ``'ema[:alpha]'`` or ``'median[:window]'`` (NaNs kept)."""
+    parsed = _parse_smooth(spec)
+    loss = np.asarray(loss, dtype=float)
+    return loss.copy() if parsed is None else _smooth(loss, parsed)
+
+
 def _smooth(loss: np.ndarray, spec) -> np.ndarray:
     import pandas as pd
 
