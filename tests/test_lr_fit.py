@@ -153,17 +153,34 @@ def test_cli_names_columns_when_lr_missing(tmp_path, capsys):
 
 
 @pytest.mark.skipif(not BENCH.exists(), reason="benchmark data not available")
-def test_momentum_law_on_published_protocol():
-    """Loose bound (published 0.0014); the multi-power law is checked in bench/ (slower fit)."""
+def _protocol(law):
     import importlib.util
     spec = importlib.util.spec_from_file_location("bench_lr", Path(__file__).resolve().parents[1] / "bench" / "bench_lr.py")
     b = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(b)
     train = pd.concat([b.dense_frame(BENCH, n) for n in b.TRAIN], ignore_index=True)
-    res = fit_lr(train, "momentum", warmup=b.W)
-    errs = []
+    res = fit_lr(train, law, warmup=b.W)
+    errs, r2 = [], []
     for name in b.TEST:
         obs = pd.read_csv(BENCH / f"{name}.csv")
         c = predict_curve(res, b.SPECS[name], steps=obs.step.to_numpy())
         errs.append(np.mean(np.abs(c.loss_pred - obs.loss) / obs.loss))
-    assert np.mean(errs) < 0.004
+        r2.append(1 - np.sum((c.loss_pred - obs.loss) ** 2) / np.sum((obs.loss - obs.loss.mean()) ** 2))
+    return res, np.mean(errs), np.mean(r2)
+
+
+def test_momentum_law_on_published_protocol():
+    """Published momentum-law PredE 0.0014 (bench: 0.00136); a looser bound for stability."""
+    if not BENCH.is_dir():
+        pytest.skip("benchdata absent")
+    res, prede, r2 = _protocol("momentum")
+    assert prede < 0.0017 and r2 > 0.99
+    assert any("chosen by objective" in n for n in res.notes)
+
+
+def test_multipower_law_on_published_protocol():
+    """Published multi-power PredE 0.00110 (bench: 0.00137); a looser bound for stability."""
+    if not BENCH.is_dir():
+        pytest.skip("benchdata absent")
+    res, prede, r2 = _protocol("multipower")
+    assert prede < 0.0017 and r2 > 0.995
