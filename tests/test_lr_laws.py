@@ -102,15 +102,13 @@ def test_jacobian_matches_finite_differences(name):
 def test_published_multipower_parameters_reproduce_published_error():
     """The released-code convention with the published 25M parameters must give the
     published average relative error (0.00110) on the six test curves."""
-    W = 2160
-    specs = {
-        "constant_72000": f"constant:peak=3e-4,steps=72000,warmup={W}",
-        "cosine_72000": f"cosine:peak=3e-4,final=3e-5,steps=72000,warmup={W}",
-        "wsd_20000_24000": f"wsd:peak=3e-4,final=3e-5,steps=24000,warmup={W},cooldown=4000,shape=exp",
-        "wsdld_20000_24000": f"wsd:peak=3e-4,final=3e-5,steps=24000,warmup={W},cooldown=4000,shape=linear",
-        "wsdcon_3": f"constant:peak=3e-4,steps=8000,warmup={W}+constant:peak=3e-5,steps=8000",
-        "wsdcon_18": f"constant:peak=3e-4,steps=8000,warmup={W}+constant:peak=18e-5,steps=8000",
-    }
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "bench_lr", Path(__file__).resolve().parents[1] / "bench" / "bench_lr.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    W = bench.W
+    specs = {name: bench.SPECS[name] for name in bench.TEST}
     law = MultiPowerLaw()
     errs = []
     for name, spec in specs.items():

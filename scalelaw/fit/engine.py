@@ -120,17 +120,11 @@ class Problem:
         return ((F[: self.k] - F[self.k:]) / (2 * h[:, None])).T
 
     def value_grad_u(self, u):
-        p = self.to_p(u)
-        pred, J = self.law.evaluate_with_jacobian(self.x, p)
-        r, drdf = self.obj.residual(np.asarray(pred, dtype=float), self.y, self._logy)
-        with np.errstate(invalid="ignore", over="ignore"):
-            f = float(np.sum(self.w * self.obj.rho(r)))
-        if not np.isfinite(f):
+        """Objective and its gradient with respect to the free parameters on fit scale."""
+        f, r, J = self._residual_jacobian_u(u)
+        if J is None:
             return np.inf, np.zeros(len(u))
-        J = (self.jacobian(p) if J is None else np.asarray(J, dtype=float))[:, self.free]
-        g = J.T @ (self.w * self.obj.psi(r) * drdf)
-        g = np.where(self.is_log[self.free], g * p[self.free], g)
-        return f, g
+        return f, J.T @ (self.w * self.obj.psi(r))
 
     # global search ---------------------------------------------------------------------
     def grid(self, grid=None, start=None):
