@@ -319,10 +319,16 @@ def _parse_smooth(smooth):
             if w < 1:
                 raise ValueError
             return ("median", w)
+        if kind == "lowess":
+            f = 0.05 if param is None else float(param)
+            if not 0 < f <= 1:
+                raise ValueError
+            return ("lowess", f)
     except (TypeError, ValueError):
         pass
     raise ScalelawError(f"bad smoothing {smooth!r}; use 'ema[:alpha]' (0 <= alpha < 1, "
-                        f"default 0.9) or 'median[:window]' (odd window, default 11)")
+                        f"default 0.9), 'median[:window]' (odd window, default 11) or "
+                        f"'lowess[:frac]' (0 < frac <= 1, default 0.05)")
 
 
 def smooth_loss(loss, spec) -> np.ndarray:
@@ -344,6 +350,11 @@ def _smooth(loss: np.ndarray, spec) -> np.ndarray:
     if kind == "ema":
         # debiased EMA, as TensorBoard's smoothing slider: s_t = a s_{t-1} + (1-a) y_t, / (1-a^t)
         z = pd.Series(y).ewm(alpha=1 - p, adjust=True).mean().to_numpy()
+    elif kind == "lowess":
+        # statsmodels' LOWESS (robust local linear fits over a fraction of the points),
+        # in the order of the points (steps are sorted before smoothing)
+        from statsmodels.nonparametric.smoothers_lowess import lowess
+        z = lowess(y, np.arange(len(y), dtype=float), frac=p, it=2, return_sorted=False)
     else:
         z = pd.Series(y).rolling(p, center=True, min_periods=1).median().to_numpy()
     out[m] = z
@@ -380,8 +391,9 @@ def read_log(path, format: str | None = None, columns: Mapping[str, str] | None 
     warmup : drop points with ``step < warmup`` (counted as ``warmup``).
     max_points : keep at most this many points per (run, split), evenly spaced in index,
         always keeping the first and the last (counted as ``downsampled``).
-    smooth : ``'ema[:alpha]'`` (debiased EMA, alpha default 0.9) or ``'median[:window]'``
-        (centered rolling median, default 11) applied to ``loss`` per (run, split) after
+    smooth : ``'ema[:alpha]'`` (debiased EMA, alpha default 0.9), ``'median[:window]'``
+        (centered rolling median, default 11) or ``'lowess[:frac]'`` (statsmodels LOWESS)
+        applied to ``loss`` per (run, split) after
         the warmup cut and before downsampling; the raw loss is kept in ``loss_raw``.
     warn : also emit each report warning as a :class:`ScalelawWarning`.
 
