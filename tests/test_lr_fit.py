@@ -184,3 +184,45 @@ def test_multipower_law_on_published_protocol():
         pytest.skip("benchdata absent")
     res, prede, r2 = _protocol("multipower")
     assert prede < 0.0017 and r2 > 0.995
+
+
+def test_cli_plan_ranks_schedules_by_the_fitted_law(tmp_path, capsys):
+    df = synth("momentum", TRUE["momentum"])
+    path = tmp_path / "logs.csv"
+    df.to_csv(path, index=False)
+    out = tmp_path / "fit.json"
+    assert main(["fit", str(path), "--law", "momentum", "--warmup", str(W), "--lam", "0.999",
+                 "--json", str(out)]) == 0
+    capsys.readouterr()
+    cand = tmp_path / "cand.csv"
+    assert main(["plan", str(out), "--steps", "2000", "--peak", "1e-3", "--warmup", str(W),
+                 "--out", str(cand)]) == 0
+    text = capsys.readouterr().out
+    table = pd.read_csv(cand)
+    assert table.final_loss.is_monotonic_increasing
+    assert f"best: {table.spec.iloc[0]}" in text
+    # the winner is what the fitted law says about it, and it beats a plain cosine
+    from scalelaw.fit.results import FitResult
+    res = FitResult.from_json(out)
+    best = compare_schedules(res, [table.spec.iloc[0]]).final_loss.iloc[0]
+    assert best == pytest.approx(table.final_loss.iloc[0], rel=1e-9)
+    cos = compare_schedules(res, [f"cosine:peak=1e-3,final=1e-4,steps=2000,warmup={W}"]).final_loss.iloc[0]
+    assert best < cos
+    assert main(["plan", str(out), "--compare", f"cosine:peak=1e-3,final=1e-4,steps=2000,warmup={W}",
+                 f"constant:peak=1e-3,steps=2000,warmup={W}"]) == 0
+    assert "best: cosine" in capsys.readouterr().out
+    # bad input: a scaling-law fit, a missing budget
+    sc = tmp_path / "sc.json"
+    x = np.geomspace(1e6, 1e9, 10)
+    assert main(["fit", str(_csv(tmp_path, x)), "--law", "powerlaw_const", "--json", str(sc)]) == 0
+    capsys.readouterr()
+    assert main(["plan", str(sc), "--steps", "100", "--peak", "1e-3"]) == 2
+    assert "plan needs an LR-schedule law" in capsys.readouterr().err
+    assert main(["plan", str(out)]) == 2
+    assert "--steps" in capsys.readouterr().err
+
+
+def _csv(tmp_path, x):
+    p = tmp_path / "runs.csv"
+    pd.DataFrame({"N": x, "loss": 2 + 30 * x ** -0.3}).to_csv(p, index=False)
+    return p
