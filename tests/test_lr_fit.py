@@ -226,3 +226,14 @@ def _csv(tmp_path, x):
     p = tmp_path / "runs.csv"
     pd.DataFrame({"N": x, "loss": 2 + 30 * x ** -0.3}).to_csv(p, index=False)
     return p
+
+
+def test_holdout_scores_the_end_of_the_curves_without_losing_their_lr():
+    df = synth("momentum", TRUE["momentum"], noise=0.001)
+    res = fit_lr(df, "momentum", warmup=W, lam=0.999, holdout="step > 1500")
+    held = int((df.loss.notna() & (df.step > 1500)).sum())
+    assert res.holdout["n"] == held
+    assert res.n == int((df.loss.notna() & (df.step <= 1500) & (df.step >= W)).sum())
+    assert res.holdout["mape"] < 0.003        # the law forecasts the last quarter
+    with pytest.raises(ScalelawError, match="selects no rows"):
+        fit_lr(df, "momentum", warmup=W, holdout="step > 1e9")

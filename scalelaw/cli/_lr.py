@@ -20,6 +20,12 @@ def fit_logs(args) -> int:
     from ..lrfit import fit_lr, read_logs
     from .fit import parse_assignments
 
+    unsupported = [f"--{n.replace('_', '-')}" for n in ("x", "y", "cv", "plot",
+                                                        "weights", "groups", "overpredict")
+                   if getattr(args, n, None) not in (None, 0, 0.0, [], False)]
+    if unsupported:
+        raise ScalelawError(f"{', '.join(unsupported)} not available with LR-schedule laws; "
+                            "use --step/--lr/--loss/--run, --warmup, --smooth, --where/--holdout, --fix, --bootstrap")
     df = read_logs(args.files, step=_get(args, "step"), lr=_get(args, "lr"),
                    loss=_get(args, "loss"), run=_get(args, "run"), fmt=_get(args, "format"))
     if _get(args, "bootstrap", 0) < 0:
@@ -37,6 +43,7 @@ def fit_logs(args) -> int:
         if conv not in allowed:
             raise ScalelawError(f"--convention {conv} does not apply to {law}; use one of {', '.join(allowed)}")
     res = fit_lr(df, law, warmup=_get(args, "warmup"), convention=conv, lam=lam,
+                 where=_get(args, "where"), holdout=_get(args, "holdout"),
                  schedule=_get(args, "warmup_schedule"), smooth=_get(args, "smooth"),
                  fix=parse_assignments(_get(args, "fix", []), "--fix"),
                  start=parse_assignments(_get(args, "start", []), "--start"),

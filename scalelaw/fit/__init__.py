@@ -63,12 +63,21 @@ def fit(data, law, *, x=None, y=None, where: str | None = None, holdout: str | N
         if not hold_rows.any():
             raise ScalelawError(f"--holdout {holdout!r} selects no rows")
         fit_rows &= ~hold_rows
+    if keep_unobserved:
+        observed = frame["y"].notna().to_numpy()
+        fit_rows &= observed
+        hold_rows &= observed
+        if holdout is not None and not hold_rows.any():
+            raise ScalelawError(f"--holdout {holdout!r} selects no rows with a loss")
     notes = list(prep.notes)
     if where is not None or holdout is not None:
         why = "; ".join(t for t in (f"where {where}" if where else "",
                                     f"{int(hold_rows.sum())} held out" if holdout else "") if t)
         notes.append(f"fitted on {int(fit_rows.sum())} of {len(frame)} rows ({why})")
-    train = frame.loc[fit_rows].reset_index(drop=True)
+    if keep_unobserved:   # per-step logs: rows carry the LR history; mask losses instead
+        train = frame.assign(y=frame["y"].where(fit_rows))
+    else:
+        train = frame.loc[fit_rows].reset_index(drop=True)
     if len(train) == 0:
         raise ScalelawError(f"no rows left to fit (--where {where!r}"
                             f"{', --holdout ' + repr(holdout) if holdout else ''})")
@@ -94,7 +103,8 @@ def fit(data, law, *, x=None, y=None, where: str | None = None, holdout: str | N
     p_hat, f_hat = problem.solve(grid=grid, start=start, n_polish=n_polish, rng=rng)
     res = _make_result(problem, p_hat, f_hat, prep, notes)
     if holdout is not None:
-        test = frame.loc[hold_rows].reset_index(drop=True)
+        test = (frame.assign(y=frame["y"].where(hold_rows)) if keep_unobserved
+                else frame.loc[hold_rows].reset_index(drop=True))
         tdesign = law.prepare(test, target="y")
         pred = law.evaluate(tdesign.x, p_hat)
         res.holdout = {**holdout_scores(tdesign.y, pred), "where": holdout}
