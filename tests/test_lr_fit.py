@@ -237,3 +237,14 @@ def test_holdout_scores_the_end_of_the_curves_without_losing_their_lr():
     assert res.holdout["mape"] < 0.003        # the law forecasts the last quarter
     with pytest.raises(ScalelawError, match="selects no rows"):
         fit_lr(df, "momentum", warmup=W, holdout="step > 1e9")
+
+
+def test_fitresult_predict_delegates_to_curves_for_schedule_laws():
+    df = synth("momentum", TRUE["momentum"])
+    res = fit_lr(df, "momentum", warmup=W, lam=0.999)
+    spec = f"wsd:peak=1e-3,final=1e-4,steps=2000,warmup={W},cooldown=0.2"
+    a = res.predict(spec, every=500)
+    b = predict_curve(res, spec, every=500)
+    pd.testing.assert_frame_equal(a, b)
+    c = res.predict(df[df.run == "cos"])
+    assert np.allclose(c.loss_pred, c.loss, rtol=0.01)

@@ -21,7 +21,7 @@ def fit_logs(args) -> int:
     from .fit import parse_assignments
 
     unsupported = [f"--{n.replace('_', '-')}" for n in ("x", "y", "cv", "plot",
-                                                        "weights", "groups", "overpredict")
+                                                        "weights", "overpredict")
                    if getattr(args, n, None) not in (None, 0, 0.0, [], False)]
     if unsupported:
         raise ScalelawError(f"{', '.join(unsupported)} not available with LR-schedule laws; "
@@ -37,6 +37,10 @@ def fit_logs(args) -> int:
         except ValueError:
             raise ScalelawError(f"--lam must be 'fit' or a number in (0, 1), not {lam!r}") from None
     law = args.law.lower()
+    groups = _get(args, "groups")
+    if groups not in (None, "run"):
+        raise ScalelawError(f"--groups {groups}: LR-schedule fits resample points, or whole runs "
+                            "with --groups run")
     conv = _get(args, "convention")
     if conv is not None:
         allowed = ("released", "paper") if law == "multipower" else ("auto", "tissue", "actual")
@@ -50,7 +54,7 @@ def fit_logs(args) -> int:
                  bounds=parse_assignments(_get(args, "bounds", []), "--bounds", allow_range=True),
                  loss=_get(args, "objective", "huber"), delta=_get(args, "delta", 1e-3),
                  bootstrap=_get(args, "bootstrap", 0), seed=_get(args, "seed", 0),
-                 n_jobs=_get(args, "n_jobs"), groups="run" if _get(args, "bootstrap", 0) else None)
+                 n_jobs=_get(args, "n_jobs"), groups=groups)
     print(res.summary())
     out = _get(args, "json")
     if out:

@@ -146,7 +146,17 @@ class FitResult:
         ``obs_ci_lower/upper`` (band for one new run: adds the residual scatter).  In a
         log-space fit bands are built on log loss.  Warns (:class:`ScalelawWarning`) when a
         point lies more than 10x outside the fitted range of a variable.
+
+        For an LR-schedule law, ``data`` is a schedule (spec or object) or a log frame and
+        the result is :func:`scalelaw.lrfit.predict_curve`'s (``step, lr, loss_pred,
+        loss_lower, loss_upper``); keywords such as ``every`` pass through.
         """
+        from ..laws import SCHEDULE_LAWS
+        if self.law.name in SCHEDULE_LAWS:   # curves of a schedule or of a log
+            from ..lrfit import predict_curve
+            if isinstance(data, str) or hasattr(data, "lrs"):
+                return predict_curve(self, data, alpha=alpha, **columns)
+            return predict_curve(self, log=data, alpha=alpha, **columns)
         from .data import as_frame, prepare_frame
         if data is None:
             data = columns
