@@ -166,3 +166,21 @@ def test_demo_recovers_truth(capsys):
     assert len(rows) == 3
     for r in rows:
         assert abs(float(r[2]) / float(r[1]) - 1) < 0.1
+
+
+def test_binary_fit_json_and_missing_output_folder(tmp_path, capsys, runs_csv):
+    junk = tmp_path / "junk.json"
+    junk.write_bytes(bytes(range(128, 256)) * 3)
+    code, out, err = run(capsys, "predict", junk, "--at", "N=1e9", "D=1e10")
+    assert code == 2 and "is not a text JSON file" in err and "Traceback" not in err
+    code, out, err = run(capsys, "fit", runs_csv, "--law", "chinchilla", "--json", tmp_path / "no" / "fit.json")
+    assert code == 2 and "does not exist" in err
+    assert out == ""                                  # refused before any work
+
+
+def test_garbage_column_names_are_shown_printably(tmp_path, capsys):
+    path = tmp_path / "g.csv"
+    path.write_text("a\x01b," + "x" * 100 + "\n1,2\n")
+    code, out, err = run(capsys, "fit", path, "--law", "chinchilla")
+    assert code == 2
+    assert "a?b" in err and "x" * 37 + "..." in err

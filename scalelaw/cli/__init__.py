@@ -54,6 +54,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as e:  # a bug, not a user error: one line unless debugging
+        import os
+        if os.environ.get("SCALELAW_DEBUG"):
+            raise
+        print(f"scalelaw {args.command}: internal error: {type(e).__name__}: {e} "
+              "(please report it; SCALELAW_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 1
 
 
 def _one_line_warnings() -> None:

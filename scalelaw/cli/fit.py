@@ -85,6 +85,18 @@ def parse_assignments(items, what, allow_range=False):
     return out
 
 
+def check_writable(*paths):
+    """Refuse an output path whose folder does not exist before any work is done."""
+    import os
+
+    from ..errors import ScalelawError
+    for p in paths:
+        if p:
+            d = os.path.dirname(os.path.abspath(p))
+            if not os.path.isdir(d):
+                raise ScalelawError(f"cannot write {p}: directory {d} does not exist")
+
+
 def load_table(paths, fmt=None):
     """One frame from one or more files: run tables as they are, logs via ``read_log``."""
     import pandas as pd
@@ -94,7 +106,7 @@ def load_table(paths, fmt=None):
     frames = []
     for path in paths:
         f = fmt or detect_format(path)
-        df = read_table(path) if f == "table" else read_log(path, format=f)
+        df = read_table(path) if f == "table" else read_log(path, format=fmt)
         if len(paths) > 1:
             df = df.assign(file=str(path))
         frames.append(df)
@@ -110,6 +122,7 @@ def run(args) -> int:
     law = args.formula or args.law
     if not law:
         raise ScalelawError("choose a law with --law NAME or --formula EXPR")
+    check_writable(args.json, args.plot)
     if args.law and args.law.lower() in SCHEDULE_LAWS:
         from ._lr import fit_logs
         return fit_logs(args)

@@ -30,6 +30,8 @@ def run(args) -> int:
     from ..laws import SCHEDULE_LAWS
     from ..lrfit import compare_schedules, optimize_schedule
 
+    from .fit import check_writable
+    check_writable(args.out)
     res = FitResult.from_json(args.fit)
     if res.law.name not in SCHEDULE_LAWS:
         raise ScalelawError(f"{args.fit} is a {res.law.name} fit; plan needs an LR-schedule law "

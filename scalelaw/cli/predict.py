@@ -38,6 +38,8 @@ def run(args) -> int:
     from ..fit.results import FitResult
     from ..laws import SCHEDULE_LAWS
 
+    from .fit import check_writable
+    check_writable(args.out)
     res = FitResult.from_json(args.fit)
     if args.log or args.schedule or res.law.name in SCHEDULE_LAWS:
         if res.law.name not in SCHEDULE_LAWS:

@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..errors import ScalelawError
 from ..expr import select_rows
-from ..io.columns import SYNONYMS, resolve
+from ..io.columns import SYNONYMS, resolve, show
 
 #: variables whose values must be positive (power laws take their logarithm)
 POSITIVE = ("N", "D", "C", "x", "tokens", "N_e", "N_d")
@@ -70,13 +70,13 @@ def bind_x(law, frame: pd.DataFrame, x) -> tuple[object, dict[str, str], list[st
                 canon = next((c for c, v in hit.items() if v == col), None) or xs[0]
             if col not in frame.columns:
                 raise ScalelawError(f"column {xs[0]!r} is not in the table; it has: "
-                                    f"{', '.join(map(str, frame.columns))}")
+                                    f"{show(frame.columns)}")
         else:
             hit = resolve(frame.columns, X_DEFAULT_ORDER, required=[])
             canon = next((c for c in X_DEFAULT_ORDER if c in hit), None)
             if canon is None:
                 raise ScalelawError("no x column found (tried N, D, C, step); name it with --x COL; "
-                                    f"the table has: {', '.join(map(str, frame.columns))}")
+                                    f"the table has: {show(frame.columns)}")
             col = hit[canon]
             notes.append(f"x = {canon} (column {col!r}); choose another with --x")
         law = get_law(law.name, **{**law.config(), "var": canon})
@@ -115,7 +115,7 @@ def prepare_frame(data, law, *, x=None, y=None, weights=None, groups=None, stric
                 u in found or u in resolve(frame.columns, [u], required=[]) for u in derivable[v])):
             tried = ", ".join(SYNONYMS.get(v, (v,))[:6])
             raise ScalelawError(f"no column for {v} (tried {tried}); the table has: "
-                                f"{', '.join(map(str, frame.columns))}; name it with "
+                                f"{show(frame.columns)}; name it with "
                                 f"{'--y' if v == target else '--x'}")
     out = pd.DataFrame(index=frame.index)
     for v in want:
@@ -197,7 +197,7 @@ def _column_or_array(frame, spec, what):
         hit = resolve(frame.columns, [spec], required=[]).get(spec)
         if hit is None:
             raise ScalelawError(f"{what} column {spec!r} not found; the table has: "
-                                f"{', '.join(map(str, frame.columns))}")
+                                f"{show(frame.columns)}")
         return frame[hit].to_numpy()
     arr = np.asarray(spec)
     if len(arr) != len(frame):

@@ -354,8 +354,15 @@ class FitResult:
             if isinstance(source, (str, os.PathLike)) and not str(source).lstrip().startswith("{"):
                 if not os.path.exists(source):
                     raise ScalelawError(f"file not found: {source}")
-                with open(source, encoding="utf-8") as f:
-                    text = f.read()
+                try:
+                    with open(source, encoding="utf-8") as f:
+                        text = f.read()
+                except UnicodeDecodeError:
+                    raise ScalelawError(f"{source} is not a text JSON file; give the file written "
+                                        "by scalelaw fit --json") from None
+                except IsADirectoryError:
+                    raise ScalelawError(f"{source} is a directory; give the file written by "
+                                        "scalelaw fit --json") from None
             try:
                 d = json.loads(text)
             except json.JSONDecodeError as e:

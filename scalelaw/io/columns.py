@@ -43,6 +43,16 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 }
 
 
+def show(columns, limit: int = 20) -> str:
+    """Column names for a message: printable, each at most 40 characters, at most ``limit``."""
+    names = []
+    for c in list(columns)[:limit]:
+        t = "".join(ch if ch.isprintable() else "?" for ch in str(c))
+        names.append(t if len(t) <= 40 else t[:37] + "...")
+    more = len(list(columns)) - limit
+    return ", ".join(names) + (f" (and {more} more)" if more > 0 else "")
+
+
 def normalize(name: str) -> str:
     """Lower-case and drop separators: ``'Model Size'`` -> ``'modelsize'``."""
     return re.sub(r"[\s_\-.]+", "", str(name).strip().lower())
@@ -74,7 +84,7 @@ def resolve(columns: Iterable[str], wanted: Iterable[str],
             hits = by_norm.get(normalize(col), [])
             if len(hits) != 1:
                 raise ScalelawError(f"column {col!r} (for {canon}) is not in the table; "
-                                    f"it has: {', '.join(columns)}")
+                                    f"it has: {show(columns)}")
             col = hits[0]
         out[canon] = col
         taken.add(col)
@@ -101,5 +111,5 @@ def resolve(columns: Iterable[str], wanted: Iterable[str],
             taken.add(found)
         elif canon in required:
             raise ScalelawError(f"no column for {canon} (tried {', '.join(SYNONYMS.get(canon, (canon,))[:6])}); "
-                                f"the table has: {', '.join(columns)}")
+                                f"the table has: {show(columns)}")
     return out
