@@ -184,3 +184,24 @@ def test_garbage_column_names_are_shown_printably(tmp_path, capsys):
     code, out, err = run(capsys, "fit", path, "--law", "chinchilla")
     assert code == 2
     assert "a?b" in err and "x" * 37 + "..." in err
+
+
+def test_fit_from_training_logs_final_points(tmp_path, capsys):
+    """A directory of per-run logs -> each run's last loss -> a law in N."""
+    d = tmp_path / "logs"
+    d.mkdir()
+    Ns = [1e7, 3e7, 1e8, 3e8, 1e9, 3e9]
+    for N in Ns:
+        steps = np.arange(0, 1001, 100)
+        tokens = steps * 1e6 + 1e6
+        loss = 1.7 + 250 * N ** -0.3 + 1e3 * tokens ** -0.3
+        pd.DataFrame({"step": steps, "loss": loss, "tokens": tokens, "N": N}).to_csv(
+            d / f"run_{int(N)}.csv", index=False)
+    out_json = tmp_path / "fit.json"
+    code, out, err = run(capsys, "fit", d, "--final", "--law", "powerlaw_const", "--x", "N",
+                         "--json", out_json)
+    assert code == 0, err
+    js = json.loads(out_json.read_text())
+    assert js["n"] == len(Ns)
+    assert js["params"]["alpha"] == pytest.approx(0.3, abs=1e-6)
+    assert js["params"]["E"] == pytest.approx(1.7 + 1e3 * 1.001e9 ** -0.3, rel=1e-6)

@@ -19,6 +19,8 @@ def add_common_data_args(p):
     p.add_argument("--format", help="log format when it cannot be detected (see scalelaw inspect)")
     p.add_argument("--flops-per-token", type=float, default=6.0, metavar="K",
                    help="C = K*N*D when deriving compute or tokens (default 6)")
+    p.add_argument("--final", action="store_true",
+                   help="training logs: keep each run's last logged loss (validation if logged)")
 
 
 def add_arguments(p):
@@ -97,8 +99,22 @@ def check_writable(*paths):
                 raise ScalelawError(f"cannot write {p}: directory {d} does not exist")
 
 
-def load_table(paths, fmt=None):
-    """One frame from one or more files: run tables as they are, logs via ``read_log``."""
+def final_points(df):
+    """Each run's last logged loss (the validation split when the log has one): turns
+    training logs into a table of runs (N, D, C come along when the logs state them)."""
+    from ..errors import ScalelawError
+    if not {"run", "step", "loss"} <= set(df.columns):
+        raise ScalelawError("--final needs training logs with run, step and loss")
+    d = df[df["loss"].notna()]
+    if "split" in d and (d["split"] == "val").any():
+        d = d[d["split"] == "val"]
+    out = d.sort_values("step").groupby("run", observed=True, sort=False).tail(1)
+    return out.reset_index(drop=True)
+
+
+def load_table(paths, fmt=None, final=False):
+    """One frame from one or more files: run tables as they are, logs via ``read_log``
+    (reduced to each run's last point with ``final``)."""
     import pandas as pd
 
     from ..io import detect_format, read_log
@@ -106,7 +122,10 @@ def load_table(paths, fmt=None):
     frames = []
     for path in paths:
         f = fmt or detect_format(path)
-        df = read_table(path) if f == "table" else read_log(path, format=fmt)
+        if final:
+            df = final_points(read_log(path, format=fmt))
+        else:
+            df = read_table(path) if f == "table" else read_log(path, format=fmt)
         if len(paths) > 1:
             df = df.assign(file=str(path))
         frames.append(df)
@@ -133,7 +152,7 @@ def run(args) -> int:
     bounds = parse_assignments(args.bounds, "--bounds", allow_range=True)
     if args.bootstrap < 0:
         raise ScalelawError("--bootstrap must be >= 0")
-    data = load_table(args.files, args.format)
+    data = load_table(args.files, args.format, final=args.final)
     law_obj = get_law(law, variables=args.x) if args.formula and args.x else get_law(law)
     x = None if (args.formula and args.x) else args.x
     with warnings.catch_warnings(record=True) as caught:
