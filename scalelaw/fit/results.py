@@ -254,7 +254,8 @@ class FitResult:
         """A text table in the style of statsmodels' ``summary()``."""
         ci = self.conf_int(alpha)
         se = self.stderr
-        method = "bootstrap" if self.boot is not None else "asymptotic (sandwich)"
+        method = ("bootstrap" if self.boot is not None else
+                  "asymptotic (sandwich; assumes the law is right - bootstrap for reports)")
         lines = []
         w = 78
         lines.append("=" * w)
