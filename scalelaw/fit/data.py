@@ -183,7 +183,7 @@ def _filter_env(frame, found, out, k):
     env["loss"] = out["y"].to_numpy()
     extra = resolve(frame.columns, ["N", "D", "C"], required=[])
     for v, col in extra.items():
-        if v not in env:
+        if v not in out:
             env[v] = pd.to_numeric(frame[col], errors="coerce").to_numpy()
     if "C" not in env and "N" in env and "D" in env:
         env["C"] = k * env["N"] * env["D"]

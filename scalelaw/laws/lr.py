@@ -32,6 +32,8 @@ from ..schedules import (detect_warmup, momentum_lrs, parse_schedule, s1_area, s
 from .base import Design, Law, cols
 
 INF = float("inf")
+#: longest per-step LR history a run may have (8 bytes a step)
+MAX_STEPS = 200_000_000
 #: elements per chunk of the (observations × LR changes) LD matrix
 _CHUNK = 1 << 21
 
@@ -98,6 +100,9 @@ def _runs_from_frame(frame, target, warmup, schedule, need_N=False) -> tuple[lis
                                 f"(only step 0 may have lr 0)")
         ks, kl = st[known], l[known]
         T = int(st[-1])
+        if T > MAX_STEPS:
+            raise ScalelawError(f"run {lab}: step {T} is beyond the {MAX_STEPS:.0e} steps an LR "
+                                "history can hold in memory; check the step column (tokens?)")
         full = np.arange(T + 1, dtype=float)
         eta = np.interp(full, ks, kl)
         s0 = int(ks[0])

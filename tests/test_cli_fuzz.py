@@ -1,0 +1,47 @@
+"""Random tables into `scalelaw fit`: it either fits or says what is wrong in one line;
+it never crashes (exit 1 is the internal-error path)."""
+import numpy as np
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from scalelaw.cli import main
+
+NAMES = ["N", "params", "Model Size", "D", "tokens", "C", "flops", "loss", "eval_loss",
+         "step", "lr", "learning_rate", "run", "foo", "x"]
+VALUES = st.one_of(st.floats(allow_nan=True, allow_infinity=True, width=32),
+                   st.sampled_from([0.0, -1.0, 1e9, 3.2, 1e-4, 2.5e10]),
+                   st.sampled_from(["abc", ""]))
+
+
+@st.composite
+def tables(draw):
+    cols = draw(st.lists(st.sampled_from(NAMES), min_size=1, max_size=5, unique=True))
+    n = draw(st.integers(0, 12))
+    data = {c: [draw(VALUES) for _ in range(n)] for c in cols}
+    return pd.DataFrame(data)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(df=tables(), law=st.sampled_from(["chinchilla", "powerlaw_const", "momentum", "kaplan",
+                                        "E + A*N**-alpha"]))
+def test_fit_never_crashes(tmp_path_factory, df, law):
+    path = tmp_path_factory.mktemp("fz") / "t.csv"
+    df.to_csv(path, index=False)
+    flag = "--formula" if "*" in law else "--law"
+    code = main(["fit", str(path), flag, law, "--n-jobs", "1"])
+    assert code in (0, 2)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@given(x=st.lists(st.floats(1e6, 1e12), min_size=4, max_size=30, unique=True),
+       noise=st.floats(0, 0.05), seed=st.integers(0, 1000))
+def test_fit_on_valid_random_data_is_at_least_as_good_as_truth(x, noise, seed):
+    import scalelaw as sl
+    x = np.array(x)
+    y = (1.5 + 40 * x ** -0.2) * np.exp(np.random.default_rng(seed).normal(0, noise, len(x)))
+    if len(np.unique(x)) < 2:
+        return
+    res = sl.fit({"N": x, "loss": y}, "powerlaw_const")
+    truth = res._problem.value(np.array([1.5, 40.0, 0.2]))
+    assert res.objective <= truth * (1 + 1e-7) + 1e-15
