@@ -152,6 +152,14 @@ class Schedule:
         T = self.total if T is None else int(T)
         return self(np.arange(T + 1, dtype=float))
 
+    def area(self, T: int | None = None, chunk: int = 10_000_000) -> float:
+        """S1(T) = Σ_{i=1..T} η_i in LR·steps, evaluated in chunks (no T-long array)."""
+        T = self.total if T is None else int(T)
+        total = 0.0
+        for a in range(1, T + 1, chunk):
+            total += float(self(np.arange(a, min(a + chunk, T + 1), dtype=float)).sum())
+        return total
+
     def __add__(self, other: "Schedule") -> "Schedule":
         if not isinstance(other, Schedule):
             return NotImplemented

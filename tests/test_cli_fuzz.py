@@ -45,3 +45,26 @@ def test_fit_on_valid_random_data_is_at_least_as_good_as_truth(x, noise, seed):
     res = sl.fit({"N": x, "loss": y}, "powerlaw_const")
     truth = res._problem.value(np.array([1.5, 40.0, 0.2]))
     assert res.objective <= truth * (1 + 1e-7) + 1e-15
+
+
+KINDS = ["constant", "cosine", "linear", "wsd", "multistep", "invsqrt", "cyclic", "rewarmup",
+         "warmup", "markov", "switching", "nosuch", ""]
+KEYS = ["peak", "final", "steps", "warmup", "cooldown", "shape", "split", "cycles", "m", "k",
+        "p", "q", "alpha", "seed", "vocab", "zz"]
+VALS = ["0", "-1", "3e-4", "1e9", "0.2", "2", "linear", "exp", "8-1-1", "abc", "", "nan", "inf"]
+
+
+@st.composite
+def specs(draw):
+    kind = draw(st.sampled_from(KINDS))
+    pairs = draw(st.lists(st.tuples(st.sampled_from(KEYS), st.sampled_from(VALS)), max_size=5))
+    body = ",".join(f"{k}={v}" for k, v in pairs)
+    return f"{kind}:{body}" if draw(st.booleans()) else kind + body
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(spec=specs(), cmd=st.sampled_from(["schedule", "source"]))
+def test_spec_parsers_never_crash(tmp_path_factory, spec, cmd):
+    out = tmp_path_factory.mktemp("sp") / "o.csv"
+    args = [cmd, spec] + (["--out", str(out)] if cmd == "schedule" else ["--json"])
+    assert main(args) in (0, 2)

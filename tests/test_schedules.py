@@ -184,3 +184,13 @@ def test_s2_negative_after_rewarmup_and_warmup_area():
     _, S2 = s2_momentum(eta, 0.99)
     assert S2[1000] > 0 and np.min(np.diff(S2[1000:1500])) < 0
     assert warmup_area(constant(P, 1000, warmup=200).lrs()) == pytest.approx(0.5 * P * 200)
+
+
+def test_area_in_chunks_equals_the_sum_and_huge_outputs_need_every(tmp_path, capsys):
+    from scalelaw.cli import main
+    from scalelaw.schedules import parse_schedule
+    s = parse_schedule("wsd:peak=1e-3,final=1e-5,steps=5000,warmup=300,cooldown=0.2,shape=sqrt")
+    assert s.area(chunk=777) == pytest.approx(s.lrs()[1:].sum(), rel=1e-12)
+    out = tmp_path / "lr.csv"
+    assert main(["schedule", "constant:peak=3e-4,steps=20000000", "--out", str(out)]) == 2
+    assert "--every" in capsys.readouterr().err and not out.exists()

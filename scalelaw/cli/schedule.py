@@ -12,6 +12,10 @@ def add_arguments(p):
     p.add_argument("--plot", metavar="lr.png", help="also plot the schedule")
 
 
+#: most rows written without --every (a CSV of ~10 million rows takes tens of seconds)
+MAX_ROWS = 10_000_000
+
+
 def run(args) -> int:
     from .._atomic import atomic_path
     from ..errors import ScalelawError
@@ -20,9 +24,13 @@ def run(args) -> int:
     if args.every < 1:
         raise ScalelawError("--every must be >= 1")
     s = parse_schedule(args.spec)
+    rows = s.total // args.every + 1
+    if rows > MAX_ROWS:
+        raise ScalelawError(f"{s.total} steps would write {rows} rows; pass --every K "
+                            f"(e.g. --every {max(1, s.total // 100_000)}) to thin them")
     df = s.to_frame(every=args.every)
     print(f"{s.name}: {s.total} steps, warmup {s.warmup}, peak {df['lr'].max():.4g}, "
-          f"final {df['lr'].iloc[-1]:.4g}, area S1 {s.lrs()[1:].sum():.6g}")
+          f"final {df['lr'].iloc[-1]:.4g}, area S1 {s.area():.6g}")
     if args.out:
         with atomic_path(args.out) as tmp:
             df.to_csv(tmp, index=False)
