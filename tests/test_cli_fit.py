@@ -205,3 +205,14 @@ def test_fit_from_training_logs_final_points(tmp_path, capsys):
     assert js["n"] == len(Ns)
     assert js["params"]["alpha"] == pytest.approx(0.3, abs=1e-6)
     assert js["params"]["E"] == pytest.approx(1.7 + 1e3 * 1.001e9 ** -0.3, rel=1e-6)
+
+
+def test_predict_refuses_non_positive_and_unknown_variables(tmp_path, capsys, runs_csv):
+    fit_json = tmp_path / "fit.json"
+    assert run(capsys, "fit", runs_csv, "--law", "chinchilla", "--json", fit_json)[0] == 0
+    code, out, err = run(capsys, "predict", fit_json, "--at", "N=-1", "D=1e10")
+    assert code == 2 and "non-positive value(s) in N" in err
+    code, out, err = run(capsys, "predict", fit_json, "--at", "N=1e9", "D=1e10", "Q=3")
+    assert code == 2 and "not a variable of chinchilla" in err
+    code, out, err = run(capsys, "predict", fit_json, "--at", "params=1e9", "flops=6e19")
+    assert code == 0 and "1e+10" in out            # D derived from C = 6ND

@@ -53,6 +53,12 @@ def run(args) -> int:
     if args.at:
         from .fit import parse_assignments
         data = {k: [v] for k, v in parse_assignments(args.at, "--at").items()}
+        from ..io.columns import resolve
+        known = resolve(list(data), list(res.law.variables) + ["N", "D", "C"], required=[])
+        unknown = [k for k in data if k not in known.values()]
+        if unknown:
+            raise ScalelawError(f"--at {', '.join(unknown)}: not a variable of {res.law.name} "
+                                f"(it takes {', '.join(res.law.variables)})")
     else:
         from .fit import load_table
         data = load_table([args.grid])

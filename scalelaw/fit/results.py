@@ -165,6 +165,12 @@ class FitResult:
         law = self.law
         _, prep = prepare_frame(frame.assign(**{"__y__": 1.0}), law, y="__y__",
                                 x=self._x_mapping(frame), keep_unobserved=True)
+        from .data import POSITIVE
+        for v in law.variables:
+            if (v in POSITIVE or getattr(law, "var", None) == v) and v in prep.frame:
+                bad = int((prep.frame[v] <= 0).sum())
+                if bad:
+                    raise ScalelawError(f"{bad} non-positive value(s) in {v}: the law needs {v} > 0")
         design = law.prepare(prep.frame, target=None)
         p = self.params.to_numpy()
         mean = np.asarray(law.evaluate(design.x, p), dtype=float)
