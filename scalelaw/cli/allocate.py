@@ -106,9 +106,14 @@ def _fmt(v: float, lo=None, hi=None, spec=".4g") -> str:
     return s
 
 
+#: notes already printed in a summary (their warnings are not repeated)
+_PRINTED_NOTES: set = set()
+
+
 def _warn_printer(caught, prefix: str) -> None:
     import sys
-    seen = set()
+    seen = set(_PRINTED_NOTES)
+    _PRINTED_NOTES.clear()
     for w in caught:
         msg = str(w.message).splitlines()[0]
         if msg not in seen:
@@ -194,6 +199,7 @@ def _run_runs(args, k: float, alpha: float) -> int:
                              bins=bins, per_decade=_number(args.per_decade, "--per-decade"))
     print(f"runs: {path}")
     print(res.summary())
+    _PRINTED_NOTES.update(str(n).splitlines()[0] for n in getattr(res, "notes", []))
     pred = None
     if compute is not None:
         pred = res.predict(compute)
