@@ -9,9 +9,10 @@ nonlinear parameters is linear in the others.  The engine
    (exact active-set enumeration for up to 4 coefficients) refined by a few iteratively
    reweighted Gauss-Newton steps on the true objective;
 2. scores every grid point on the exact objective and polishes the best few distinct
-   candidates with L-BFGS-B on the full parameter vector (positive scales on a log scale),
-   using the law's analytic Jacobian, on the SUM objective normalized to 1 at the start,
-   at tight tolerance, restarting until it stops improving.
+   candidates on the full parameter vector (positive scales on a log scale): Levenberg-
+   Marquardt on the iteratively reweighted objective, then L-BFGS-B with the law's
+   analytic Jacobian on the SUM objective normalized to 1 at its start, at tight
+   tolerance, restarting until it stops improving.
 
 Laws without linear structure get a grid over all free parameters evaluated in one batched
 call instead of step 1.
