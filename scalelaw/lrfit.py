@@ -23,7 +23,7 @@ BAND = ("loss_lower", "loss_upper")
 # -- reading ---------------------------------------------------------------------------------
 
 def read_logs(sources, step: str | None = None, lr: str | None = None, loss: str | None = None,
-              run: str | None = None, fmt: str | None = None) -> pd.DataFrame:
+              run: str | None = None, fmt: str | None = None, split: str | None = None) -> pd.DataFrame:
     """Tidy frame ``run, step, lr, loss`` from log files (or frames).  Each file is one run
     unless a run column says otherwise (its name is the file stem).  ``loss`` may be NaN
     on rows where only the LR is known."""
@@ -33,7 +33,7 @@ def read_logs(sources, step: str | None = None, lr: str | None = None, loss: str
     frames = []
     for src in sources:
         name = os.path.splitext(os.path.basename(os.fspath(src)))[0] if not isinstance(src, pd.DataFrame) else "run"
-        df = _read_one(src, mapping, fmt)
+        df = _read_one(src, mapping, fmt, split)
         if "run" not in df or df["run"].isna().all() or (
                 isinstance(src, pd.DataFrame) and "run" not in src and len(sources) > 1):
             df["run"] = name
@@ -46,10 +46,10 @@ def read_logs(sources, step: str | None = None, lr: str | None = None, loss: str
     return out
 
 
-def _read_one(src, mapping, fmt):
+def _read_one(src, mapping, fmt, split=None):
     """One source through :func:`scalelaw.io.read_log` (every supported log format), reduced
-    to ``run, step, lr, loss``: the LR from any row of a step, the loss from the validation
-    split when the log has one (else train)."""
+    to ``run, step, lr, loss``: the LR from any row of a step, the loss of ``split``
+    (``"train"`` or ``"val"``; default: validation when the log has it, else train)."""
     from .io import read_log
     cols = {k: v for k, v in mapping.items() if k in ("step", "lr", "loss", "run")}
     if "loss" in cols:
@@ -62,7 +62,13 @@ def _read_one(src, mapping, fmt):
     if df["loss"].isna().all():
         raise ScalelawError(f"{where}no loss values; the columns are: "
                             f"{', '.join(_source_columns(df))} (name it with --loss)")
-    split = "val" if (df["split"] == "val").any() and df.loc[df["split"] == "val", "loss"].notna().any() else "train"
+    has_val = bool((df["split"] == "val").any() and df.loc[df["split"] == "val", "loss"].notna().any())
+    if split is None:
+        split = "val" if has_val else "train"
+    elif split not in ("train", "val"):
+        raise ScalelawError(f"split must be 'train' or 'val', not {split!r}")
+    if not df.loc[df["split"] == split, "loss"].notna().any():
+        raise ScalelawError(f"{where}no {split} loss in this log")
     lr = df.groupby(["run", "step"], observed=True)["lr"].max()
     loss = df[df["split"] == split].groupby(["run", "step"], observed=True)["loss"].last()
     out = pd.concat([lr, loss], axis=1).reset_index()
@@ -73,8 +79,8 @@ def _read_one(src, mapping, fmt):
             run=lambda d: d["run"].astype(str)), on="run", how="left")
     rep = df.attrs.get("scalelaw", {})
     notes = [f"{where}{n} row(s) dropped: {why}" for why, n in rep.get("dropped", {}).items() if n]
-    if split == "val":
-        notes.append(f"{where}fitted the validation loss")
+    if has_val or split == "val":
+        notes.append(f"{where}fitted the {'validation' if split == 'val' else 'training'} loss")
     out.attrs["notes"] = notes
     return out
 

@@ -248,3 +248,30 @@ def test_fitresult_predict_delegates_to_curves_for_schedule_laws():
     pd.testing.assert_frame_equal(a, b)
     c = res.predict(df[df.run == "cos"])
     assert np.allclose(c.loss_pred, c.loss, rtol=0.01)
+
+
+def test_cli_fits_a_hugging_face_trainer_state_either_split(tmp_path, capsys):
+    import json
+    g = synth("momentum", TRUE["momentum"], every=10)
+    g = g[g.run == "cos"]
+    hist = []
+    for r in g.itertuples():
+        if r.step % 10 == 0 and r.step > 0:
+            e = {"step": int(r.step), "learning_rate": float(r.lr)}
+            if np.isfinite(r.loss):
+                e["loss"] = float(r.loss)
+            hist.append(e)
+        if r.step % 200 == 0 and r.step > 0:
+            hist.append({"step": int(r.step), "eval_loss": float(r.loss) * 1.01})
+    path = tmp_path / "trainer_state.json"
+    path.write_text(json.dumps({"log_history": hist, "global_step": 2000}))
+    out = tmp_path / "fit.json"
+    assert main(["fit", str(path), "--law", "momentum", "--warmup", str(W), "--lam", "0.999",
+                 "--json", str(out)]) == 0
+    val = json.loads(out.read_text())
+    assert val["n"] == 10 and any("validation loss" in n for n in val["notes"])
+    assert main(["fit", str(path), "--law", "momentum", "--warmup", str(W), "--lam", "0.999",
+                 "--split", "train", "--json", str(out)]) == 0
+    train = json.loads(out.read_text())
+    assert train["n"] > 150 and any("training loss" in n for n in train["notes"])
+    assert train["params"]["alpha"] == pytest.approx(0.5, rel=0.1)

@@ -2,7 +2,7 @@
 s1power|momentum_n`` and ``scalelaw predict FIT.json --log NEW.csv | --schedule SPEC``.
 
 Options read (``getattr`` with defaults, so parsers may omit the optional ones):
-fit: ``files, law, step, lr, loss, run, format, warmup, warmup_schedule, smooth, convention,
+fit: ``files, law, step, lr, loss, run, format, split, warmup, warmup_schedule, smooth, convention,
 lam, fix, start, bounds, objective, delta, bootstrap, seed, n_jobs, json``; predict: ``fit, log, schedule, every,
 step, lr, loss, run, warmup, alpha, out``.
 """
@@ -27,7 +27,8 @@ def fit_logs(args) -> int:
         raise ScalelawError(f"{', '.join(unsupported)} not available with LR-schedule laws; "
                             "use --step/--lr/--loss/--run, --warmup, --smooth, --where/--holdout, --fix, --bootstrap")
     df = read_logs(args.files, step=_get(args, "step"), lr=_get(args, "lr"),
-                   loss=_get(args, "loss"), run=_get(args, "run"), fmt=_get(args, "format"))
+                   loss=_get(args, "loss"), run=_get(args, "run"), fmt=_get(args, "format"),
+                   split=_get(args, "split"))
     if _get(args, "bootstrap", 0) < 0:
         raise ScalelawError("--bootstrap must be >= 0")
     lam = _get(args, "lam", "fit")

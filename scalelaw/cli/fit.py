@@ -59,6 +59,8 @@ def add_arguments(p):
                     help="linear warmup from 0 over W steps before the first logged LR")
     lr.add_argument("--warmup-schedule", metavar="SPEC",
                     help="schedule spec giving the LR before the first logged step")
+    lr.add_argument("--split", choices=("train", "val"),
+                    help="which loss of the logs to fit (default: val when logged, else train)")
     lr.add_argument("--smooth", metavar="SPEC", help="smooth noisy losses: ema[:a], median[:w] or lowess[:frac]")
     lr.add_argument("--convention", choices=("auto", "tissue", "actual", "released", "paper"),
                     help="how warmup enters the areas (momentum family: auto|tissue|actual, "
