@@ -81,6 +81,8 @@ class Law:
     target: str = "loss"
     #: how many of the best grid points the engine polishes (lower for costly laws)
     n_polish: int = 4
+    #: evaluations are expensive (the engine then skips its second, confirming polish route)
+    costly: bool = False
 
     def __init__(self):
         self.bounds: dict[str, tuple[float, float]] = dict(self.default_bounds())

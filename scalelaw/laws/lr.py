@@ -525,6 +525,7 @@ class MultiPowerLaw(_LRLaw):
     cache_elements = 20_000_000
     #: each evaluation touches every (observation, LR change) pair: polish two starts
     n_polish = 2
+    costly = True
 
     def __init__(self, convention: str = "released", warmup: int | None = None,
                  schedule: str | None = None, precision: str = "single"):
