@@ -275,3 +275,13 @@ def test_cli_fits_a_hugging_face_trainer_state_either_split(tmp_path, capsys):
     train = json.loads(out.read_text())
     assert train["n"] > 150 and any("training loss" in n for n in train["notes"])
     assert train["params"]["alpha"] == pytest.approx(0.5, rel=0.1)
+
+
+def test_losses_logged_on_rows_without_an_lr_are_kept():
+    """Eval rows often carry the loss but not the LR: the LR is interpolated for them."""
+    df = synth("momentum", TRUE["momentum"], noise=0.0)
+    obs = df.loss.notna()
+    df.loc[obs, "lr"] = np.nan                  # every loss now sits on a row without an LR
+    res = fit_lr(df, "momentum", warmup=W, lam=0.999)
+    assert res.n == int((obs & (df.step >= W)).sum())
+    assert res.params["alpha"] == pytest.approx(0.5, rel=0.02)

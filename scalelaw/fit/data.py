@@ -148,7 +148,10 @@ def prepare_frame(data, law, *, x=None, y=None, weights=None, groups=None, stric
         out["group"] = _column_or_array(frame, groups, "groups")
     env = _filter_env(frame, found, out, flops_per_token)
     # non-finite rows
-    num = out[want].to_numpy(dtype=float)
+    # per-step logs: a row may carry a loss without an LR (it is interpolated from the rows
+    # that have one), so only the other variables must be finite there
+    need = [v for v in want if not (keep_unobserved and v == "lr")]
+    num = out[need].to_numpy(dtype=float)
     bad_x = ~np.isfinite(num).all(axis=1)
     yv = out["y"].to_numpy(dtype=float)
     bad_y = ~np.isfinite(yv)
