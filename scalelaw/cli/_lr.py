@@ -15,7 +15,6 @@ def _get(args, name, default=None):
 
 
 def fit_logs(args) -> int:
-    from .._atomic import atomic_path  # noqa: F401  (JSON is written atomically by to_json)
     from ..errors import ScalelawError
     from ..lrfit import fit_lr, read_logs
     from .fit import parse_assignments

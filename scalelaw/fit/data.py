@@ -91,7 +91,8 @@ def bind_x(law, frame: pd.DataFrame, x) -> tuple[object, dict[str, str], list[st
 
 
 def prepare_frame(data, law, *, x=None, y=None, weights=None, groups=None, strict=False,
-                  flops_per_token: float = 6.0, keep_unobserved: bool = False):
+                  flops_per_token: float = 6.0, keep_unobserved: bool = False,
+                  require_target: bool = True):
     """Resolve columns and clean rows.  Returns ``(law, Prepared)``.
 
     * ``D = C/(k·N)`` (k = ``flops_per_token``, 6 by default) is derived when the law
@@ -99,6 +100,7 @@ def prepare_frame(data, law, *, x=None, y=None, weights=None, groups=None, stric
     * Rows with NaN/inf in a variable or the target are dropped and counted
       (``strict=True`` refuses them instead); with ``keep_unobserved`` rows whose target
       alone is missing are kept (per-step logs with LR but no loss).
+    * ``require_target=False`` (prediction): a missing target column gives ``y`` = NaN.
     """
     frame = as_frame(data)
     if len(frame) == 0:
@@ -110,9 +112,11 @@ def prepare_frame(data, law, *, x=None, y=None, weights=None, groups=None, stric
     found = resolve(frame.columns, want + [target] + list(PASS_THROUGH),
                     mapping={**mapping, **({target: y} if y else {})}, required=[],
                     ambiguous=want + [target])
-    for v in want + [target]:
-        if v not in found and not (v in derivable and all(
-                u in found or u in resolve(frame.columns, [u], required=[]) for u in derivable[v])):
+    # N, D, C wherever the table has them: the sources of derived variables
+    size = {**resolve(frame.columns, ["N", "D", "C"], required=[]),
+            **{v: c for v, c in found.items() if v in ("N", "D", "C")}}
+    for v in want + ([target] if require_target else []):
+        if v not in found and not (v in derivable and all(u in size for u in derivable[v])):
             tried = ", ".join(SYNONYMS.get(v, (v,))[:6])
             raise ScalelawError(f"no column for {v} (tried {tried}); the table has: "
                                 f"{show(frame.columns)}; name it with "
@@ -124,9 +128,8 @@ def prepare_frame(data, law, *, x=None, y=None, weights=None, groups=None, stric
     for v in want:
         if v not in found:
             a, b = derivable[v]
-            src = resolve(frame.columns, [a, b], required=[])
-            ca = pd.to_numeric(frame[found.get(a, src.get(a))], errors="coerce")
-            cb = pd.to_numeric(frame[found.get(b, src.get(b))], errors="coerce")
+            ca = pd.to_numeric(frame[size[a]], errors="coerce")
+            cb = pd.to_numeric(frame[size[b]], errors="coerce")
             k = float(flops_per_token)
             if v == "D":
                 out[v] = cb / (k * ca)
@@ -138,7 +141,7 @@ def prepare_frame(data, law, *, x=None, y=None, weights=None, groups=None, stric
                 out[v] = ca / (k * cb)
                 found[v] = f"derived: C/({k:g}*D)"
             notes.append(f"{v} = {found[v].split(': ')[1]} (no {v} column)")
-    out["y"] = pd.to_numeric(frame[found[target]], errors="coerce")
+    out["y"] = pd.to_numeric(frame[found[target]], errors="coerce") if target in found else np.nan
     for extra in PASS_THROUGH:
         if extra in found:
             out[extra] = frame[found[extra]].to_numpy()
@@ -146,7 +149,7 @@ def prepare_frame(data, law, *, x=None, y=None, weights=None, groups=None, stric
         out["weight"] = _column_or_array(frame, weights, "weights")
     if groups is not None:
         out["group"] = _column_or_array(frame, groups, "groups")
-    env = _filter_env(frame, found, out, flops_per_token)
+    env = _filter_env(frame, size, out, flops_per_token)
     # non-finite rows
     # per-step logs: a row may carry a loss without an LR (it is interpolated from the rows
     # that have one), so only the other variables must be finite there
@@ -174,7 +177,7 @@ def prepare_frame(data, law, *, x=None, y=None, weights=None, groups=None, stric
     return law, prep
 
 
-def _filter_env(frame, found, out, k):
+def _filter_env(frame, size, out, k):
     """Columns a --where/--holdout expression may name: the file's own columns, the
     canonical names (N, D, C, loss, ...), and C or D derived from the others."""
     env = frame.copy()
@@ -184,8 +187,7 @@ def _filter_env(frame, found, out, k):
             continue
         env[v] = out[v].to_numpy()
     env["loss"] = out["y"].to_numpy()
-    extra = resolve(frame.columns, ["N", "D", "C"], required=[])
-    for v, col in extra.items():
+    for v, col in size.items():
         if v not in out:
             env[v] = pd.to_numeric(frame[col], errors="coerce").to_numpy()
     if "C" not in env and "N" in env and "D" in env:

@@ -32,6 +32,23 @@ _MAX_GRID = 20000        # grid points kept (random subsample beyond)
 _CHUNK_ELEMS = 4_000_000  # batch size limit (grid points x observations x columns)
 
 
+def law_jacobian(law, x, p) -> np.ndarray:
+    """d evaluate / d p, shape (n, k): the law's analytic Jacobian, else central differences
+    from one batched evaluation of the 2k perturbed parameter vectors."""
+    p = np.asarray(p, dtype=float)
+    J = law.jacobian(x, p)
+    if J is not None:
+        return np.asarray(J, dtype=float)
+    k = len(p)
+    h = 1e-6 * np.maximum(np.abs(p), 1e-4)
+    P = np.repeat(p[None, :], 2 * k, axis=0)
+    idx = np.arange(k)
+    P[idx, idx] += h
+    P[k + idx, idx] -= h
+    F = np.asarray(law.evaluate(x, P), dtype=float)
+    return ((F[:k] - F[k:]) / (2 * h[:, None])).T
+
+
 def single_threaded_blas():
     """Limit BLAS to one thread: the engine's linear algebra is on tiny matrices, where
     OpenBLAS's thread start-up and spinning cost far more than the work (measured 8x
@@ -109,16 +126,7 @@ class Problem:
 
     def jacobian(self, p):
         """d pred / d p, shape (n, k) (analytic if the law has it, else central differences)."""
-        J = self.law.jacobian(self.x, p)
-        if J is not None:
-            return np.asarray(J, dtype=float)
-        h = 1e-6 * np.maximum(np.abs(p), 1e-4)
-        P = np.repeat(p[None, :], 2 * self.k, axis=0)
-        idx = np.arange(self.k)
-        P[idx, idx] += h
-        P[self.k + idx, idx] -= h
-        F = self.predict(P)
-        return ((F[: self.k] - F[self.k:]) / (2 * h[:, None])).T
+        return law_jacobian(self.law, self.x, p)
 
     def value_grad_u(self, u):
         """Objective and its gradient with respect to the free parameters on fit scale."""

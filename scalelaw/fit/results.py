@@ -68,11 +68,11 @@ class FitResult:
     @property
     def stderr(self) -> pd.Series:
         """Standard errors: bootstrap SD when a bootstrap was run, else asymptotic."""
-        if self.boot is not None:
-            s = self.boot.std(ddof=1)
-        else:
-            s = pd.Series(np.sqrt(np.clip(np.diag(self.cov.to_numpy()), 0, None)), index=self.free)
+        s = self.boot.std(ddof=1) if self.boot is not None else self._asymptotic_se()
         return s.reindex(self.params.index)
+
+    def _asymptotic_se(self) -> pd.Series:
+        return pd.Series(np.sqrt(np.clip(np.diag(self.cov.to_numpy()), 0, None)), index=self.free)
 
     bse = stderr
 
@@ -100,8 +100,7 @@ class FitResult:
                 rows[p] = (lo, hi)
         elif method == "asymptotic":
             z = stats.norm.ppf(1 - alpha / 2)
-            se = self.stderr if self.boot is None else pd.Series(
-                np.sqrt(np.clip(np.diag(self.cov.to_numpy()), 0, None)), index=self.free).reindex(self.params.index)
+            se = self._asymptotic_se()
             for p, v in self.params.items():
                 s = se.get(p, np.nan)
                 if p in self.fixed or not np.isfinite(s):
@@ -163,8 +162,8 @@ class FitResult:
         frame = as_frame(data)
         # reuse the column matching of fit (derives D = C/6N when needed)
         law = self.law
-        _, prep = prepare_frame(frame.assign(**{"__y__": 1.0}), law, y="__y__",
-                                x=self._x_mapping(frame), keep_unobserved=True)
+        _, prep = prepare_frame(frame, law, x=self._x_mapping(frame), keep_unobserved=True,
+                                require_target=False)
         from .data import POSITIVE
         for v in law.variables:
             if (v in POSITIVE or getattr(law, "var", None) == v) and v in prep.frame:
@@ -218,19 +217,9 @@ class FitResult:
         return None
 
     def _pred_jacobian(self, design, p):
-        law = self.law
-        J = law.jacobian(design.x, p)
-        if J is None:
-            k = len(p)
-            h = 1e-6 * np.maximum(np.abs(p), 1e-4)
-            P = np.repeat(p[None, :], 2 * k, axis=0)
-            i = np.arange(k)
-            P[i, i] += h
-            P[k + i, i] -= h
-            F = np.asarray(law.evaluate(design.x, P), dtype=float)
-            J = ((F[:k] - F[k:]) / (2 * h[:, None])).T
-        idx = [law.param_names.index(c) for c in self.free]
-        return np.asarray(J)[:, idx]
+        from .engine import law_jacobian
+        idx = [self.law.param_names.index(c) for c in self.free]
+        return law_jacobian(self.law, design.x, p)[:, idx]
 
     def _extrapolation(self, design):
         if not self.domain or not isinstance(design.x, dict):
@@ -402,7 +391,7 @@ def _json_default(o):
     raise TypeError(f"cannot serialize {type(o).__name__}")
 
 
-def compute_metrics(y, pred, n_free: int, space: str, w=None) -> dict:
+def compute_metrics(y, pred, n_free: int, space: str) -> dict:
     """R², RMSE, MAPE in linear and log space; AIC/BIC from the Gaussian likelihood of the
     fit-space residuals (a comparison aid between laws fitted to the same data)."""
     y = np.asarray(y, float)

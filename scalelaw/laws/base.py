@@ -176,8 +176,5 @@ class Law:
         return self.evaluate(design.x, p)
 
     # -- helpers for the engine ------------------------------------------------------------
-    def index(self, name: str) -> int:
-        return self.param_names.index(name)
-
     def has_basis(self) -> bool:
         return bool(self.linear_params) and type(self).basis is not Law.basis
