@@ -51,10 +51,7 @@ def _read_one(src, mapping, fmt, split=None):
     to ``run, step, lr, loss``: the LR from any row of a step, the loss of ``split``
     (``"train"`` or ``"val"``; default: validation when the log has it, else train)."""
     from .io import read_log
-    cols = {k: v for k, v in mapping.items() if k in ("step", "lr", "loss", "run")}
-    if "loss" in cols:
-        cols = {**cols, "loss": cols["loss"]}
-    df = read_log(src, format=fmt, columns=cols or None)
+    df = read_log(src, format=fmt, columns=mapping or None)
     where = "" if isinstance(src, pd.DataFrame) else f"{src}: "
     if df["lr"].isna().all():
         raise ScalelawError(f"{where}no lr column; the columns are: "
@@ -156,17 +153,16 @@ def fit_lr(data, law="multipower", *, warmup: int | None = None, schedule=None,
             df.loc[idx, "loss"] = smooth_loss(df.loc[idx, "loss"].to_numpy(dtype=float), smooth)
         notes.append(f"loss smoothed per run with {smooth}")
     if exclude_warmup:
-        n_ex = 0
-        for r, idx in df.groupby("run", sort=False).groups.items():
-            W = warmup
-            if W is None:
-                design_runs = law_obj.prepare(df.loc[idx].rename(columns={"loss": "y"}), target=None)
-                W = list(design_runs.info["warmup"].values())[0]
-            m = df.loc[idx, "step"].to_numpy() < W
-            n_ex += int(np.isfinite(df.loc[idx, "loss"].to_numpy()[m]).sum())
-            df.loc[np.asarray(idx)[m], "loss"] = np.nan
-        if n_ex:
-            notes.append(f"{n_ex} loss point(s) inside the warmup excluded from the fit")
+        from .laws.lr import _runs_from_frame
+        if warmup is None:   # each run's warmup, detected from its LR (no features built)
+            runs, _, _ = _runs_from_frame(df, None, None, law_obj.schedule)
+            W = df["run"].map({r.label: r.warmup for r in runs}).to_numpy()
+        else:
+            W = int(warmup)
+        m = (df["step"].to_numpy() < W) & np.isfinite(df["loss"].to_numpy(dtype=float))
+        df.loc[m, "loss"] = np.nan
+        if m.any():
+            notes.append(f"{int(m.sum())} loss point(s) inside the warmup excluded from the fit")
     if run_weights is not None:
         counts = df[np.isfinite(df["loss"])].groupby("run").size()
         if isinstance(run_weights, str):
@@ -214,29 +210,12 @@ def curve_design(law, eta: np.ndarray, steps: np.ndarray, label="schedule", warm
     return law.design([r])
 
 
-def _band(result, law, x, p, alpha):
-    """Mean and (lower, upper) band of the curve: bootstrap percentiles if the result has
-    draws, else the delta method with the fit's covariance (on log loss for a log fit)."""
-    from scipy import stats
-    mean = np.asarray(law.evaluate(x, p), dtype=float)
+def _band(result, law, x, alpha):
+    """Mean and (lower, upper) band of the curve (see :func:`scalelaw.fit.results.curve_band`)."""
+    from .fit.results import curve_band
+    mean, _, _, lo, hi = curve_band(result, law, x, alpha)
     log = getattr(getattr(result, "settings", None), "space", "log") == "log"
-    z = stats.norm.ppf(1 - alpha / 2)
-    boot = getattr(result, "boot", None)
-    if boot is not None and len(boot):
-        P = np.repeat(p[None, :], len(boot), axis=0)
-        idx = [law.param_names.index(c) for c in boot.columns]
-        P[:, idx] = boot.to_numpy()
-        preds = np.asarray(law.evaluate(x, P), dtype=float)
-        lo, hi = np.nanpercentile(preds, [100 * alpha / 2, 100 * (1 - alpha / 2)], axis=0)
-        return mean, lo, hi
-    free = list(result.cov.columns)
-    if not free or not np.all(np.isfinite(result.cov.to_numpy())):
-        return mean, np.full_like(mean, np.nan), np.full_like(mean, np.nan)
-    J = np.asarray(law.jacobian(x, p))[:, [law.param_names.index(c) for c in free]]
-    sd = np.sqrt(np.clip(np.einsum("ni,ij,nj->n", J, result.cov.to_numpy(), J), 0, None))
-    if log:
-        return mean, mean * np.exp(-z * sd / mean), mean * np.exp(z * sd / mean)
-    return mean, mean - z * sd, mean + z * sd
+    return (mean, np.exp(lo), np.exp(hi)) if log else (mean, lo, hi)
 
 
 def predict_curve(result, schedule=None, *, log=None, steps=None, every: int | None = None,
@@ -250,7 +229,6 @@ def predict_curve(result, schedule=None, *, log=None, steps=None, every: int | N
     """
     result = _result(result)
     law = result.law
-    p = result.params.to_numpy(dtype=float)
     if (schedule is None) == (log is None):
         raise ScalelawError("give either a schedule or a log to predict")
     if schedule is not None:
@@ -262,7 +240,7 @@ def predict_curve(result, schedule=None, *, log=None, steps=None, every: int | N
         steps = np.asarray(steps, dtype=np.int64)
         eta = s.lrs(max(T, int(steps.max())))
         d = curve_design(law, eta, steps, getattr(s, "spec", s.name), warmup)
-        mean, lo, hi = _band(result, law, d.x, p, alpha)
+        mean, lo, hi = _band(result, law, d.x, alpha)
         return pd.DataFrame({"step": steps, "lr": eta[steps], "loss_pred": mean,
                              BAND[0]: lo, BAND[1]: hi})
     frames = []
@@ -277,14 +255,15 @@ def predict_curve(result, schedule=None, *, log=None, steps=None, every: int | N
         g = g.sort_values("step")
         has = np.isfinite(g["loss"].to_numpy(dtype=float)) if "loss" in g else np.zeros(len(g), bool)
         frame = g.rename(columns={"loss": "y"})
-        runs_design = law2.prepare(frame if has.any() else frame.drop(columns=["y"], errors="ignore"),
-                                   target="y" if has.any() else None)
-        run = runs_design.x["_runs"][0]
-        st = run.steps
+        from .laws.lr import _runs_from_frame
+        runs, _, _ = _runs_from_frame(frame, "y" if has.any() else None, law2.warmup,
+                                      law2.schedule, law2._need_N)
+        run = runs[0]          # per-step LRs and evaluation steps; features built once below
         if every:
-            st = st[(st % every == 0) | (st == st.max())]
-        d = curve_design(law2, run.eta, st, r, run.warmup)
-        mean, lo, hi = _band(result, law2, d.x, p, alpha)
+            run.steps = run.steps[(run.steps % every == 0) | (run.steps == run.steps.max())]
+        st = run.steps
+        d = law2.design([run])
+        mean, lo, hi = _band(result, law2, d.x, alpha)
         out = pd.DataFrame({"run": r, "step": st, "lr": run.eta[st], "loss_pred": mean,
                             BAND[0]: lo, BAND[1]: hi})
         if has.any():
@@ -315,10 +294,9 @@ def compare_schedules(result, schedules, alpha: float = 0.05) -> pd.DataFrame:
 
 
 def optimize_schedule(result, steps: int, peak: float, *, warmup: int = 0, family: str = "wsd",
-                      final: float | Sequence[float] | None = None,
                       cooldowns: Iterable[float] = (0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5),
                       shapes: Iterable[str] = ("linear", "cosine", "sqrt", "exp"),
-                      finals: Sequence[float] | None = None, alpha: float = 0.05) -> pd.DataFrame:
+                      finals: Sequence[float] | None = None) -> pd.DataFrame:
     """Minimize the predicted final loss over a schedule family for a budget of ``steps``.
 
     ``family='wsd'``: grid over cooldown fraction × shape × final LR (``finals``, default
@@ -332,7 +310,7 @@ def optimize_schedule(result, steps: int, peak: float, *, warmup: int = 0, famil
     law = result.law
     p = result.params.to_numpy(dtype=float)
     if finals is None:
-        finals = [final] if isinstance(final, (int, float)) else (final or [0.0, 0.01 * peak, 0.1 * peak])
+        finals = [0.0, 0.01 * peak, 0.1 * peak]
 
     def final_loss(s: Schedule) -> float:
         d = curve_design(law, s.lrs(), [s.total], warmup=warmup)

@@ -102,10 +102,6 @@ class Phase:
         idx = np.clip(t.astype(np.int64), 0, len(v) - 1)
         return v[idx]
 
-    def end_value(self) -> float:
-        return float(self.eval(np.array([float(self.length)]))[0]) if self.shape != "warmup" \
-            else float(self.end)
-
 
 class Schedule:
     """A learning-rate schedule: a sequence of :class:`Phase` objects, step -> LR.
@@ -127,10 +123,6 @@ class Schedule:
     def total(self) -> int:
         """Number of steps the schedule is defined for (its end value holds afterwards)."""
         return int(self._starts[-1])
-
-    @property
-    def peak(self) -> float:
-        return float(np.max(self.lrs()))
 
     def __call__(self, steps) -> np.ndarray:
         s = np.asarray(steps, dtype=float)
@@ -368,7 +360,6 @@ _KEYS = {
     "file": {"path", "column"},
 }
 _REQUIRED = {k: {"peak", "steps"} for k in _KEYS}
-_REQUIRED["warmup"] = {"peak", "steps"}
 _REQUIRED["file"] = {"path"}
 
 

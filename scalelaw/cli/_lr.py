@@ -25,11 +25,11 @@ def fit_logs(args) -> int:
     if unsupported:
         raise ScalelawError(f"{', '.join(unsupported)} not available with LR-schedule laws; "
                             "use --step/--lr/--loss/--run, --warmup, --smooth, --where/--holdout, --fix, --bootstrap")
+    if _get(args, "bootstrap", 0) < 0:
+        raise ScalelawError("--bootstrap must be >= 0")
     df = read_logs(args.files, step=_get(args, "step"), lr=_get(args, "lr"),
                    loss=_get(args, "loss"), run=_get(args, "run"), fmt=_get(args, "format"),
                    split=_get(args, "split"))
-    if _get(args, "bootstrap", 0) < 0:
-        raise ScalelawError("--bootstrap must be >= 0")
     lam = _get(args, "lam", "fit")
     if lam != "fit":
         try:

@@ -171,27 +171,9 @@ class FitResult:
                 if bad:
                     raise ScalelawError(f"{bad} non-positive value(s) in {v}: the law needs {v} > 0")
         design = law.prepare(prep.frame, target=None)
-        p = self.params.to_numpy()
-        mean = np.asarray(law.evaluate(design.x, p), dtype=float)
+        mean, center, sd_mean, lo, hi = curve_band(self, law, design.x, alpha)
         log = self.settings.space == "log"
         z = stats.norm.ppf(1 - alpha / 2)
-        if self.boot is not None and len(self.boot):
-            P = np.repeat(p[None, :], len(self.boot), axis=0)
-            idx = [law.param_names.index(c) for c in self.boot.columns]
-            P[:, idx] = self.boot.to_numpy()
-            preds = np.asarray(law.evaluate(design.x, P), dtype=float)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                t = np.log(preds) if log else preds
-            lo, hi = np.nanpercentile(t, [100 * alpha / 2, 100 * (1 - alpha / 2)], axis=0)
-            center = np.log(mean) if log else mean
-            sd_mean = (hi - lo) / (2 * z)
-        else:
-            J = self._pred_jacobian(design, p)
-            var = np.einsum("ni,ij,nj->n", J, self.cov.to_numpy(), J)
-            sd = np.sqrt(np.clip(var, 0, None))
-            center = np.log(mean) if log else mean
-            sd_mean = sd / mean if log else sd
-            lo, hi = center - z * sd_mean, center + z * sd_mean
         s = self.residual_scale or 0.0
         sd_obs = np.sqrt(sd_mean ** 2 + s ** 2)
         olo, ohi = center - z * sd_obs, center + z * sd_obs
@@ -215,11 +197,6 @@ class FitResult:
         if self.law.variables and all(v in frame.columns for v in self.law.variables):
             return {v: v for v in self.law.variables}
         return None
-
-    def _pred_jacobian(self, design, p):
-        from .engine import law_jacobian
-        idx = [self.law.param_names.index(c) for c in self.free]
-        return law_jacobian(self.law, design.x, p)[:, idx]
 
     def _extrapolation(self, design):
         if not self.domain or not isinstance(design.x, dict):
@@ -381,6 +358,42 @@ class FitResult:
             res.boot = pd.DataFrame(d["bootstrap"])
         res.holdout = d.get("holdout")
         return res
+
+
+def curve_band(result, law, x, alpha: float = 0.05):
+    """The law's curve at prepared inputs ``x`` and its (1 − alpha) band.
+
+    ``result`` is a :class:`FitResult` or any object with ``params``, ``cov`` (free
+    parameters), ``boot`` and optionally ``settings``.  The band is the bootstrap percentile
+    interval when draws exist, else the delta method with the covariance; it is built on the
+    fit's scale (log loss for a log-space fit).  Returns ``(mean, center, sd, lower, upper)``
+    with ``center``, ``sd``, ``lower``, ``upper`` on that scale.
+    """
+    from .engine import law_jacobian
+    p = result.params.to_numpy(dtype=float)
+    mean = np.asarray(law.evaluate(x, p), dtype=float)
+    log = getattr(getattr(result, "settings", None), "space", "log") == "log"
+    z = stats.norm.ppf(1 - alpha / 2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        center = np.log(mean) if log else mean
+    boot = getattr(result, "boot", None)
+    if boot is not None and len(boot):
+        P = np.repeat(p[None, :], len(boot), axis=0)
+        P[:, [law.param_names.index(c) for c in boot.columns]] = boot.to_numpy()
+        preds = np.asarray(law.evaluate(x, P), dtype=float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            t = np.log(preds) if log else preds
+        lo, hi = np.nanpercentile(t, [100 * alpha / 2, 100 * (1 - alpha / 2)], axis=0)
+        return mean, center, (hi - lo) / (2 * z), lo, hi
+    free = list(result.cov.columns)
+    cov = result.cov.to_numpy()
+    if not free or not np.all(np.isfinite(cov)):
+        nan = np.full_like(mean, np.nan)
+        return mean, center, nan, nan, nan
+    J = law_jacobian(law, x, p)[:, [law.param_names.index(c) for c in free]]
+    sd = np.sqrt(np.clip(np.einsum("ni,ij,nj->n", J, cov, J), 0, None))
+    sd = sd / mean if log else sd
+    return mean, center, sd, center - z * sd, center + z * sd
 
 
 def _json_default(o):

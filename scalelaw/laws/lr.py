@@ -23,13 +23,14 @@ Laws (parameters in the order of ``param_names``; S1 in LR·steps):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
 from ..errors import ScalelawError
-from ..schedules import (detect_warmup, momentum_lrs, parse_schedule, s1_area, s2_momentum)
-from .base import Design, Law, cols
+from ..schedules import (detect_warmup, momentum_lrs, parse_schedule, s1_area, s2_momentum,
+                         warmup_area)
+from .base import Design, Law
 
 INF = float("inf")
 #: longest per-step LR history a run may have (8 bytes a step)
@@ -289,16 +290,17 @@ class MomentumLaw(_LRLaw):
              "_runs": runs}
         return x
 
-    def _s2(self, x, lam):
-        """S2 (and dS2/dλ) at the design rows for a given λ."""
+    def _s2(self, x, lam, deriv: bool = False):
+        """S2 at the design rows for a given λ (and dS2/dλ with ``deriv``)."""
         out = np.empty(len(x["S1"]))
-        der = np.empty(len(x["S1"]))
+        der = np.empty(len(x["S1"])) if deriv else None
         from scipy.signal import lfilter
         for r in x["_runs"]:
             m, s2 = s2_momentum(r.cache["eta_m"], lam)
-            dm = lfilter([1.0], [1.0, -lam], np.r_[0.0, m[:-1]])
             out[r.rows] = s2[r.steps]
-            der[r.rows] = np.cumsum(dm)[r.steps]
+            if deriv:
+                dm = lfilter([1.0], [1.0, -lam], np.r_[0.0, m[:-1]])
+                der[r.rows] = np.cumsum(dm)[r.steps]
         return out, der
 
     def _S2_for(self, x, p):
@@ -307,8 +309,6 @@ class MomentumLaw(_LRLaw):
         return x["S2"]
 
     def basis(self, x, p):
-        p = np.asarray(p, dtype=float)
-
         def one(x, q):
             S2 = self._S2_for(x, q)
             return np.stack([np.ones_like(x["S1"]), x["S1"] ** -q[2], -S2], axis=-1)
@@ -320,16 +320,21 @@ class MomentumLaw(_LRLaw):
         return self._batched(x, p, one)
 
     def jacobian(self, x, p):
+        return self.evaluate_with_jacobian(x, p)[1]
+
+    def evaluate_with_jacobian(self, x, p):
+        """Prediction and Jacobian sharing one S2 filter pass (and dS2/dλ when λ is fitted)."""
         p = np.asarray(p, dtype=float)
         S1 = x["S1"]
         t = S1 ** -p[2]
         cols_ = [np.ones_like(S1), t, -p[1] * t * np.log(S1)]
         if self.fit_lambda:
-            S2, dS2 = self._s2(x, float(p[4]))
+            S2, dS2 = self._s2(x, float(p[4]), deriv=True)
             cols_ += [-S2, -p[3] * dS2]
         else:
-            cols_ += [-x["S2"]]
-        return np.stack(cols_, axis=-1)
+            S2 = x["S2"]
+            cols_ += [-S2]
+        return p[0] + p[1] * t - p[3] * S2, np.stack(cols_, axis=-1)
 
 
 class S1PowerLaw(MomentumLaw):
@@ -351,10 +356,6 @@ class S1PowerLaw(MomentumLaw):
             c["convention"] = self.convention
         return c
 
-    def features(self, runs):
-        x = super().features(runs)
-        return x
-
     def basis(self, x, p):
         def one(x, q):
             return np.stack([np.ones_like(x["S1"]), x["S1"] ** -q[2]], axis=-1)
@@ -364,6 +365,9 @@ class S1PowerLaw(MomentumLaw):
         def one(x, q):
             return q[0] + q[1] * x["S1"] ** -q[2]
         return self._batched(x, p, one)
+
+    def evaluate_with_jacobian(self, x, p):   # not the momentum law's shared pass
+        return self.evaluate(x, p), self.jacobian(x, p)
 
     def jacobian(self, x, p):
         p = np.asarray(p, dtype=float)
@@ -420,6 +424,9 @@ class MomentumSizeLaw(MomentumLaw):
             return (q[0] + q[1] * x["S1"] ** -q[2] + q[3] * x["N"] ** -q[4]
                     - q[5] * x["S2"] * x["N"] ** q[6])
         return self._batched(x, p, one)
+
+    def evaluate_with_jacobian(self, x, p):   # not the momentum law's shared pass
+        return self.evaluate(x, p), self.jacobian(x, p)
 
     def jacobian(self, x, p):
         p = np.asarray(p, dtype=float)
@@ -563,7 +570,7 @@ class MultiPowerLaw(_LRLaw):
             else:
                 W = r.warmup
                 k0 = W + 1
-                SW = 0.5 * float(np.max(eta[: W + 1])) * W if W > 0 else 0.0
+                SW = warmup_area(eta, W)
                 base = np.zeros_like(P)
                 base[W:] = P[W:] - P[W] + SW       # Σ_{τ=W+1..t} η_τ + S_W
                 if np.any(r.steps <= W):
