@@ -467,3 +467,14 @@ def test_forced_format_and_unknown_format(tmp_path):
     assert read_log(tmp_path / "r.dat", format="nanogpt")["loss"].tolist() == [2.0, 1.9]
     with pytest.raises(ScalelawError, match="unknown log format"):
         read_log(tmp_path / "r.dat", format="excel")
+
+
+def test_directory_keeps_same_named_logs_in_different_folders_apart(tmp_path):
+    from scalelaw import read_log
+    for name, base in (("a", 2.0), ("b", 3.0)):
+        d = tmp_path / "runs" / name
+        d.mkdir(parents=True)
+        (d / "train.log").write_text(f"iter 100: loss {base + 0.31}\niter 200: loss {base + 0.2}\n")
+    df = read_log(tmp_path / "runs")
+    assert sorted(df["run"].astype(str).unique()) == ["a/train", "b/train"]
+    assert len(df) == 4

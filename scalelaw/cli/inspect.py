@@ -43,9 +43,8 @@ def format_report(rep: dict) -> str:
     for canon, srcs in rep["columns"].items():
         lines.append(f"  {canon:<11} <- {', '.join(map(str, srcs))}")
     if rep["ignored"]:
-        ign = rep["ignored"]
-        more = f" (+{len(ign) - 10} more)" if len(ign) > 10 else ""
-        lines.append(f"  ignored     {', '.join(map(str, ign[:10]))}{more}")
+        from ..io.columns import show
+        lines.append(f"  ignored     {show(rep['ignored'], limit=10)}")
     lines.append(f"runs     {len(rep['runs'])}")
     for name, info in rep["runs"].items():
         splits = ", ".join(f"{k} {v}" for k, v in info["splits"].items())

@@ -14,7 +14,7 @@ from typing import Mapping
 import numpy as np
 
 from ..errors import ScalelawError
-from .columns import SYNONYMS, normalize, resolve
+from .columns import SYNONYMS, normalize, resolve, show
 
 #: the tidy columns, in order
 TIDY = ("run", "step", "tokens", "lr", "loss", "split")
@@ -349,7 +349,7 @@ def source_parts(src: Source, mapping, default_run: str, count: Counter) -> list
         return []
     if not losses and "lr" not in found and "tokens" not in found:
         raise ScalelawError(f"{src.path}: found no loss, lr or tokens column among "
-                            f"{', '.join(map(str, df.columns[:12]))}; name them with "
+                            f"{show(df.columns, 12)}; name them with "
                             f"columns={{'loss': ...}} / --column loss=...")
 
     if "step" in found:
@@ -428,12 +428,14 @@ def source_parts(src: Source, mapping, default_run: str, count: Counter) -> list
             count.drop("no_step", int(ns.sum()))
             m = m & ~nostep
         all_rows = bool(m.all())
-        groups = [(0, None)] if run_codes is None else list(enumerate(run_names))
-        for code, _name in groups:
-            if run_codes is None:
-                idx = None if all_rows else np.flatnonzero(m)
-            else:
-                idx = np.flatnonzero(m & (run_codes == code))
+        if run_codes is None:
+            groups = [(0, None if all_rows else np.flatnonzero(m))]
+        else:   # rows of every run from one stable sort (not one full scan per run)
+            sel = np.flatnonzero(m & (run_codes >= 0))   # code -1: no run label
+            order = sel[np.argsort(run_codes[sel], kind="stable")]
+            bounds = np.r_[0, np.cumsum(np.bincount(run_codes[sel], minlength=len(run_names)))]
+            groups = [(code, order[bounds[code]:bounds[code + 1]]) for code in range(len(run_names))]
+        for code, idx in groups:
             take = (lambda a: a) if idx is None else (lambda a, idx=idx: a[idx])
             st = take(step)
             if len(st) == 0:

@@ -61,7 +61,7 @@ def _head(path: str, n: int = 65536) -> bytes:
 def detect_format(path: str | os.PathLike) -> str:
     """The format of a log file or directory (see :data:`FORMATS`; ``'dir'`` for a
     directory of runs in mixed formats)."""
-    from . import hf, lightning, mlflow, tensorboard, text, wandb
+    from . import lightning, mlflow, tensorboard, text, wandb
 
     path = os.fspath(path)
     if not os.path.exists(path):
@@ -157,7 +157,7 @@ def _default_run(path: str) -> str:
 
 
 def _sources(path: str, fmt: str, run: str | None) -> list:
-    from . import hf, lightning, mlflow, tensorboard, text, wandb
+    from . import hf, lightning, mlflow, text, wandb
 
     default = run or _default_run(path)
     if fmt == "hf":
@@ -281,11 +281,15 @@ def _dir_sources(path: str, run: str | None) -> tuple[list, list]:
             rel = os.path.relpath(fp, root)
             name = _default_run(fp) if f.lower() in _GENERIC_NAMES else os.path.splitext(rel)[0]
             if fmt == "lightning":
-                name = os.path.relpath(os.path.dirname(fp), root).replace(os.sep, "/")
-            srcs = _sources(fp, fmt, None)
+                name = os.path.relpath(os.path.dirname(fp), root)
+            name = name.replace(os.sep, "/")
+            # single-run formats are named by their path below the directory (so runs/a/x.log
+            # and runs/b/x.log stay two runs); a table keeps its own run column if it has one
+            single = fmt in ("wandb-history", "hf", "text", "lightning")
+            srcs = _sources(fp, fmt, name if single else None)
             for s in srcs:
-                if s.run is None and fmt in ("table", "wandb-history", "hf", "text", "lightning"):
-                    s.run = name.replace(os.sep, "/")
+                if s.run is None and fmt == "table":
+                    s.run = name
             sources += srcs
             if fmt not in fmts:
                 fmts.append(fmt)
@@ -450,7 +454,8 @@ def read_log(path, format: str | None = None, columns: Mapping[str, str] | None 
         else:
             merged[key] = p
     runs = list(dict.fromkeys(p.run for p in merged.values()))
-    ordered = sorted(merged.values(), key=lambda p: (runs.index(p.run), p.split))
+    run_pos = {r: i for i, r in enumerate(runs)}
+    ordered = sorted(merged.values(), key=lambda p: (run_pos[p.run], p.split))
 
     has_meta = [c for c in F.RUN_LEVEL if any(c in p.meta for p in ordered)]
     final = []
@@ -476,7 +481,7 @@ def read_log(path, format: str | None = None, columns: Mapping[str, str] | None 
         raise ScalelawError(f"{label}: no data points left after the warmup cut ({warmup} steps)")
 
     sizes = [len(f[1]) for f in final]
-    run_codes = np.repeat([runs.index(f[0].run) for f in final], sizes).astype(np.int32)
+    run_codes = np.repeat([run_pos[f[0].run] for f in final], sizes).astype(np.int32)
     split_codes = np.repeat([f[0].split for f in final], sizes).astype(np.int8)
     cat = (lambda i: np.concatenate([f[i] for f in final])) if len(final) > 1 else (lambda i: final[0][i])
     data = {

@@ -6,9 +6,6 @@ import os
 
 from ..errors import ScalelawError
 
-#: extensions read as tables
-TABLE_EXTS = (".csv", ".tsv", ".txt", ".parquet", ".pq", ".jsonl", ".ndjson", ".json")
-
 
 def sniff_sep(path: str) -> str:
     """The delimiter of a delimited text file: tab, comma, semicolon or '|' (from line one)."""

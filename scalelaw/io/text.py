@@ -20,20 +20,21 @@ from __future__ import annotations
 import re
 
 from ._frame import Source
+from .columns import normalize
 
 _NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|nan|inf"
 _STEP = re.compile(r"\b(?:iter|iters|iteration|step|global[_ ]step)\s*[:=#]?\s*(\d+)\b", re.I)
 _PAIR = re.compile(r"([A-Za-z][A-Za-z _/\-]*?)\s*[:=]?\s*(" + _NUM + r")(?![\w.])", re.I)
 _VAL_LINE = re.compile(r"\b(validation|valid|eval|evaluation)\b[^|]*\b(at\s+)?(iter|iteration|step)", re.I)
 
-_TRAIN = {"loss", "lmloss", "trainloss", "losstrain", "training loss", "trainingloss"}
+_TRAIN = {"loss", "lmloss", "trainloss", "losstrain", "trainingloss"}
 _VAL = {"valloss", "evalloss", "validationloss", "lossval", "val", "lmlossvalue", "validloss"}
 _LR = {"lr", "learningrate"}
 _TOK = {"tokens", "tokensseen", "consumedtokens", "numtokens", "totaltokens"}
 
 
 def _key(name: str) -> str:
-    return re.sub(r"[\s_\-/]+", "", name.strip().lower())
+    return normalize(name).replace("/", "")
 
 
 def sniff(head: str) -> bool:
@@ -90,8 +91,6 @@ def source(path: str, run: str) -> Source:
             toks.append(rec.get("tokens", np.nan))
     df = pd.DataFrame({"step": np.asarray(steps, dtype=np.float64), "loss": tr, "val_loss": va,
                        "lr": lrs, "tokens": toks})
-    if not seen.get("val"):
-        df = df.drop(columns="val_loss")
     labels = {"loss": seen.get("train", "loss"), "val_loss": seen.get("val", "val loss"),
               "lr": seen.get("lr", "lr"), "tokens": seen.get("tokens", "tokens"),
               "step": "iter/step N"}

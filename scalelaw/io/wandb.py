@@ -64,7 +64,6 @@ def history_source(df, path: str, run: str | None) -> Source:
     """One run's API history; prefers the trainer's global step over ``_step``."""
     fixed = {}
     cols = [str(c) for c in df.columns]
-    measured = [c for c in cols if not c.startswith("_")]
     for c in ("train/global_step", "trainer/global_step"):
         if c in cols:
             s = df[c]
@@ -73,5 +72,4 @@ def history_source(df, path: str, run: str | None) -> Source:
                 break
     if "step" not in fixed:
         fixed["step"] = "_step"
-    del measured
     return Source(df, path, run=run, fixed=fixed)
