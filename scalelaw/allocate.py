@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ScalelawError, ScalelawWarning
+from .io.columns import show
 
 #: parameter names of the chinchilla law, in order
 PARAM_NAMES = ("E", "A", "B", "alpha", "beta")
@@ -279,8 +280,8 @@ def compute_optimal(params: Any, compute, *, draws: Any = None, flops_per_token_
     logN, logD, loss = _optimum_arrays(*(p[n] for n in PARAM_NAMES), logc)
     out = pd.DataFrame({"C": c, "N_opt": np.exp(logN), "D_opt": np.exp(logD),
                         "tokens_per_param": np.exp(logD - logN), "loss_opt": loss})
-    ex = exponents(p)
     d = _valid_draws(d)
+    ex = exponents(p, draws=d, alpha=alpha)     # draws already checked: no second warning
     if d is not None:
         cols = [d[n].to_numpy()[:, None] for n in PARAM_NAMES]
         dN, dD, dL = _optimum_arrays(*cols, logc[None, :])  # (draws, budgets)
@@ -290,8 +291,8 @@ def compute_optimal(params: Any, compute, *, draws: Any = None, flops_per_token_
             lo, hi = np.percentile(v, q, axis=0)
             out[f"{name}_lo"] = lo
             out[f"{name}_hi"] = hi
-    out.attrs.update(a=ex["a"], b=ex["b"], G=ex["G"], flops_per_token_param=k, alpha=alpha,
-                     n_draws=0 if d is None else int(len(d)))
+    out.attrs.update(ex)
+    out.attrs.update(flops_per_token_param=k, alpha=alpha, n_draws=0 if d is None else int(len(d)))
     return out
 
 
@@ -363,7 +364,7 @@ class IsoFlopResult:
         return self.summary()
 
 
-def _prepare_runs(frame, columns, k, need_C_or_D=True):
+def _prepare_runs(frame, columns, k):
     from .io.columns import resolve
 
     if not isinstance(frame, pd.DataFrame):
@@ -374,7 +375,7 @@ def _prepare_runs(frame, columns, k, need_C_or_D=True):
     cols = resolve(frame.columns, ("N", "loss", "C", "D"), mapping=columns, required=("N", "loss"))
     if "C" not in cols and "D" not in cols:
         raise ScalelawError(f"runs need a compute column C (FLOPs) or a token column D; "
-                            f"the table has: {', '.join(map(str, frame.columns))}")
+                            f"the table has: {show(frame.columns)}")
     df = pd.DataFrame({"N": pd.to_numeric(frame[cols["N"]], errors="coerce"),
                        "loss": pd.to_numeric(frame[cols["loss"]], errors="coerce")})
     if "C" in cols:

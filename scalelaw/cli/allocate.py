@@ -106,14 +106,10 @@ def _fmt(v: float, lo=None, hi=None, spec=".4g") -> str:
     return s
 
 
-#: notes already printed in a summary (their warnings are not repeated)
-_PRINTED_NOTES: set = set()
-
-
-def _warn_printer(caught, prefix: str) -> None:
+def _warn_printer(caught, prefix: str, skip=()) -> None:
+    """Each warning once, except those already printed (``skip``: a summary's notes)."""
     import sys
-    seen = set(_PRINTED_NOTES)
-    _PRINTED_NOTES.clear()
+    seen = set(skip)
     for w in caught:
         msg = str(w.message).splitlines()[0]
         if msg not in seen:
@@ -133,7 +129,7 @@ def _write_json(dest: str, obj) -> None:
 
 
 def _run_fit(args, k: float, alpha: float) -> int:
-    from ..allocate import compute_optimal, exponents, params_from_fit
+    from ..allocate import compute_optimal, params_from_fit
     from ..errors import ScalelawError
 
     compute = _computes(args)
@@ -142,7 +138,7 @@ def _run_fit(args, k: float, alpha: float) -> int:
     doc = load_fit_json(args.fit)
     params, draws = params_from_fit(doc)
     table = compute_optimal(params, compute, draws=draws, flops_per_token_param=k, alpha=alpha)
-    ex = exponents(params, draws=draws, alpha=alpha)
+    ex = table.attrs          # a, b, G (and their intervals with draws)
     have_ci = "N_opt_lo" in table
     law = doc.get("law")
     law = law.get("name") if isinstance(law, dict) else law
@@ -173,7 +169,7 @@ def _run_fit(args, k: float, alpha: float) -> int:
     return 0
 
 
-def _run_runs(args, k: float, alpha: float) -> int:
+def _run_runs(args, k: float, alpha: float, shown: set) -> int:
     from ..allocate import isoflop, lower_envelope
     from ..errors import ScalelawError
     from ..io.table import read_table
@@ -199,7 +195,7 @@ def _run_runs(args, k: float, alpha: float) -> int:
                              bins=bins, per_decade=_number(args.per_decade, "--per-decade"))
     print(f"runs: {path}")
     print(res.summary())
-    _PRINTED_NOTES.update(str(n).splitlines()[0] for n in getattr(res, "notes", []))
+    shown.update(str(n).splitlines()[0] for n in getattr(res, "notes", []))
     pred = None
     if compute is not None:
         pred = res.predict(compute)
@@ -229,13 +225,14 @@ def run(args) -> int:
     level = _number(args.level, "--level")
     if not 0 < level < 1:
         raise ScalelawError(f"--level must be between 0 and 1 (e.g. 0.95), got {args.level}")
+    shown: set = set()       # notes the summary printed: not repeated as warnings
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             if args.fit:
                 return _run_fit(args, k, 1 - level)
-            return _run_runs(args, k, 1 - level)
+            return _run_runs(args, k, 1 - level, shown)
         finally:
             from ..errors import ScalelawWarning
             _warn_printer([w for w in caught if issubclass(w.category, ScalelawWarning)],
-                          "scalelaw allocate")
+                          "scalelaw allocate", skip=shown)

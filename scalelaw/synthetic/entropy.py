@@ -70,23 +70,24 @@ def stationary_distribution(kernel: np.ndarray, k: int) -> np.ndarray:
     from the uniform start is returned, which is the ``p, q -> 0`` limit for that case.
     """
     S, m = _check_kernel(kernel, k)
-    T = state_transition_matrix(kernel, k)
     if S == 1:
         return np.ones(1)
+    T = state_transition_matrix(kernel, k)
     if S <= 2048:
-        A = T.toarray().T - np.eye(S)
+        Td = T.toarray()
+        A = Td.T - np.eye(S)
         A[-1, :] = 1.0  # replace one (redundant) balance equation by the normalisation
         b = np.zeros(S)
         b[-1] = 1.0
         try:
             mu = np.linalg.solve(A, b)
-            if np.all(mu > -1e-12) and np.allclose(mu @ T.toarray(), mu, atol=1e-10):
+            if np.all(mu > -1e-12) and np.allclose(mu @ Td, mu, atol=1e-10):
                 mu = np.clip(mu, 0.0, None)
                 return mu / mu.sum()
         except np.linalg.LinAlgError:
             pass
         # reducible: Cesàro limit via the lazy chain (same stationary set, aperiodic)
-        Q = 0.5 * (T.toarray() + np.eye(S))
+        Q = 0.5 * (Td + np.eye(S))
         for _ in range(64):
             Q = Q @ Q
         mu = np.full(S, 1.0 / S) @ Q

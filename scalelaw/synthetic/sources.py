@@ -133,10 +133,28 @@ class MarkovSource:
         c[:, -1] = np.inf  # u < 1 always lands in the last symbol at the latest
         return c
 
+    # sampling tables, built once per source (sample() is called once per training batch)
+    @cached_property
+    def _next_state(self) -> np.ndarray:
+        S, m = self.n_states, self.m
+        return ((np.arange(S)[:, None] * m + np.arange(m)[None, :]) % S).ravel().astype(np.intp)
+
+    @cached_property
+    def _cdf_columns(self) -> list:
+        return [np.ascontiguousarray(self._cdf[:, j]) for j in range(self.m - 1)]
+
+    @cached_property
+    def _cdf_flat(self) -> np.ndarray:
+        return (np.minimum(self._cdf, 1.0) + np.arange(self.n_states)[:, None]).ravel()
+
+    @cached_property
+    def _stationary_cdf(self) -> np.ndarray:
+        return np.cumsum(self.stationary)
+
     def initial_states(self, n: int, seed=None) -> np.ndarray:
         """``n`` states drawn from the stationary distribution."""
         rng = _rng(seed)
-        c = np.cumsum(self.stationary)
+        c = self._stationary_cdf
         s = np.searchsorted(c, rng.random(n) * c[-1], side="right")
         return np.minimum(s, self.n_states - 1).astype(np.intp)
 
@@ -168,13 +186,12 @@ class MarkovSource:
             if s.shape != (n_seqs,) or np.any((s < 0) | (s >= S)):
                 raise ScalelawError(f"init_states must be {n_seqs} states in [0, {S})")
             t0 = 0
-        nxt = ((np.arange(S)[:, None] * m + np.arange(m)[None, :]) % S).ravel().astype(np.intp)
-        cdf = self._cdf
+        nxt = self._next_state
         use_cols = m <= 16
         if use_cols:
-            cols = [np.ascontiguousarray(cdf[:, j]) for j in range(m - 1)]
+            cols = self._cdf_columns
         else:
-            flat = (np.minimum(cdf, 1.0) + np.arange(S)[:, None]).ravel()
+            flat = self._cdf_flat
         blk = max(1, (1 << 20) // max(n_seqs, 1))
         t = t0
         while t < length:

@@ -138,7 +138,6 @@ class LZWTokenizer(Tokenizer):
 
     def __init__(self, vocab, m: int, variant: str = "lzw"):
         super().__init__(vocab, m)
-        self.variant = variant
         self.kind = variant
         # trie over token ids; row `root` = the empty string
         V = self.vocab_size
