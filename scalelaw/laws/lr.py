@@ -159,6 +159,12 @@ def _runs_from_frame(frame, target, warmup, schedule, need_N=False) -> tuple[lis
     return runs, yy, info
 
 
+def _power_part(S1, L0, A, alpha):
+    """``L0 + A·S1^−α`` and its derivatives w.r.t. ``(L0, A, α)`` (the laws' shared term)."""
+    t = S1 ** -alpha
+    return L0 + A * t, [np.ones_like(S1), t, -A * t * np.log(S1)]
+
+
 class _LRLaw(Law):
     """Shared machinery: options ``warmup`` / ``schedule`` for the LR before the first
     logged step, per-run designs, batched evaluation."""
@@ -325,16 +331,14 @@ class MomentumLaw(_LRLaw):
     def evaluate_with_jacobian(self, x, p):
         """Prediction and Jacobian sharing one S2 filter pass (and dS2/dλ when λ is fitted)."""
         p = np.asarray(p, dtype=float)
-        S1 = x["S1"]
-        t = S1 ** -p[2]
-        cols_ = [np.ones_like(S1), t, -p[1] * t * np.log(S1)]
+        power, cols_ = _power_part(x["S1"], p[0], p[1], p[2])
         if self.fit_lambda:
             S2, dS2 = self._s2(x, float(p[4]), deriv=True)
             cols_ += [-S2, -p[3] * dS2]
         else:
             S2 = x["S2"]
             cols_ += [-S2]
-        return p[0] + p[1] * t - p[3] * S2, np.stack(cols_, axis=-1)
+        return power - p[3] * S2, np.stack(cols_, axis=-1)
 
 
 class S1PowerLaw(MomentumLaw):
@@ -622,12 +626,10 @@ class MultiPowerLaw(_LRLaw):
     def evaluate_with_jacobian(self, x, p):
         """Prediction and Jacobian from one pass over the LD terms."""
         p = np.asarray(p, dtype=float)
-        S1 = x["S1"]
-        t = S1 ** -p[2]
+        power, cols_ = _power_part(x["S1"], p[0], p[1], p[2])
         ld, J = self.ld(x, p[4], p[5], p[6], jac=True)
-        pred = p[0] + p[1] * t - p[3] * ld
-        return pred, np.column_stack([np.ones_like(S1), t, -p[1] * t * np.log(S1), -ld,
-                                      -p[3] * J[:, 0], -p[3] * J[:, 1], -p[3] * J[:, 2]])
+        return power - p[3] * ld, np.column_stack(cols_ + [-ld, -p[3] * J[:, 0], -p[3] * J[:, 1],
+                                                           -p[3] * J[:, 2]])
 
 
 __all__ = ["MomentumLaw", "MomentumSizeLaw", "MultiPowerLaw", "S1PowerLaw", "Run",
