@@ -95,6 +95,12 @@ def test_fix_and_bounds():
     assert 0.4 - 1e-12 <= res2.params["alpha"] <= 0.6 + 1e-12
     with pytest.raises(ScalelawError, match="cannot fix 'Q'"):
         sl.fit(df, "chinchilla", fix={"Q": 1})
+    # every parameter fixed: the fit evaluates those values (objective, metrics), no search
+    every = sl.fit(df, "chinchilla", fix=dict(res.params))
+    assert dict(every.params) == pytest.approx(dict(res.params), rel=1e-12)
+    assert every.objective == pytest.approx(res.objective, rel=1e-9)
+    worse = sl.fit(df, "chinchilla", fix={**truth, "alpha": 0.5})
+    assert worse.objective > every.objective
 
 
 def test_objectives_and_overprediction_penalty():

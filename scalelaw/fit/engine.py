@@ -434,6 +434,12 @@ class Problem:
             return self._solve(grid, start, n_polish, extra_starts, rng)
 
     def _solve(self, grid, start, n_polish, extra_starts, rng):
+        if not self.free.any():   # every parameter fixed: nothing to search, just evaluate
+            p = self.to_p(np.zeros(0))
+            f = float(self.value(p))
+            if not np.isfinite(f):
+                raise ScalelawError(f"the fixed parameters of {self.law.name} give non-finite predictions")
+            return p, f
         cands, _ = self.search(grid, start, n_best=n_polish, rng=rng)
         starts = list(cands) + [np.asarray(s, dtype=float) for s in extra_starts]
         if not starts:
