@@ -95,7 +95,7 @@ MOMENTUM_FAMILY = ("momentum", "momentum_n", "s1power")
 
 def fit_lr(data, law="multipower", *, warmup: int | None = None, schedule=None,
            exclude_warmup: bool = True, smooth: str | None = None, run_weights=None,
-           convention: str | None = None, lam="fit", **fit_kwargs):
+           convention: str | None = None, lam="fit", amplitude: str | None = None, **fit_kwargs):
     """Fit an LR-schedule law jointly to all runs of ``data`` (shared parameters).
 
     data : frame with ``step, lr, loss`` (+ ``run``), or log paths (see :func:`read_logs`).
@@ -108,6 +108,8 @@ def fit_lr(data, law="multipower", *, warmup: int | None = None, schedule=None,
         et al.: warmup steps at η_max), ``"actual"`` (the real LR ramp), or ``"auto"``
         (default): fit both, keep the one with the lower objective (same parameter count),
         and say so in the notes.  For ``multipower``: ``"released"`` (default) or ``"paper"``.
+    amplitude : multi-power law's B: ``"anchored"`` (default; from the law's saturated limit,
+        see :class:`~scalelaw.laws.lr.MultiPowerLaw`) or ``"free"`` (fitted jointly).
     lam : momentum law's λ: ``"fit"`` (default; the data decide, bounded to [0.9, 0.99999])
         or a fixed value such as 0.999 (Tissue et al.'s choice).
     Other keywords go to :func:`scalelaw.fit.fit` (``fix``, ``bounds``, ``bootstrap`` ...).
@@ -142,6 +144,10 @@ def fit_lr(data, law="multipower", *, warmup: int | None = None, schedule=None,
             candidates = [{**cfg, "convention": conv}]
     elif convention is not None:
         candidates = [{**cfg, "convention": convention}]
+    if amplitude is not None:
+        if name != "multipower":
+            raise ScalelawError(f"amplitude applies to the multipower law, not {name}")
+        candidates = [{**c, "amplitude": amplitude} for c in candidates]
     law_obj = get_law(name, **candidates[0])
     notes = list(data.attrs.get("notes", []))
     df = data.reset_index(drop=True)

@@ -42,7 +42,10 @@ def synth(law_name, p, noise=0.002, every=25, seed=0, specs=TRAIN):
 def test_recovery_from_noisy_synthetic_curves(name):
     p = TRUE[name]
     df = synth(name, p)
-    res = fit_lr(df, name, warmup=W)
+    # the multi-power law's joint optimum (its anchored default trades this for stability,
+    # see test_multipower_anchor)
+    law = get_law(name, amplitude="free") if name == "multipower" else name
+    res = fit_lr(df, law, warmup=W)
     got = res.params.to_numpy()
     # the curve is recovered to well within the noise on unseen schedules ...
     new = f"wsd:peak=1e-3,final=1e-4,steps=2000,warmup={W},cooldown=0.3,shape=sqrt"
@@ -144,6 +147,27 @@ def test_cli_schedule_fit_predict(tmp_path, capsys):
     assert "Grammar" in capsys.readouterr().err
 
 
+def test_cli_amplitude_option_and_misplaced_lr_options(tmp_path, capsys):
+    import json
+    df = synth("multipower", TRUE["multipower"])
+    p = tmp_path / "runs.csv"
+    df.to_csv(p, index=False)
+    out = tmp_path / "fit.json"
+    assert main(["fit", str(p), "--law", "multipower", "--warmup", str(W), "--amplitude", "free",
+                 "--json", str(out)]) == 0
+    js = json.loads(out.read_text())
+    assert js["config"]["amplitude"] == "free" and js["anchored"] == []
+    assert js["stderr"]["B"] is not None and js["params"]["B"] == pytest.approx(330, rel=0.2)
+    capsys.readouterr()
+    assert main(["fit", str(p), "--law", "momentum", "--amplitude", "free"]) == 2
+    assert "--amplitude applies to --law multipower" in capsys.readouterr().err
+    table = tmp_path / "table.csv"
+    pd.DataFrame({"N": [1e7, 1e8, 1e9, 1e10], "loss": [4.0, 3.5, 3.1, 2.9]}).to_csv(table, index=False)
+    assert main(["fit", str(table), "--law", "powerlaw_const", "--warmup", "100", "--json", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "--warmup apply to the LR-schedule laws" in err and "Traceback" not in err
+
+
 def test_cli_names_columns_when_lr_missing(tmp_path, capsys):
     p = tmp_path / "log.csv"
     p.write_text("iteration,eval_loss,tokens\n10,3.0,100\n20,2.9,200\n")
@@ -179,11 +203,17 @@ def test_momentum_law_on_published_protocol():
 
 
 def test_multipower_law_on_published_protocol():
-    """Published multi-power PredE 0.00110 (bench: 0.00137); a looser bound for stability."""
+    """Published multi-power PredE 0.00110 (bench: 0.00110 anchored, 0.00137 free); looser
+    bounds for stability, and the anchored default predicts the unseen curves better than
+    the joint optimum although that one fits the training curves better."""
     if not BENCH.is_dir():
         pytest.skip("benchdata absent")
     res, prede, r2 = _protocol("multipower")
-    assert prede < 0.0017 and r2 > 0.995
+    assert prede < 0.0013 and r2 > 0.998
+    assert res.anchored == ["B"] and any("anchored by the saturated limit" in n for n in res.notes)
+    free, prede_free, _ = _protocol(get_law("multipower", amplitude="free"))
+    assert prede < prede_free - 1e-4
+    assert free.objective < res.objective
 
 
 def test_cli_plan_ranks_schedules_by_the_fitted_law(tmp_path, capsys):
@@ -285,3 +315,56 @@ def test_losses_logged_on_rows_without_an_lr_are_kept():
     res = fit_lr(df, "momentum", warmup=W, lam=0.999)
     assert res.n == int((obs & (df.step >= W)).sum())
     assert res.params["alpha"] == pytest.approx(0.5, rel=0.02)
+
+
+def test_multipower_anchor():
+    """B comes from the law's saturated limit (G ≡ 1), fitted by the same engine; the rest
+    are fitted with it held; the bootstrap repeats both stages."""
+    import scalelaw as sl
+    p = TRUE["multipower"]
+    df = synth("multipower", p)
+    res = fit_lr(df, "multipower", warmup=W)
+    assert res.anchored == ["B"] and "B" not in res.fixed and "B" not in res.free
+    # the anchor is the 4-parameter saturated fit: rebuild it from S1 and the summed LR drops
+    law = get_law("multipower", warmup=W)
+    masked = df.assign(y=np.where(df.step >= W, df.loss, np.nan))
+    d = law.prepare(masked, target="y")
+    drop = np.concatenate([np.cumsum(np.r_[0.0, np.diff(-r.eta)])[r.steps] for r in d.x["_runs"]])
+    from scalelaw.laws.formula import FormulaLaw
+    sat = sl.fit({"S1": d.x["S1"], "drop": drop, "loss": d.y},
+                 FormulaLaw("L0 + A*S1^-alpha - B*drop", variables=["S1", "drop"]),
+                 start={"alpha": 0.5}, bounds={"B": (0, np.inf)})
+    assert res.params["B"] == pytest.approx(sat.params["B"], rel=1e-4)
+    # law-generated curves: B is the realized (not the eventual) drop, so it is biased low,
+    # and the unseen schedule is still predicted to within 0.5 %
+    assert 0.7 * p[3] < res.params["B"] < p[3]
+    new = f"wsd:peak=1e-3,final=1e-4,steps=2000,warmup={W},cooldown=0.3,shape=sqrt"
+    truth = predict_curve(_fixed("multipower", p), new, every=100)
+    pred = predict_curve(res, new, every=100)
+    assert np.max(np.abs(pred.loss_pred / truth.loss_pred - 1)) < 0.005
+    assert "B (anchored)" in res.summary()
+    # bootstrap: B varies between resamples and gets an interval around the estimate
+    res.bootstrap(8, groups=None, seed=1, n_jobs=1)
+    assert res.boot["B"].std() > 0
+    lo, hi = res.conf_int().loc["B"]
+    assert lo < res.params["B"] < hi
+    # a fixed B is not anchored; constant LRs after warmup leave nothing to anchor on
+    fixed = fit_lr(df, "multipower", warmup=W, fix={"B": 300.0})
+    assert fixed.anchored == [] and fixed.params["B"] == 300.0
+    const = synth("multipower", p, specs={"a": TRAIN["const"]})
+    res_c = fit_lr(const, "multipower", warmup=W, fix={"C": 2.0, "beta": 0.5, "gamma": 0.6})
+    assert res_c.anchored == [] and any("B not anchored" in n for n in res_c.notes)
+
+
+def test_multipower_anchor_survives_json(tmp_path):
+    df = synth("multipower", TRUE["multipower"])
+    res = fit_lr(df, "multipower", warmup=W)
+    path = tmp_path / "fit.json"
+    res.to_json(path)
+    from scalelaw.fit import FitResult
+    back = FitResult.from_json(path)
+    assert back.anchored == ["B"] and back.free == res.free
+    assert back.params["B"] == pytest.approx(res.params["B"])
+    new = f"wsd:peak=1e-3,final=1e-4,steps=2000,warmup={W},cooldown=0.3,shape=sqrt"
+    a, b = predict_curve(res, new, every=200), predict_curve(back, new, every=200)
+    assert np.allclose(a.loss_pred, b.loss_pred) and np.allclose(a.loss_upper, b.loss_upper)

@@ -3,7 +3,7 @@ s1power|momentum_n`` and ``scalelaw predict FIT.json --log NEW.csv | --schedule 
 
 Options read (``getattr`` with defaults, so parsers may omit the optional ones):
 fit: ``files, law, step, lr, loss, run, format, split, warmup, warmup_schedule, smooth, convention,
-lam, fix, start, bounds, objective, delta, bootstrap, seed, n_jobs, json``; predict: ``fit, log, schedule, every,
+amplitude, lam, fix, start, bounds, objective, delta, bootstrap, seed, n_jobs, json``; predict: ``fit, log, schedule, every,
 step, lr, loss, run, warmup, alpha, out``.
 """
 from __future__ import annotations
@@ -46,7 +46,10 @@ def fit_logs(args) -> int:
         allowed = ("released", "paper") if law == "multipower" else ("auto", "tissue", "actual")
         if conv not in allowed:
             raise ScalelawError(f"--convention {conv} does not apply to {law}; use one of {', '.join(allowed)}")
-    res = fit_lr(df, law, warmup=_get(args, "warmup"), convention=conv, lam=lam,
+    amp = _get(args, "amplitude")
+    if amp is not None and law != "multipower":
+        raise ScalelawError(f"--amplitude applies to --law multipower, not {law}")
+    res = fit_lr(df, law, warmup=_get(args, "warmup"), convention=conv, lam=lam, amplitude=amp,
                  where=_get(args, "where"), holdout=_get(args, "holdout"),
                  schedule=_get(args, "warmup_schedule"), smooth=_get(args, "smooth"),
                  fix=parse_assignments(_get(args, "fix", []), "--fix"),

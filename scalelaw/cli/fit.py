@@ -65,6 +65,9 @@ def add_arguments(p):
     lr.add_argument("--convention", choices=("auto", "tissue", "actual", "released", "paper"),
                     help="how warmup enters the areas (momentum family: auto|tissue|actual, "
                          "default auto; multipower: released|paper, default released)")
+    lr.add_argument("--amplitude", choices=("anchored", "free"),
+                    help="multipower's B: anchored (default) by the law's saturated limit, "
+                         "or free (fitted jointly with the other six)")
     lr.add_argument("--lam", default="fit", metavar="L|fit",
                     help="momentum law's lambda: 'fit' (default) or a fixed value such as 0.999")
 
@@ -147,6 +150,14 @@ def run(args) -> int:
     if args.law and args.law.lower() in SCHEDULE_LAWS:
         from ._lr import fit_logs
         return fit_logs(args)
+    lr_only = [f"--{n.replace('_', '-')}" for n in ("step", "lr", "run", "warmup", "warmup_schedule",
+                                                     "smooth", "convention", "amplitude")
+               if getattr(args, n, None) is not None]
+    if getattr(args, "lam", "fit") != "fit":
+        lr_only.append("--lam")
+    if lr_only:
+        raise ScalelawError(f"{', '.join(lr_only)} apply to the LR-schedule laws "
+                            f"({', '.join(SCHEDULE_LAWS)}), not {law}")
     from .. import fit as fit_mod
     from ..laws import get_law
     fix = parse_assignments(args.fix, "--fix")

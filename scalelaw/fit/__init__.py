@@ -122,16 +122,17 @@ def _make_result(problem: Problem, p_hat, f_hat, prep, notes) -> FitResult:
         cov = sandwich_cov(problem, p_hat)
     pred = problem.predict(p_hat)
     r, _ = problem.obj.residual(pred, problem.y)
-    n_free = int(problem.free.sum())
+    n_free = int(problem.free.sum()) + len(problem.anchored)   # anchored ones are estimated too
     dof = max(problem.n - n_free, 1)
     w = problem.w
     scale = float(np.sqrt(np.sum(w * r ** 2) / np.sum(w) * problem.n / dof))
     metrics = compute_metrics(problem.y, pred, n_free, problem.obj.space)
     info = dict(getattr(design, "info", {}) or {})
     info.pop("weights", None)
-    return FitResult(law, p_hat, list(problem.fixed), cov, f_hat, problem.obj, problem.n,
-                     domain=law.domain(design), residual_scale=scale, mapping=prep.mapping,
-                     notes=notes + list(info.pop("notes", [])), metrics=metrics, residuals=r,
+    return FitResult(law, p_hat, list(problem.user_fixed), cov, f_hat, problem.obj, problem.n,
+                     anchored=list(problem.anchored), domain=law.domain(design),
+                     residual_scale=scale, mapping=prep.mapping,
+                     notes=notes + list(info.pop("notes", [])) + problem.notes, metrics=metrics, residuals=r,
                      fitted=pred, observed=problem.y, problem=problem,
                      design_info={k: v for k, v in info.items() if _jsonable(v)})
 

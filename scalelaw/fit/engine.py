@@ -83,10 +83,26 @@ class Problem:
                 raise ScalelawError(f"bounds for unknown parameter {p!r}; {law.name} has {', '.join(names)}")
             b[p] = (float(v[0]), float(v[1]))
         self.bounds = b
+        #: parameters the law estimates before the search (``law.anchor``, e.g. the
+        #: multi-power law's B from its saturated limit); held like fixed ones afterwards
+        self.anchored: dict[str, float] = {}
+        self.notes: list[str] = []
+        anchor = getattr(law, "anchor", None)
+        if anchor is not None and design.y is not None:
+            got, note = anchor(self)
+            self.anchored = {p: float(v) for p, v in got.items()}
+            self.fixed.update(self.anchored)
+            if note:
+                self.notes.append(note)
         self.free = np.array([p not in self.fixed for p in names])
         self.free_names = [p for p in names if p not in self.fixed]
         self.is_log = np.array([p in law.log_params for p in names])
         self.base = np.array([self.fixed.get(p, np.nan) for p in names])
+
+    @property
+    def user_fixed(self) -> dict[str, float]:
+        """The fixed parameters as given (without anchored ones)."""
+        return {p: v for p, v in self.fixed.items() if p not in self.anchored}
 
     # parameter transforms ----------------------------------------------------------------
     def to_u(self, p):
@@ -349,11 +365,16 @@ class Problem:
             H = (J * om[:, None]).T @ J
             g = J.T @ (self.w * self.obj.psi(r))
             dg = np.sqrt(np.maximum(np.diag(H), 1e-300))
-            Hs = H / np.outer(dg, dg)
+            # parameters on a bound whose descent direction points outward stay there this
+            # step (a clipped step would only crawl along the bound)
+            act = ((u <= lo) & (g > 0)) | ((u >= hi) & (g < 0))
+            fr = ~act
+            Hs = H[np.ix_(fr, fr)] / np.outer(dg[fr], dg[fr])
             accepted = False
             for _ in range(12):
                 try:
-                    step = -np.linalg.solve(Hs + mu * np.eye(k), g / dg) / dg
+                    step = np.zeros(k)
+                    step[fr] = -np.linalg.solve(Hs + mu * np.eye(int(fr.sum())), g[fr] / dg[fr]) / dg[fr]
                 except np.linalg.LinAlgError:
                     mu *= 10
                     continue

@@ -29,6 +29,8 @@ class FitResult:
     law : the law object (``law.name``, ``law.formula``)
     params : pandas.Series of all parameters (fixed ones included)
     fixed : names of parameters held fixed
+    anchored : names the law estimated before the search and held during it (e.g. the
+        multi-power law's B); no asymptotic error, bootstrap draws when bootstrapped
     cov : pandas.DataFrame covariance of the free parameters (asymptotic, sandwich form)
     objective : Σ w·ρ(r) at the optimum (see :mod:`scalelaw.fit.objective`)
     n, dof : observations used and n − free parameters
@@ -39,17 +41,18 @@ class FitResult:
     """
 
     def __init__(self, law, params, fixed, cov, objective, settings: Objective, n, *,
-                 domain=None, residual_scale=None, mapping=None, notes=None, metrics=None,
+                 anchored=(), domain=None, residual_scale=None, mapping=None, notes=None, metrics=None,
                  residuals=None, fitted=None, observed=None, problem=None, design_info=None):
         self.law = law
         self.params = pd.Series(params, index=list(law.param_names), dtype=float)
         self.fixed = list(fixed)
-        self.free = [p for p in law.param_names if p not in self.fixed]
+        self.anchored = [p for p in anchored if p not in self.fixed]
+        self.free = [p for p in law.param_names if p not in self.fixed and p not in self.anchored]
         self.cov = pd.DataFrame(cov, index=self.free, columns=self.free, dtype=float)
         self.objective = float(objective)
         self.settings = settings
         self.n = int(n)
-        self.dof = self.n - len(self.free)
+        self.dof = self.n - len(self.free) - len(self.anchored)
         self.domain = dict(domain or {})
         self.residual_scale = residual_scale
         self.mapping = dict(mapping or {})
@@ -131,7 +134,8 @@ class FitResult:
         if n < 2:
             raise ScalelawError("bootstrap needs at least 2 resamples")
         draws = bootstrap(pr, self.params.to_numpy(), n, groups=groups, seed=seed, pool=pool, n_jobs=n_jobs)
-        self.boot = pd.DataFrame(draws[:, pr.free], columns=self.free)
+        cols = [p for p in self.params.index if p in self.free or p in self.anchored]
+        self.boot = pd.DataFrame(draws[:, [list(self.params.index).index(p) for p in cols]], columns=cols)
         self.boot_groups = None if groups is None else "groups"
         return self.boot
 
@@ -249,7 +253,7 @@ class FitResult:
         lines.append(f"{'param':<12}{'value':>14}{'std err':>14}{pct + ' lower':>16}{pct + ' upper':>16}")
         lines.append("-" * w)
         for p, v in self.params.items():
-            tag = " (fixed)" if p in self.fixed else ""
+            tag = " (fixed)" if p in self.fixed else " (anchored)" if p in self.anchored else ""
             s = se.get(p, np.nan)
             lines.append(f"{p + tag:<12}{v:>14.6g}{(s if p not in self.fixed else np.nan):>14.4g}"
                          f"{ci.loc[p, 'lower']:>16.6g}{ci.loc[p, 'upper']:>16.6g}")
@@ -293,6 +297,7 @@ class FitResult:
             "dof": self.dof,
             "metrics": {k: num(v) for k, v in self.metrics.items()},
             "fixed": self.fixed,
+            "anchored": self.anchored,
             "settings": self.settings.to_dict(),
             "cov": self.cov.to_numpy().tolist(),
             "domain": {k: list(v) for k, v in self.domain.items()},
@@ -346,12 +351,12 @@ class FitResult:
             params = [d["params"][p] for p in law.param_names]
             settings = Objective(**d.get("settings", {}))
             fixed = d.get("fixed", [])
-            free = [p for p in law.param_names if p not in fixed]
+            free = [p for p in law.param_names if p not in fixed and p not in (d.get("anchored") or ())]
             cov = np.asarray(d.get("cov") or np.full((len(free), len(free)), np.nan), dtype=float)
         except (KeyError, TypeError) as e:
             raise ScalelawError(f"not a scalelaw fit JSON: missing or malformed {e}") from None
         res = cls(law, np.asarray(params, dtype=float), fixed, cov, d.get("objective", np.nan), settings,
-                  d.get("n", 0), domain={k: tuple(v) for k, v in (d.get("domain") or {}).items()},
+                  d.get("n", 0), anchored=d.get("anchored") or (), domain={k: tuple(v) for k, v in (d.get("domain") or {}).items()},
                   residual_scale=d.get("residual_scale"), mapping=d.get("columns"),
                   notes=d.get("notes"), metrics=d.get("metrics"), design_info=d.get("data"))
         if d.get("bootstrap"):

@@ -125,7 +125,7 @@ def bootstrap(problem: Problem, p_hat: np.ndarray, n_boot: int = 1000, groups=No
         n_jobs = min(os.cpu_count() or 1, 8) if n_boot >= 200 else 1
     n_chunks = 1 if (pool is None and n_jobs == 1) else max(1, (n_jobs or 4) * 4)
     chunks = [c for c in np.array_split(counts, n_chunks) if len(c)]
-    tasks = [(problem.law, problem.design, problem.obj, problem.w, problem.fixed, problem.bounds,
+    tasks = [(problem.law, problem.design, problem.obj, problem.w, problem.user_fixed, problem.bounds,
               p_hat, c, grid) for c in chunks]
     if pool is not None:
         parts = list(pool.map(_refit_chunk, tasks))
