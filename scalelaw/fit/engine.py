@@ -397,7 +397,7 @@ class Problem:
         return u, f
 
     def polish(self, p0, maxiter: int = 3000, ftol: float = 1e-15, restarts: int = 3,
-               thorough: bool = True, seen: list | None = None):
+               thorough: bool = True, seen: list | None = None, lbfgs: bool = True):
         """Levenberg-Marquardt (:meth:`gauss_newton`) from ``p0``, then L-BFGS-B on the
         normalized sum objective to tight tolerance; L-BFGS-B restarts (fresh curvature
         memory) while that still improves the objective by more than 1e-10 relative.
@@ -406,11 +406,14 @@ class Problem:
         itself and the better end point wins: on a Huber objective
         the two routes can stop on neighbouring kinks (seen: 1e-13 relative apart).
         ``seen``: Gauss-Newton end points of earlier starts; a start that lands on one of
-        them is not polished again."""
+        them is not polished again.  ``lbfgs=False`` stops after Levenberg-Marquardt (bootstrap
+        refits of costly laws, whose draws need far less precision than the estimate)."""
         bnds, lo, hi = self._u_box()
         u0 = np.clip(self.to_u(p0), lo, hi)
         with np.errstate(all="ignore"):
-            u, _ = self.gauss_newton(u0)
+            u, f_lm = self.gauss_newton(u0)
+        if not lbfgs:
+            return self.to_p(u), float(f_lm)
         cheap = not getattr(self.law, "costly", False)
         if seen is not None:  # another start already led here: its polish stands
             if any(np.allclose(u, v, rtol=1e-2, atol=1e-2) for v in seen):

@@ -100,16 +100,17 @@ def _refit_chunk(args):
     """Refit one chunk of resamples (top-level so that process pools can pickle it)."""
     law, design, obj, base_w, fixed, bounds, p0, counts, grid = args
     out = np.empty((len(counts), len(p0)))
+    lbfgs = not getattr(law, "costly", False)   # costly laws: Levenberg-Marquardt only
     with single_threaded_blas():
         for i, c in enumerate(counts):
             pr = Problem(law, design, obj, weights=base_w * c, fixed=fixed, bounds=bounds)
-            best, fbest = pr.polish(p0, ftol=1e-12, restarts=1, thorough=False)
+            best, fbest = pr.polish(p0, ftol=1e-12, restarts=1, thorough=False, lbfgs=lbfgs)
             cands, vals = pr.search(grid, n_best=1)
             # another basin: polish the coarse grid's best point when it scores close to
             # (within 5% of) the warm-started optimum and lies elsewhere
             if len(cands) and vals[0] < 1.05 * fbest and not np.allclose(
                     pr.to_u(cands[0]), pr.to_u(best), rtol=0.05, atol=0.05):
-                q, fq = pr.polish(cands[0], ftol=1e-12, restarts=1, thorough=False)
+                q, fq = pr.polish(cands[0], ftol=1e-12, restarts=1, thorough=False, lbfgs=lbfgs)
                 if fq < fbest:
                     best = q
             out[i] = best
