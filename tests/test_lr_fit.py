@@ -343,6 +343,10 @@ def test_multipower_anchor():
     pred = predict_curve(res, new, every=100)
     assert np.max(np.abs(pred.loss_pred / truth.loss_pred - 1)) < 0.005
     assert "B (anchored)" in res.summary()
+    # asymptotic intervals stay inside the law's bounds (β fitted at its bound 1 here)
+    ci = res.conf_int(method="asymptotic")
+    assert res.params["beta"] == pytest.approx(1.0) and ci.loc["beta", "upper"] <= 1.0
+    assert ci.loc["beta", "lower"] < 1.0 and np.isnan(ci.loc["B", "lower"])
     # bootstrap: B varies between resamples and gets an interval around the estimate
     res.bootstrap(8, groups=None, seed=1, n_jobs=1)
     assert res.boot["B"].std() > 0

@@ -87,7 +87,8 @@ class FitResult:
 
         ``method``: ``"bootstrap"`` (percentile), ``"asymptotic"`` (normal, sandwich
         covariance; for log-scale parameters on the log scale, so intervals stay positive),
-        or None: bootstrap when available.
+        or None: bootstrap when available.  Asymptotic intervals are clipped to the law's
+        parameter bounds (a β in (0, 1] fitted at 1 does not get an upper limit of 1.17).
         """
         if method is None:
             method = "bootstrap" if self.boot is not None else "asymptotic"
@@ -113,6 +114,8 @@ class FitResult:
                     rows[p] = (v / f, v * f)
                 else:
                     rows[p] = (v - z * s, v + z * s)
+                lo, hi = self.law.bounds.get(p, (-np.inf, np.inf))
+                rows[p] = (max(rows[p][0], lo), min(rows[p][1], hi))   # never outside the law's range
         else:
             raise ScalelawError(f"unknown interval method {method!r}; use 'bootstrap' or 'asymptotic'")
         return pd.DataFrame(rows, index=["lower", "upper"]).T
