@@ -49,12 +49,19 @@ def law_jacobian(law, x, p) -> np.ndarray:
     return ((F[:k] - F[k:]) / (2 * h[:, None])).T
 
 
+_BLAS_CONTROLLER = None
+
+
 def single_threaded_blas():
     """Limit BLAS to one thread: the engine's linear algebra is on tiny matrices, where
     OpenBLAS's thread start-up and spinning cost far more than the work (measured 8x
-    slower with a busy second core)."""
-    from threadpoolctl import threadpool_limits
-    return threadpool_limits(limits=1, user_api="blas")
+    slower with a busy second core).  The library scan is done once per process (it took
+    3 ms, a third of a bootstrap resample of the multi-power law that enters this ~80 times)."""
+    global _BLAS_CONTROLLER
+    if _BLAS_CONTROLLER is None:
+        from threadpoolctl import ThreadpoolController
+        _BLAS_CONTROLLER = ThreadpoolController()
+    return _BLAS_CONTROLLER.limit(limits=1, user_api="blas")
 
 
 class Problem:

@@ -711,12 +711,12 @@ class MultiPowerLaw(_LRLaw):
 
     def ld(self, x, C, beta, gamma, jac=False):
         """``Σ_k (η_{k−1} − η_k)·G(...)`` at every design row (without the factor B)."""
-        from threadpoolctl import threadpool_limits
+        from ..fit.engine import single_threaded_blas
         n = len(x["S1"])
         out = np.zeros(n)
         J = np.zeros((n, 3)) if jac else None
         dt = np.float32 if self.precision == "single" else np.float64
-        with threadpool_limits(1, user_api="blas"):  # matvecs on thin blocks: threads only spin
+        with single_threaded_blas():  # matvecs on thin blocks: threads only spin
             for r in x["_runs"]:
                 c = r.cache
                 key = ("blocks", dt)
