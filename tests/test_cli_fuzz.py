@@ -68,3 +68,33 @@ def test_spec_parsers_never_crash(tmp_path_factory, spec, cmd):
     out = tmp_path_factory.mktemp("sp") / "o.csv"
     args = [cmd, spec] + (["--out", str(out)] if cmd == "schedule" else ["--json"])
     assert main(args) in (0, 2)
+
+
+@st.composite
+def lr_logs(draw):
+    """Per-step logs: half of them valid (sorted distinct steps, positive LRs and losses,
+    so that fits run on odd but legal data), half with bad values mixed in."""
+    clean = draw(st.booleans())
+    n = draw(st.integers(8 if clean else 1, 25))
+    steps = draw(st.lists(st.integers(0, 3000), min_size=n, max_size=n, unique=clean))
+    if clean or draw(st.booleans()):
+        steps = sorted(steps)
+    good_lr, good_loss = st.floats(1e-6, 1e-2), st.floats(0.5, 8.0)
+    bad_lr = st.sampled_from([0.0, -1e-4, float("nan")])
+    bad_loss = st.sampled_from([0.0, float("nan"), -1.0])
+    lr = [draw(good_lr if clean else st.one_of(good_lr, bad_lr)) for _ in range(n)]
+    loss = [draw(good_loss if clean else st.one_of(good_loss, bad_loss)) for _ in range(n)]
+    run = [draw(st.sampled_from(["a", "b"])) for _ in range(n)]
+    return pd.DataFrame({"step": steps, "lr": lr, "loss": loss, "run": run})
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@given(df=lr_logs(), law=st.sampled_from(["multipower", "momentum", "s1power"]),
+       warmup=st.sampled_from([None, 0, 50, 5000]))
+def test_lr_fit_never_crashes(tmp_path_factory, df, law, warmup):
+    path = tmp_path_factory.mktemp("lz") / "log.csv"
+    df.to_csv(path, index=False)
+    args = ["fit", str(path), "--law", law, "--n-jobs", "1"]
+    if warmup is not None:
+        args += ["--warmup", str(warmup)]
+    assert main(args) in (0, 2)
