@@ -221,7 +221,10 @@ def _band(result, law, x, alpha):
     from .fit.results import curve_band
     mean, _, _, lo, hi = curve_band(result, law, x, alpha)
     log = getattr(getattr(result, "settings", None), "space", "log") == "log"
-    return (mean, np.exp(lo), np.exp(hi)) if log else (mean, lo, hi)
+    if not log:
+        return mean, lo, hi
+    with np.errstate(over="ignore"):   # an unidentified fit's band may reach inf
+        return mean, np.exp(lo), np.exp(hi)
 
 
 def predict_curve(result, schedule=None, *, log=None, steps=None, every: int | None = None,

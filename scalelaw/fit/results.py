@@ -110,7 +110,8 @@ class FitResult:
                 if p in self.fixed or not np.isfinite(s):
                     rows[p] = (v, v) if p in self.fixed else (np.nan, np.nan)
                 elif p in self.law.log_params and v > 0:
-                    f = np.exp(z * s / v)
+                    with np.errstate(over="ignore"):   # an unidentified scale: (0, inf)
+                        f = np.exp(z * s / v)
                     rows[p] = (v / f, v * f)
                 else:
                     rows[p] = (v - z * s, v + z * s)
@@ -184,7 +185,11 @@ class FitResult:
         s = self.residual_scale or 0.0
         sd_obs = np.sqrt(sd_mean ** 2 + s ** 2)
         olo, ohi = center - z * sd_obs, center + z * sd_obs
-        tr = np.exp if log else (lambda v: v)
+        def tr(v):   # an unidentified fit's band may be (0, inf): no overflow warning for it
+            if not log:
+                return v
+            with np.errstate(over="ignore"):
+                return np.exp(v)
         out = prep.frame[[v for v in law.variables if v in prep.frame]].copy() \
             if isinstance(design.x, dict) else pd.DataFrame(index=range(len(mean)))
         out["mean"] = mean
