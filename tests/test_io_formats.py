@@ -478,3 +478,20 @@ def test_directory_keeps_same_named_logs_in_different_folders_apart(tmp_path):
     df = read_log(tmp_path / "runs")
     assert sorted(df["run"].astype(str).unique()) == ["a/train", "b/train"]
     assert len(df) == 4
+
+
+@pytest.mark.parametrize("text", ['\ufeff"step","lr","val loss, nats"\r\n1,2,3\r\n',
+                                  "step;lr;loss\n1;2;3\n", "step\tlr\tloss\n1\t2\t3\n",
+                                  "step,lr,step\n1,2,3\n"])
+def test_header_sniff_matches_pandas(tmp_path, text):
+    """Format detection reads column names from the header bytes it already has; they must
+    be pandas' names (up to pandas' renaming of duplicates)."""
+    import pandas as pd
+    from scalelaw.io.logs import _columns
+    from scalelaw.io.table import sniff_sep
+    p = tmp_path / "log.csv"
+    p.write_bytes(text.encode("utf-8"))
+    head = p.read_bytes()
+    ours = _columns(str(p), ".csv", head)
+    theirs = list(pd.read_csv(p, sep=sniff_sep(str(p)), nrows=0).columns)
+    assert [c.split(".")[0] for c in theirs] == ours

@@ -7,13 +7,15 @@ import os
 from ..errors import ScalelawError
 
 
-def sniff_sep(path: str) -> str:
-    """The delimiter of a delimited text file: tab, comma, semicolon or '|' (from line one)."""
-    with open(path, "rb") as f:
-        head = f.read(65536)
-    line = head.split(b"\n", 1)[0]
+def sniff_sep(path: str, head: bytes | None = None) -> str:
+    """The delimiter of a delimited text file: tab, comma, semicolon or '|' (from line one;
+    ``head``: the file's first bytes when the caller has them already)."""
     if path.lower().endswith(".tsv"):
         return "\t"
+    if head is None:
+        with open(path, "rb") as f:
+            head = f.read(65536)
+    line = head.split(b"\n", 1)[0]
     counts = {sep: line.count(sep.encode()) for sep in (",", "\t", ";", "|")}
     best = max(counts, key=counts.get)
     return best if counts[best] else ","
