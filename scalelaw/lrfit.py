@@ -23,17 +23,19 @@ BAND = ("loss_lower", "loss_upper")
 # -- reading ---------------------------------------------------------------------------------
 
 def read_logs(sources, step: str | None = None, lr: str | None = None, loss: str | None = None,
-              run: str | None = None, fmt: str | None = None, split: str | None = None) -> pd.DataFrame:
+              run: str | None = None, fmt: str | None = None, split: str | None = None,
+              require_loss: bool = True) -> pd.DataFrame:
     """Tidy frame ``run, step, lr, loss`` from log files (or frames).  Each file is one run
     unless a run column says otherwise (its name is the file stem).  ``loss`` may be NaN
-    on rows where only the LR is known."""
+    on rows where only the LR is known; with ``require_loss=False`` (schedules to predict)
+    a log may have no loss at all."""
     if isinstance(sources, (str, os.PathLike, pd.DataFrame)):
         sources = [sources]
     mapping = {k: v for k, v in (("step", step), ("lr", lr), ("loss", loss), ("run", run)) if v}
     frames = []
     for src in sources:
         name = os.path.splitext(os.path.basename(os.fspath(src)))[0] if not isinstance(src, pd.DataFrame) else "run"
-        df = _read_one(src, mapping, fmt, split)
+        df = _read_one(src, mapping, fmt, split, require_loss)
         if "run" not in df or df["run"].isna().all() or (
                 isinstance(src, pd.DataFrame) and "run" not in src and len(sources) > 1):
             df["run"] = name
@@ -46,7 +48,7 @@ def read_logs(sources, step: str | None = None, lr: str | None = None, loss: str
     return out
 
 
-def _read_one(src, mapping, fmt, split=None):
+def _read_one(src, mapping, fmt, split=None, require_loss=True):
     """One source through :func:`scalelaw.io.read_log` (every supported log format), reduced
     to ``run, step, lr, loss``: the LR from any row of a step, the loss of ``split``
     (``"train"`` or ``"val"``; default: validation when the log has it, else train)."""
@@ -57,8 +59,14 @@ def _read_one(src, mapping, fmt, split=None):
         raise ScalelawError(f"{where}no lr column; the columns are: "
                             f"{', '.join(_source_columns(df))} (name it with --lr)")
     if df["loss"].isna().all():
-        raise ScalelawError(f"{where}no loss values; the columns are: "
-                            f"{', '.join(_source_columns(df))} (name it with --loss)")
+        if require_loss:
+            raise ScalelawError(f"{where}no loss values; the columns are: "
+                                f"{', '.join(_source_columns(df))} (name it with --loss)")
+        out = df.groupby(["run", "step"], observed=True)["lr"].max().reset_index()
+        out["run"] = out["run"].astype(str)
+        out["loss"] = np.nan
+        out.attrs["notes"] = [f"{where}no loss in this log: every logged step is predicted"]
+        return out
     has_val = bool((df["split"] == "val").any() and df.loc[df["split"] == "val", "loss"].notna().any())
     if split is None:
         split = "val" if has_val else "train"

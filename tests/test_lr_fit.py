@@ -139,6 +139,15 @@ def test_cli_schedule_fit_predict(tmp_path, capsys):
     p = pd.read_csv(pred)
     assert len(p) == int(df[df.run == "const"].loss.notna().sum())
     assert np.allclose(p.loss_pred, p.loss, rtol=0.01)
+    # a log of LRs only (no loss column): every logged step after 0 is predicted
+    lr_only = tmp_path / "lr_only.csv"
+    pd.DataFrame({"step": np.arange(0, 2001, 20),
+                  "lr": parse_schedule(TRAIN["cos"])(np.arange(0, 2001, 20))}).to_csv(lr_only, index=False)
+    assert main(["predict", str(out), "--log", str(lr_only), "--out", str(pred)]) == 0
+    p = pd.read_csv(pred)
+    assert list(p.step) == list(range(20, 2001, 20)) and "loss" not in p
+    same = predict_curve(str(out), TRAIN["cos"], steps=p.step.to_numpy())
+    assert np.allclose(p.loss_pred, same.loss_pred, rtol=2e-3)
     lr = tmp_path / "lr.csv"
     assert main(["schedule", "multistep:peak=1e-3,steps=100,split=8-1-1", "--out", str(lr)]) == 0
     s = pd.read_csv(lr)

@@ -80,7 +80,7 @@ def predict_lr(args) -> int:
     alpha = _get(args, "alpha", 0.05)
     if log:
         frame = read_logs([log], step=_get(args, "step"), lr=_get(args, "lr"),
-                          loss=_get(args, "loss"), run=_get(args, "run"))
+                          loss=_get(args, "loss"), run=_get(args, "run"), require_loss=False)
         out = predict_curve(args.fit, log=frame, every=every, alpha=alpha,
                             warmup=_get(args, "warmup"))
     else:
