@@ -205,6 +205,16 @@ def test_fit_from_training_logs_final_points(tmp_path, capsys):
     assert js["n"] == len(Ns)
     assert js["params"]["alpha"] == pytest.approx(0.3, abs=1e-6)
     assert js["params"]["E"] == pytest.approx(1.7 + 1e3 * 1.001e9 ** -0.3, rel=1e-6)
+    # these logs have one loss, read as training loss: --split train picks it, --split val
+    # says there is none; without --final, --split is an LR-law option and is refused
+    assert run(capsys, "fit", d, "--final", "--split", "train", "--law", "powerlaw_const",
+               "--x", "N")[0] == 0
+    code, out, err = run(capsys, "fit", d, "--final", "--split", "val", "--law", "powerlaw_const",
+                         "--x", "N")
+    assert code == 2 and "no val loss" in err
+    code, out, err = run(capsys, "fit", d / "run_10000000.csv", "--split", "val", "--law",
+                         "powerlaw_const")
+    assert code == 2 and "--split apply to the LR-schedule laws" in err
 
 
 def test_predict_refuses_non_positive_and_unknown_variables(tmp_path, capsys, runs_csv):

@@ -93,6 +93,11 @@ def test_fix_and_bounds():
     assert np.isnan(res.stderr["E"])
     res2 = sl.fit(df, "chinchilla", bounds={"alpha": (0.4, 0.6)})
     assert 0.4 - 1e-12 <= res2.params["alpha"] <= 0.6 + 1e-12
+    # intervals respect the fit's bounds (not only the law's) and contain the estimate,
+    # also after a JSON round trip
+    for r in (res2, type(res2).from_json(res2.to_json())):
+        lo, hi = r.conf_int(method="asymptotic").loc["alpha"]
+        assert 0.4 - 1e-12 <= lo <= r.params["alpha"] <= hi <= 0.6 + 1e-12
     with pytest.raises(ScalelawError, match="cannot fix 'Q'"):
         sl.fit(df, "chinchilla", fix={"Q": 1})
     # every parameter fixed: the fit evaluates those values (objective, metrics), no search

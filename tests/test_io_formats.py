@@ -482,7 +482,10 @@ def test_directory_keeps_same_named_logs_in_different_folders_apart(tmp_path):
 
 @pytest.mark.parametrize("text", ['\ufeff"step","lr","val loss, nats"\r\n1,2,3\r\n',
                                   "step;lr;loss\n1;2;3\n", "step\tlr\tloss\n1\t2\t3\n",
-                                  "step,lr,step\n1,2,3\n"])
+                                  "step,lr,step\n1,2,3\n",
+                                  "\n_step,_runtime,loss\n1,2,3\n",
+                                  "   \n_step,_runtime,loss\n1,2,3\n",
+                                  '"_st\nep",_step,_runtime\n1,2,3\n'])
 def test_header_sniff_matches_pandas(tmp_path, text):
     """Format detection reads column names from the header bytes it already has; they must
     be pandas' names (up to pandas' renaming of duplicates)."""
@@ -495,3 +498,12 @@ def test_header_sniff_matches_pandas(tmp_path, text):
     ours = _columns(str(p), ".csv", head)
     theirs = list(pd.read_csv(p, sep=sniff_sep(str(p)), nrows=0).columns)
     assert [c.split(".")[0] for c in theirs] == ours
+
+
+def test_header_with_bare_carriage_returns_is_read(tmp_path):
+    """CR line ends with a stray LF later: detection falls back to pandas, no crash."""
+    from scalelaw.io import detect_format, read_log
+    p = tmp_path / "mixed.csv"
+    p.write_bytes(b"step,lr,loss\r1,0.001,3.0\r2,0.001,2.9\n")
+    assert detect_format(p) == "table"
+    assert len(read_log(p)) == 2

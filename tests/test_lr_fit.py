@@ -381,3 +381,32 @@ def test_multipower_anchor_survives_json(tmp_path):
     new = f"wsd:peak=1e-3,final=1e-4,steps=2000,warmup={W},cooldown=0.3,shape=sqrt"
     a, b = predict_curve(res, new, every=200), predict_curve(back, new, every=200)
     assert np.allclose(a.loss_pred, b.loss_pred) and np.allclose(a.loss_upper, b.loss_upper)
+
+
+def test_multipower_fit_of_the_stable_phase_only():
+    """A WSD run without warmup fitted on its stable phase (the cooldown held out): no LR
+    change before any fitted step, so nothing anchors B and LD is zero there."""
+    t = np.arange(2001)
+    lr = np.where(t < 1500, 1e-3, 1e-3 - 9e-4 * (t - 1500) / 500)
+    loss = 2 + 3 * (np.cumsum(lr) * 1000 + 1) ** -0.5 - 50 * (1e-3 - lr)
+    df = pd.DataFrame({"step": t, "lr": lr, "loss": np.where(t % 20 == 0, loss, np.nan)})
+    res = fit_lr(df, "multipower", holdout="step > 1400")
+    assert res.anchored == [] and any("B not anchored" in n for n in res.notes)
+    assert res.holdout["n"] == 30
+
+
+def test_anchored_start_is_reported_and_old_json_stays_free(tmp_path):
+    import json
+    df = synth("multipower", TRUE["multipower"])
+    res = fit_lr(df, "multipower", warmup=W, start={"B": 300.0})
+    assert any("start/grid for B ignored" in n for n in res.notes)
+    # a JSON written before B was anchored (no "anchored" key; B fitted jointly) reloads as
+    # the joint fit
+    path = tmp_path / "old.json"
+    d = json.loads(fit_lr(df, get_law("multipower", amplitude="free"), warmup=W).to_json())
+    del d["anchored"]
+    d["config"].pop("amplitude", None)
+    path.write_text(json.dumps(d))
+    from scalelaw.fit import FitResult
+    assert FitResult.from_json(path).law.amplitude == "free"
+    assert FitResult.from_json(res.to_json()).law.amplitude == "anchored"

@@ -179,3 +179,13 @@ def test_config_round_trip():
         law = get_law(name, **cfg)
         again = get_law(name, **law.config())
         assert again.config() == law.config() and again.param_names == law.param_names
+
+
+def test_ld_is_zero_before_the_first_lr_change():
+    """Steps that all come before the first LR decrease: LD = 0 (no block to evaluate)."""
+    assert np.array_equal(ld_terms(np.array([0.1, 0.2]), np.array([0.5]), np.array([0.5]),
+                                   np.array([1.0]), 1.0, 0.5, 0.5, jac=True)[1], np.zeros((2, 3)))
+    law = MultiPowerLaw(precision="double")
+    eta = np.r_[np.full(1000, 1e-3), np.full(1000, 3e-4)]
+    d = _design(law, eta, np.array([100, 500, 900]))
+    assert np.array_equal(law.ld(d.x, 2.0, 0.5, 0.5), np.zeros(3))

@@ -60,7 +60,8 @@ def add_arguments(p):
     lr.add_argument("--warmup-schedule", metavar="SPEC",
                     help="schedule spec giving the LR before the first logged step")
     lr.add_argument("--split", choices=("train", "val"),
-                    help="which loss of the logs to fit (default: val when logged, else train)")
+                    help="which loss of the logs to fit (LR-schedule laws and --final; "
+                         "default: val when logged, else train)")
     lr.add_argument("--smooth", metavar="SPEC", help="smooth noisy losses: ema[:a], median[:w] or lowess[:frac]")
     lr.add_argument("--convention", choices=("auto", "tissue", "actual", "released", "paper"),
                     help="how warmup enters the areas (momentum family: auto|tissue|actual, "
@@ -104,20 +105,25 @@ def check_writable(*paths):
                 raise ScalelawError(f"cannot write {p}: directory {d} does not exist")
 
 
-def final_points(df):
-    """Each run's last logged loss (the validation split when the log has one): turns
-    training logs into a table of runs (N, D, C come along when the logs state them)."""
+def final_points(df, split=None):
+    """Each run's last logged loss (``split``: ``"train"`` or ``"val"``; default the
+    validation split when the log has one): turns training logs into a table of runs (N, D,
+    C come along when the logs state them)."""
     from ..errors import ScalelawError
     if not {"run", "step", "loss"} <= set(df.columns):
         raise ScalelawError("--final needs training logs with run, step and loss")
     d = df[df["loss"].notna()]
-    if "split" in d and (d["split"] == "val").any():
+    if split is not None:
+        d = d[d["split"] == split] if "split" in d else d.iloc[:0]
+        if d.empty:
+            raise ScalelawError(f"--split {split}: the logs have no {split} loss")
+    elif "split" in d and (d["split"] == "val").any():
         d = d[d["split"] == "val"]
     out = d.sort_values("step").groupby("run", observed=True, sort=False).tail(1)
     return out.reset_index(drop=True)
 
 
-def load_table(paths, fmt=None, final=False):
+def load_table(paths, fmt=None, final=False, split=None):
     """One frame from one or more files: run tables as they are, logs via ``read_log``
     (reduced to each run's last point with ``final``)."""
     import pandas as pd
@@ -128,7 +134,7 @@ def load_table(paths, fmt=None, final=False):
     for path in paths:
         f = fmt or detect_format(path)
         if final:
-            df = final_points(read_log(path, format=fmt))
+            df = final_points(read_log(path, format=fmt), split)
         else:
             df = read_table(path) if f == "table" else read_log(path, format=fmt)
         if len(paths) > 1:
@@ -151,8 +157,8 @@ def run(args) -> int:
         from ._lr import fit_logs
         return fit_logs(args)
     lr_only = [f"--{n.replace('_', '-')}" for n in ("step", "lr", "run", "warmup", "warmup_schedule",
-                                                     "smooth", "convention", "amplitude")
-               if getattr(args, n, None) is not None]
+                                                     "smooth", "convention", "amplitude", "split")
+               if getattr(args, n, None) is not None and not (n == "split" and args.final)]
     if getattr(args, "lam", "fit") != "fit":
         lr_only.append("--lam")
     if lr_only:
@@ -165,7 +171,7 @@ def run(args) -> int:
     bounds = parse_assignments(args.bounds, "--bounds", allow_range=True)
     if args.bootstrap < 0:
         raise ScalelawError("--bootstrap must be >= 0")
-    data = load_table(args.files, args.format, final=args.final)
+    data = load_table(args.files, args.format, final=args.final, split=args.split)
     law_obj = get_law(law, variables=args.x) if args.formula and args.x else get_law(law)
     x = None if (args.formula and args.x) else args.x
     with warnings.catch_warnings(record=True) as caught:

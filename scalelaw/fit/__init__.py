@@ -100,6 +100,10 @@ def fit(data, law, *, x=None, y=None, where: str | None = None, holdout: str | N
     rng = np.random.default_rng(seed)
     if n_polish is None:
         n_polish = int(getattr(law, "n_polish", 4))
+    ignored = [p for p in {**(start or {}), **(grid or {})} if p in problem.anchored]
+    if ignored:
+        notes.append(f"start/grid for {', '.join(ignored)} ignored: anchored by the law "
+                     "(fix it, or for the multi-power law use amplitude='free')")
     p_hat, f_hat = problem.solve(grid=grid, start=start, n_polish=n_polish, rng=rng)
     res = _make_result(problem, p_hat, f_hat, prep, notes)
     if holdout is not None:
@@ -134,7 +138,8 @@ def _make_result(problem: Problem, p_hat, f_hat, prep, notes) -> FitResult:
                      residual_scale=scale, mapping=prep.mapping,
                      notes=notes + list(info.pop("notes", [])) + problem.notes, metrics=metrics, residuals=r,
                      fitted=pred, observed=problem.y, problem=problem,
-                     design_info={k: v for k, v in info.items() if _jsonable(v)})
+                     design_info={k: v for k, v in info.items() if _jsonable(v)},
+                     bounds=problem.bounds)
 
 
 def _jsonable(v):

@@ -376,6 +376,8 @@ class Problem:
             # step (a clipped step would only crawl along the bound)
             act = ((u <= lo) & (g > 0)) | ((u >= hi) & (g < 0))
             fr = ~act
+            if not fr.any():   # a corner of the box: nothing can move
+                break
             Hs = H[np.ix_(fr, fr)] / np.outer(dg[fr], dg[fr])
             accepted = False
             for _ in range(12):

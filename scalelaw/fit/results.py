@@ -42,7 +42,8 @@ class FitResult:
 
     def __init__(self, law, params, fixed, cov, objective, settings: Objective, n, *,
                  anchored=(), domain=None, residual_scale=None, mapping=None, notes=None, metrics=None,
-                 residuals=None, fitted=None, observed=None, problem=None, design_info=None):
+                 residuals=None, fitted=None, observed=None, problem=None, design_info=None,
+                 bounds=None):
         self.law = law
         self.params = pd.Series(params, index=list(law.param_names), dtype=float)
         self.fixed = list(fixed)
@@ -62,6 +63,9 @@ class FitResult:
         self.fitted = fitted
         self.observed = observed
         self.design_info = dict(design_info or {})
+        #: the parameter bounds of the fit (the law's, narrowed or widened by the user's)
+        self.bounds = {p: (float(lo), float(hi)) for p, (lo, hi) in
+                       (bounds or getattr(law, "bounds", {}) or {}).items()}
         self.boot: pd.DataFrame | None = None
         self.boot_groups: str | None = None
         self.holdout: dict | None = None
@@ -87,8 +91,9 @@ class FitResult:
 
         ``method``: ``"bootstrap"`` (percentile), ``"asymptotic"`` (normal, sandwich
         covariance; for log-scale parameters on the log scale, so intervals stay positive),
-        or None: bootstrap when available.  Asymptotic intervals are clipped to the law's
-        parameter bounds (a β in (0, 1] fitted at 1 does not get an upper limit of 1.17).
+        or None: bootstrap when available.  Asymptotic intervals are clipped to the fit's
+        parameter bounds (a β in (0, 1] fitted at 1 does not get an upper limit of 1.17) and
+        always contain the estimate.
         """
         if method is None:
             method = "bootstrap" if self.boot is not None else "asymptotic"
@@ -115,8 +120,8 @@ class FitResult:
                     rows[p] = (v / f, v * f)
                 else:
                     rows[p] = (v - z * s, v + z * s)
-                lo, hi = self.law.bounds.get(p, (-np.inf, np.inf))
-                rows[p] = (max(rows[p][0], lo), min(rows[p][1], hi))   # never outside the law's range
+                lo, hi = self.bounds.get(p, (-np.inf, np.inf))   # never outside the fit's box,
+                rows[p] = (min(max(rows[p][0], lo), v), max(min(rows[p][1], hi), v))  # always around v
         else:
             raise ScalelawError(f"unknown interval method {method!r}; use 'bootstrap' or 'asymptotic'")
         return pd.DataFrame(rows, index=["lower", "upper"]).T
@@ -310,6 +315,7 @@ class FitResult:
             "cov": self.cov.to_numpy().tolist(),
             "domain": {k: list(v) for k, v in self.domain.items()},
             "residual_scale": self.residual_scale,
+            "bounds": {k: [num(lo), num(hi)] for k, (lo, hi) in self.bounds.items()},
             "columns": self.mapping,
             "notes": self.notes,
         }
@@ -355,7 +361,10 @@ class FitResult:
                 raise ScalelawError(f"not a scalelaw fit JSON ({e.msg} at line {e.lineno}); "
                                     "write one with scalelaw fit --json") from None
         try:
-            law = get_law(d["law"], **(d.get("config") or {}))
+            config = dict(d.get("config") or {})
+            if d.get("law") == "multipower" and "anchored" not in d:
+                config.setdefault("amplitude", "free")   # written before B was anchored
+            law = get_law(d["law"], **config)
             params = [d["params"][p] for p in law.param_names]
             settings = Objective(**d.get("settings", {}))
             fixed = d.get("fixed", [])
@@ -366,7 +375,9 @@ class FitResult:
         res = cls(law, np.asarray(params, dtype=float), fixed, cov, d.get("objective", np.nan), settings,
                   d.get("n", 0), anchored=d.get("anchored") or (), domain={k: tuple(v) for k, v in (d.get("domain") or {}).items()},
                   residual_scale=d.get("residual_scale"), mapping=d.get("columns"),
-                  notes=d.get("notes"), metrics=d.get("metrics"), design_info=d.get("data"))
+                  notes=d.get("notes"), metrics=d.get("metrics"), design_info=d.get("data"),
+                  bounds={k: (-np.inf if lo is None else lo, np.inf if hi is None else hi)
+                          for k, (lo, hi) in (d.get("bounds") or {}).items()} or None)
         if d.get("bootstrap"):
             res.boot = pd.DataFrame(d["bootstrap"])
         res.holdout = d.get("holdout")

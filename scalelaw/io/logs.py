@@ -119,12 +119,17 @@ def _columns(path: str, ext: str, head: bytes | None = None):
 
     if head is not None and ext not in (".parquet", ".pq", ".jsonl", ".ndjson"):
         first, nl, _ = head.partition(b"\n")
-        if nl:
+        first = first.rstrip(b"\r")
+        # a plain header line only: blank lines, stray CRs and quoted newlines go to pandas
+        if nl and first.strip() and b"\r" not in first and first.count(b'"') % 2 == 0:
             import csv
 
             from .table import sniff_sep
-            line = first.rstrip(b"\r").decode("utf-8-sig", errors="replace")
-            return next(csv.reader([line], delimiter=sniff_sep(path, head)), [])
+            line = first.decode("utf-8-sig", errors="replace")
+            try:
+                return next(csv.reader([line], delimiter=sniff_sep(path, head)), [])
+            except csv.Error:
+                pass
     try:
         if ext in (".parquet", ".pq"):
             import pyarrow.parquet as pq

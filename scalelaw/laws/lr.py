@@ -480,6 +480,8 @@ def ld_terms(Pt, d, eta_k, Pkm1, C, beta, gamma, jac=False, dtype=np.float64, ca
             blocks = cache
     # work buffers reused by every block: fresh multi-megabyte arrays per block cost more in
     # page faults than the arithmetic (a fit spent a third of its time in the kernel)
+    if not blocks:   # every evaluated step comes before the first LR change
+        return (out, J) if jac else out
     size = max(len(sel) * kmax for sel, kmax, _ in blocks)
     buf = {}
 
