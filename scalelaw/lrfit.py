@@ -121,6 +121,9 @@ def fit_lr(data, law="multipower", *, warmup: int | None = None, schedule=None,
     lam : momentum law's λ: ``"fit"`` (default; the data decide, bounded to [0.9, 0.99999])
         or a fixed value such as 0.999 (Tissue et al.'s choice).
     Other keywords go to :func:`scalelaw.fit.fit` (``fix``, ``bounds``, ``bootstrap`` ...).
+    The bootstrap resamples ``groups="block"`` (default: blocks of consecutive logged points
+    of a run, their length from the residuals' autocorrelation, since per-step losses are
+    serially correlated), ``"run"`` (whole runs) or ``"point"`` (single points).
     Returns the engine's :class:`~scalelaw.fit.FitResult`; its notes record the LR fill rule,
     warmup exclusion and smoothing.
     """
@@ -187,7 +190,9 @@ def fit_lr(data, law="multipower", *, warmup: int | None = None, schedule=None,
             wmap = {r: float(run_weights.get(r, 1.0)) for r in counts.index}
         df["weight"] = df["run"].map(wmap).fillna(0.0)
         notes.append(f"run weights: {run_weights if isinstance(run_weights, str) else dict(run_weights)}")
-    fit_kwargs.setdefault("groups", None)
+    fit_kwargs.setdefault("groups", "block")   # bootstrap unit; "point" -> None (points)
+    if fit_kwargs["groups"] == "point":
+        fit_kwargs["groups"] = None
     res = None
     tried = []
     for c in candidates:

@@ -410,3 +410,75 @@ def test_anchored_start_is_reported_and_old_json_stays_free(tmp_path):
     from scalelaw.fit import FitResult
     assert FitResult.from_json(path).law.amplitude == "free"
     assert FitResult.from_json(res.to_json()).law.amplitude == "anchored"
+
+
+def _ar1_logs(seed, phi=0.9, sd=0.003):
+    """Per-step logs of the s1power law with AR(1) noise in log loss (correlated residuals
+    along a run, like real validation curves)."""
+    rng = np.random.default_rng(seed)
+    law, p = get_law("s1power"), TRUE["s1power"]
+    frames = []
+    for name in ("cos", "const"):
+        s = parse_schedule(TRAIN[name])
+        steps = np.arange(s.total + 1)
+        f = pd.DataFrame({"run": name, "step": steps, "lr": s(steps), "loss": np.nan})
+        obs = (steps % 10 == 0) & (steps >= W)
+        d = law.prepare(f.assign(y=np.where(obs, 1.0, np.nan)), target="y")
+        e = np.empty(d.n)
+        e[0] = rng.standard_normal() * sd
+        z = rng.standard_normal(d.n) * sd * np.sqrt(1 - phi ** 2)
+        for i in range(1, d.n):
+            e[i] = phi * e[i - 1] + z[i]
+        f.loc[obs, "loss"] = law.evaluate(d.x, p) * np.exp(e)
+        frames.append(f)
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_block_bootstrap_sizes_errors_for_correlated_residuals():
+    """Serially correlated residuals: resampling single points understates the spread of
+    the estimates about threefold; the default block bootstrap is close to the
+    Monte-Carlo spread over repeated noise draws."""
+    from scalelaw.fit.uncertainty import block_labels
+    mc = np.std([fit_lr(_ar1_logs(s), "s1power", warmup=W).params["L0"] for s in range(30)], ddof=1)
+    ratios_block, ratios_point = [], []
+    for s in range(3):
+        df = _ar1_logs(100 + s)
+        blk = fit_lr(df, "s1power", warmup=W, bootstrap=60, seed=s, n_jobs=1)
+        pts = fit_lr(df, "s1power", warmup=W, bootstrap=60, groups="point", seed=s, n_jobs=1)
+        assert blk.boot_groups.startswith("blocks of") and pts.boot_groups is None
+        ratios_block.append(blk.stderr["L0"] / mc)
+        ratios_point.append(pts.stderr["L0"] / mc)
+    assert 0.5 < np.mean(ratios_block) < 1.6
+    assert np.mean(ratios_point) < 0.45
+    # block length: ~1 for independent residuals, near (1+φ)/(1−φ) = 9 for AR(1) φ = 0.8
+    rng = np.random.default_rng(0)
+    white = rng.standard_normal(3000)
+    assert block_labels(None, white)[1] == 1
+    ar = np.empty(3000)
+    ar[0] = 0.0
+    for i in range(1, 3000):
+        ar[i] = 0.8 * ar[i - 1] + rng.standard_normal()
+    labels, length = block_labels(np.repeat(["a", "b"], 1500), ar)
+    assert 6 <= length <= 13
+    # blocks are consecutive within a group and never span two groups
+    assert len(set(labels[:1500]) & set(labels[1500:])) == 0
+    assert labels[0] == labels[length - 1] != labels[length]
+
+
+def test_cli_bootstrap_unit(tmp_path, capsys):
+    import json
+    p = tmp_path / "runs.csv"
+    synth("s1power", TRUE["s1power"]).to_csv(p, index=False)
+    out = tmp_path / "fit.json"
+    assert main(["fit", str(p), "--law", "s1power", "--warmup", str(W), "--bootstrap", "20",
+                 "--n-jobs", "1", "--json", str(out)]) == 0
+    assert "resamples of blocks of" in capsys.readouterr().out
+    js = json.loads(out.read_text())
+    assert js["bootstrap_unit"].startswith("blocks of") and len(js["bootstrap"]["L0"]) == 20
+    from scalelaw.fit import FitResult
+    assert FitResult.from_json(out).boot_groups == js["bootstrap_unit"]
+    assert main(["fit", str(p), "--law", "s1power", "--warmup", str(W), "--bootstrap", "20",
+                 "--groups", "point", "--n-jobs", "1"]) == 0
+    assert "resamples of" not in capsys.readouterr().out
+    assert main(["fit", str(p), "--law", "s1power", "--bootstrap", "20", "--groups", "N"]) == 2
+    assert "--groups block" in capsys.readouterr().err

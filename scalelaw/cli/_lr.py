@@ -37,10 +37,10 @@ def fit_logs(args) -> int:
         except ValueError:
             raise ScalelawError(f"--lam must be 'fit' or a number in (0, 1), not {lam!r}") from None
     law = args.law.lower()
-    groups = _get(args, "groups")
-    if groups not in (None, "run"):
-        raise ScalelawError(f"--groups {groups}: LR-schedule fits resample points, or whole runs "
-                            "with --groups run")
+    groups = _get(args, "groups", "block")
+    if groups not in ("block", "run", "point"):
+        raise ScalelawError(f"--groups {groups}: LR-schedule fits resample blocks of consecutive "
+                            "points (--groups block, the default), whole runs (run) or points (point)")
     conv = _get(args, "convention")
     if conv is not None:
         allowed = ("released", "paper") if law == "multipower" else ("auto", "tissue", "actual")

@@ -42,7 +42,8 @@ def add_arguments(p):
                    help="weigh over-predictions (1+K) times as much")
     p.add_argument("--weights", metavar="COL", help="column of per-point weights")
     p.add_argument("--bootstrap", type=int, default=0, metavar="N", help="bootstrap resamples")
-    p.add_argument("--groups", metavar="COL", help="resample whole groups (e.g. N) in the bootstrap")
+    p.add_argument("--groups", metavar="COL", help="resample whole groups (e.g. N) in the bootstrap; "
+                   "LR-schedule laws: block (default), run or point")
     p.add_argument("--cv", metavar="COL", help="also report leave-one-group-out scores by COL")
     p.add_argument("--n-jobs", type=int, default=None, help="processes for the bootstrap")
     p.add_argument("--seed", type=int, default=0)

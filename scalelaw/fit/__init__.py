@@ -43,7 +43,8 @@ def fit(data, law, *, x=None, y=None, where: str | None = None, holdout: str | N
     fix, bounds, start, grid : per-parameter fixed values, (lo, hi) bounds, start values
         (replace the start grid for that parameter), start grids.
     loss, delta, space, overpredict : the objective (:mod:`scalelaw.fit.objective`).
-    bootstrap : number of resamples (0: none); ``groups`` resamples whole groups.
+    bootstrap : number of resamples (0: none); ``groups`` resamples whole groups;
+        ``groups="block"`` resamples blocks of consecutive points (serially correlated logs).
     n_polish : how many of the best grid points are polished (default: the law's
         ``n_polish`` hint, else 4).
     """
@@ -53,6 +54,9 @@ def fit(data, law, *, x=None, y=None, where: str | None = None, holdout: str | N
     law = get_law(law)
     objective = Objective(loss=loss, delta=float(delta), space=space, overpredict=float(overpredict))
     keep_unobserved = bool(getattr(law, "keeps_unobserved_rows", False))
+    boot_groups = True if groups is not None else None
+    if isinstance(groups, str) and groups == "block":   # blocks of consecutive points
+        boot_groups, groups = "block", None
     law, prep = prepare_frame(data, law, x=x, y=y, weights=weights, groups=groups, strict=strict,
                               flops_per_token=flops_per_token, keep_unobserved=keep_unobserved)
     frame = prep.frame
@@ -113,7 +117,7 @@ def fit(data, law, *, x=None, y=None, where: str | None = None, holdout: str | N
         pred = law.evaluate(tdesign.x, p_hat)
         res.holdout = {**holdout_scores(tdesign.y, pred), "where": holdout}
     if bootstrap:
-        res.bootstrap(int(bootstrap), groups=True if groups is not None else None, seed=seed,
+        res.bootstrap(int(bootstrap), groups=boot_groups, seed=seed,
                       pool=pool, n_jobs=n_jobs)
     return res
 

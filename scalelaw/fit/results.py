@@ -130,13 +130,22 @@ class FitResult:
         """Refit on ``n`` resamples; stores and returns the draws (``self.boot``).
 
         ``groups``: None resamples points; an array of labels (or True for the groups
-        given at fit time, e.g. the runs of an LR-schedule fit) resamples whole groups.
+        given at fit time, e.g. the runs of an LR-schedule fit) resamples whole groups;
+        ``"block"`` resamples blocks of consecutive points within each group (per-step
+        logs, whose residuals are serially correlated; block length from the residuals'
+        autocorrelation, see :func:`scalelaw.fit.uncertainty.block_labels`).
         """
-        from .uncertainty import bootstrap
+        from .uncertainty import block_labels, bootstrap
         if self._problem is None:
             raise ScalelawError("this result was loaded from JSON and has no data: refit to bootstrap")
         pr = self._problem
-        if groups is True:
+        unit = None if groups is None else "groups"
+        if isinstance(groups, str):
+            if groups != "block":
+                raise ScalelawError(f"bootstrap groups {groups!r}: give 'block', True or labels")
+            groups, length = block_labels(pr.design.groups, self.residuals)
+            unit = f"blocks of {length} consecutive points"
+        elif groups is True:
             groups = pr.design.groups
             if groups is None:
                 raise ScalelawError("no groups in the data: pass groups=<labels> or fit with groups=COL")
@@ -145,7 +154,7 @@ class FitResult:
         draws = bootstrap(pr, self.params.to_numpy(), n, groups=groups, seed=seed, pool=pool, n_jobs=n_jobs)
         cols = [p for p in self.params.index if p in self.free or p in self.anchored]
         self.boot = pd.DataFrame(draws[:, [list(self.params.index).index(p) for p in cols]], columns=cols)
-        self.boot_groups = None if groups is None else "groups"
+        self.boot_groups = unit
         return self.boot
 
     # -- prediction ----------------------------------------------------------------------
@@ -271,7 +280,8 @@ class FitResult:
             lines.append(f"{p + tag:<12}{v:>14.6g}{(s if p not in self.fixed else np.nan):>14.4g}"
                          f"{ci.loc[p, 'lower']:>16.6g}{ci.loc[p, 'upper']:>16.6g}")
         lines.append("-" * w)
-        lines.append(f"intervals: {method}" + (f", {len(self.boot)} resamples" if self.boot is not None else ""))
+        lines.append(f"intervals: {method}" + (f", {len(self.boot)} resamples" if self.boot is not None else "")
+                     + (f" of {self.boot_groups}" if self.boot is not None and self.boot_groups else ""))
         if self.holdout:
             h = self.holdout
             lines.append(f"holdout:   n = {h['n']}, RMSE = {h['rmse']:.4g}, MAPE = {100 * h['mape']:.3f}%, "
@@ -325,6 +335,7 @@ class FitResult:
             d["holdout"] = self.holdout
         if self.boot is not None:
             d["bootstrap"] = {k: self.boot[k].tolist() for k in self.boot.columns}
+            d["bootstrap_unit"] = self.boot_groups or "points"
         return d
 
     def to_json(self, path: str | os.PathLike | None = None, alpha: float = 0.05) -> str:
@@ -380,6 +391,8 @@ class FitResult:
                           for k, (lo, hi) in (d.get("bounds") or {}).items()} or None)
         if d.get("bootstrap"):
             res.boot = pd.DataFrame(d["bootstrap"])
+            unit = d.get("bootstrap_unit")
+            res.boot_groups = None if unit in (None, "points") else unit
         res.holdout = d.get("holdout")
         return res
 

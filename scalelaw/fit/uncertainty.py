@@ -83,6 +83,37 @@ def resample_weights(n_boot: int, n: int, groups=None, seed=0) -> np.ndarray:
     return counts[:, inv]
 
 
+def block_labels(groups, residuals, length: int | None = None):
+    """Labels of non-overlapping blocks of consecutive rows within each group (rows in
+    design order, e.g. the logged steps of each run), for a block bootstrap of serially
+    correlated residuals.  Returns ``(labels, length)``.
+
+    ``length`` defaults to the integrated autocorrelation time of the residuals,
+    ``1 + 2·Σ_k ρ_k`` over lags up to the first non-positive pooled autocorrelation ρ_k
+    (pooled over groups, each centred on its mean), capped at a third of the shortest group.
+    For independent residuals this is 1, which makes it the plain point bootstrap."""
+    r = np.asarray(residuals, dtype=float)
+    g = np.zeros(len(r), dtype=int) if groups is None else np.unique(np.asarray(groups).astype(str),
+                                                                     return_inverse=True)[1]
+    members = [np.flatnonzero(g == k) for k in np.unique(g)]
+    shortest = min(len(m) for m in members)
+    if length is None:
+        series = [r[m] - r[m].mean() for m in members if len(m) > 2]
+        den = sum(float(e @ e) for e in series)
+        tau = 1.0
+        if den > 0:
+            for k in range(1, max(1, shortest // 3)):
+                rho = sum(float(e[:-k] @ e[k:]) for e in series if len(e) > k) / den
+                if rho <= 0:
+                    break
+                tau += 2 * rho
+        length = int(np.clip(round(tau), 1, max(1, shortest // 3)))
+    labels = np.empty(len(r), dtype=object)
+    for k, m in enumerate(members):
+        labels[m] = [f"{k}:{i // length}" for i in range(len(m))]
+    return labels, int(length)
+
+
 def _coarse_grid(problem: Problem, max_points: int = 100):
     need, axes, _ = problem.grid()
     if not axes:
