@@ -9,6 +9,7 @@ schedules, warmup 2160 steps); the fit goes through scalelaw.lrfit.fit_lr (the o
     python bench/bench_lr.py [--laws momentum,multipower,multipower:free,s1power] [--data DIR]
     python bench/bench_lr.py --splits      # anchored vs free B over six training splits
     python bench/bench_lr.py --misspecified  # the same on curves from another law
+    python bench/bench_lr.py --bands         # how often the 95% bands cover unseen curves
 
 ``multipower:free`` fits the multi-power law's B jointly with the other parameters (the
 exact optimum of the paper's objective); ``multipower`` is the default, B anchored by the
@@ -140,12 +141,31 @@ def misspecified(seeds=3):
               flush=True)
 
 
+def bands(data: Path, n_boot=100):
+    """Share of the unseen curves' points inside the 95 % curve band, per bootstrap unit."""
+    train = pd.concat([dense_frame(data, n) for n in TRAIN], ignore_index=True)
+    print("| bootstrap unit | coverage per test curve | mean | mean band width |")
+    print("|---|---|---|---|")
+    for unit in ("point", "block", "run"):
+        r = fit_lr(train, "multipower", warmup=W, bootstrap=n_boot, groups=unit, seed=0)
+        cov, wid = [], []
+        for name in TEST:
+            obs = pd.read_csv(data / f"{name}.csv")
+            c = predict_curve(r, SPECS[name], steps=obs.step.to_numpy())
+            y = obs.loss.to_numpy()
+            cov.append(np.mean((c.loss_lower.to_numpy() <= y) & (y <= c.loss_upper.to_numpy())))
+            wid.append(np.mean(c.loss_upper - c.loss_lower))
+        print(f"| {r.boot_groups or 'points'} | {' '.join(f'{v:.2f}' for v in cov)} | "
+              f"{np.mean(cov):.2f} | {np.mean(wid):.4f} |", flush=True)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--laws", default="momentum,multipower,multipower:free,s1power")
     ap.add_argument("--splits", action="store_true", help="multi-power anchored vs free over six splits")
     ap.add_argument("--misspecified", action="store_true",
                     help="multi-power anchored vs free on momentum-law curves")
+    ap.add_argument("--bands", action="store_true", help="coverage of the bootstrap bands")
     ap.add_argument("--data", default=str(Path(__file__).resolve().parents[1].parent / "shared" / "benchdata" / "mpl_25m"))
     a = ap.parse_args(argv)
     data = Path(a.data)
@@ -153,6 +173,8 @@ def main(argv=None):
         return splits(data)
     if a.misspecified:
         return misspecified()
+    if a.bands:
+        return bands(data)
     train = pd.concat([dense_frame(data, n) for n in TRAIN], ignore_index=True)
     for law in a.laws.split(","):
         t0 = time.perf_counter()
