@@ -153,8 +153,9 @@ def bootstrap(problem: Problem, p_hat: np.ndarray, n_boot: int = 1000, groups=No
     """Bootstrap parameter draws, shape (n_boot, k) on the natural scale."""
     counts = resample_weights(n_boot, problem.n, groups, seed)
     grid = _coarse_grid(problem)
-    if pool is None and n_jobs is None:
-        n_jobs = min(os.cpu_count() or 1, 8) if n_boot >= 200 else 1
+    if pool is None and n_jobs is None:   # processes pay off from ~200 cheap or ~20 costly refits
+        many = n_boot >= (20 if getattr(problem.law, "costly", False) else 200)
+        n_jobs = min(os.cpu_count() or 1, 8) if many else 1
     n_chunks = 1 if (pool is None and n_jobs == 1) else max(1, (n_jobs or 4) * 4)
     chunks = [c for c in np.array_split(counts, n_chunks) if len(c)]
     tasks = [(problem.law, problem.design, problem.obj, problem.w, problem.user_fixed, problem.bounds,
