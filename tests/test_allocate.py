@@ -300,6 +300,7 @@ def test_cli_allocate_without_bootstrap_and_k(fits, capsys):
     (["bad.json", "--compute", "1e24"], "not valid JSON"),
     (["kaplan.json", "--compute", "1e24"], "law 'kaplan' has no compute-optimal"),
     (["noparams.json", "--compute", "1e24"], "no \"params\""),
+    (["list.json", "--compute", "1e24"], "is not a JSON object"),
     (["fit.json", "--compute", "0"], "--compute"),
     (["fit.json", "--compute", "1e24", "-5"], "positive"),
     (["fit.json", "--compute", "lots"], "not a number"),
@@ -312,7 +313,8 @@ def test_cli_allocate_bad_input(fits, capsys, monkeypatch, argv_tail, match):
     d = fits.dir
     (d / "bad.json").write_text("{\"law\": \"chinchilla\", \"params\": ")
     (d / "kaplan.json").write_text(json.dumps({"law": "kaplan", "params": {"N_c": 1, "alpha_N": 0.07}}))
-    (d / "noparams.json").write_text("[1, 2]")
+    (d / "noparams.json").write_text(json.dumps({"law": "chinchilla"}))
+    (d / "list.json").write_text("[1, 2]")
     isoflop_runs(HOFFMANN, [1e19, 1e20]).to_csv(d / "runs2.csv", index=False)
     monkeypatch.chdir(d)
     rc = main(["allocate", *argv_tail])

@@ -142,7 +142,7 @@ def test_predict_bad_inputs(tmp_path, capsys, runs_csv):
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
     code, out, err = run(capsys, "predict", bad, "--at", "N=1")
-    assert code == 2 and "not a scalelaw fit JSON" in err
+    assert code == 2 and "is not valid JSON (" in err and "scalelaw fit --json" in err
     fit_json = tmp_path / "fit.json"
     assert run(capsys, "fit", runs_csv, "--law", "chinchilla", "--json", fit_json)[0] == 0
     code, out, err = run(capsys, "predict", fit_json, "--at", "N=1e9")

@@ -72,25 +72,12 @@ def _computes(args) -> list[float] | None:
 
 
 def load_fit_json(path: str) -> dict:
-    """Read FIT.json with plain json; a one-line ScalelawError for every way it can be bad."""
-    import json
-    import os
-
+    """Read FIT.json as plain JSON (a hand-written ``{"params": ...}`` will do); a one-line
+    ScalelawError for every way it can be bad."""
     from ..errors import ScalelawError
-    if not os.path.exists(path):
-        raise ScalelawError(f"file not found: {path}")
-    if os.path.isdir(path):
-        raise ScalelawError(f"{path} is a directory; give the JSON written by `scalelaw fit --json`")
-    try:
-        with open(path, encoding="utf-8") as f:
-            doc = json.load(f)
-    except json.JSONDecodeError as e:
-        raise ScalelawError(f"{path} is not valid JSON ({e.msg} at line {e.lineno}, column {e.colno}); "
-                            f"give the file written by `scalelaw fit --json`") from None
-    except UnicodeDecodeError:
-        raise ScalelawError(f"{path} is not a text JSON file; give the file written by "
-                            f"`scalelaw fit --json`") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("params"), dict):
+    from ..fit.results import read_fit_json
+    doc = read_fit_json(path)
+    if not isinstance(doc.get("params"), dict):
         raise ScalelawError(f"{path} has no \"params\" object; give the file written by "
                             f"`scalelaw fit --json`")
     boot = doc.get("bootstrap")

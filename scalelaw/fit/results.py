@@ -353,24 +353,7 @@ class FitResult:
         if isinstance(source, dict):
             d = source
         else:
-            text = source
-            if isinstance(source, (str, os.PathLike)) and not str(source).lstrip().startswith("{"):
-                if not os.path.exists(source):
-                    raise ScalelawError(f"file not found: {source}")
-                try:
-                    with open(source, encoding="utf-8") as f:
-                        text = f.read()
-                except UnicodeDecodeError:
-                    raise ScalelawError(f"{source} is not a text JSON file; give the file written "
-                                        "by scalelaw fit --json") from None
-                except IsADirectoryError:
-                    raise ScalelawError(f"{source} is a directory; give the file written by "
-                                        "scalelaw fit --json") from None
-            try:
-                d = json.loads(text)
-            except json.JSONDecodeError as e:
-                raise ScalelawError(f"not a scalelaw fit JSON ({e.msg} at line {e.lineno}); "
-                                    "write one with scalelaw fit --json") from None
+            d = read_fit_json(source)
         try:
             config = dict(d.get("config") or {})
             if d.get("law") == "multipower" and "anchored" not in d:
@@ -431,6 +414,32 @@ def curve_band(result, law, x, alpha: float = 0.05):
     sd = np.sqrt(np.clip(np.einsum("ni,ij,nj->n", J, cov, J), 0, None))
     sd = sd / mean if log else sd
     return mean, center, sd, center - z * sd, center + z * sd
+
+
+def read_fit_json(source) -> dict:
+    """The JSON object of a fit: JSON text or a path to the file ``scalelaw fit --json``
+    wrote.  Every way the file can be bad is a one-line :class:`ScalelawError`."""
+    hint = "give the file written by `scalelaw fit --json`"
+    text, where = source, "the text"
+    if isinstance(source, (str, os.PathLike)) and not str(source).lstrip().startswith("{"):
+        where = str(source)
+        if not os.path.exists(source):
+            raise ScalelawError(f"file not found: {source}")
+        if os.path.isdir(source):
+            raise ScalelawError(f"{source} is a directory; {hint}")
+        try:
+            with open(source, encoding="utf-8") as f:
+                text = f.read()
+        except UnicodeDecodeError:
+            raise ScalelawError(f"{source} is not a text JSON file; {hint}") from None
+    try:
+        d = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ScalelawError(f"{where} is not valid JSON ({e.msg} at line {e.lineno}, column {e.colno}); "
+                            f"{hint}") from None
+    if not isinstance(d, dict):
+        raise ScalelawError(f"{where} is not a JSON object; {hint}")
+    return d
 
 
 def _json_default(o):
