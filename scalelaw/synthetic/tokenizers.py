@@ -41,6 +41,14 @@ _CHAR_OFFSET = 0x100  # symbol a <-> chr(0x100 + a) for the Hugging Face backend
 _MAX_BPE_M = 0xD800 - _CHAR_OFFSET  # stay below the surrogate range
 
 
+def _rows_and_alphabet(data, m):
+    """``data`` as rows, and the alphabet size ``m`` (default: largest symbol + 1)."""
+    rows = _as_rows(data)
+    if m is None:
+        m = int(max(int(r.max()) for r in rows if r.size)) + 1
+    return rows, int(m)
+
+
 def _as_rows(data) -> list[np.ndarray]:
     """Accept a 1-D sequence, a 2-D array (rows = sequences) or a list of 1-D sequences."""
     if isinstance(data, np.ndarray):
@@ -157,10 +165,7 @@ class LZWTokenizer(Tokenizer):
     @classmethod
     def train(cls, data, vocab_size: int, m: int | None = None, variant: str = "lzw") -> "LZWTokenizer":
         """Build the dictionary from ``data`` (1-D, 2-D rows or list of sequences)."""
-        rows = _as_rows(data)
-        if m is None:
-            m = int(max(int(r.max()) for r in rows if r.size)) + 1
-        m = int(m)
+        rows, m = _rows_and_alphabet(data, m)
         vocab_size = int(vocab_size)
         if vocab_size < m:
             raise ScalelawError(f"dictionary size {vocab_size} is below the alphabet size {m}; use vocab >= {m}")
@@ -293,10 +298,7 @@ class BPETokenizer(Tokenizer):
         _require_hf()
         from tokenizers import Tokenizer as HFTokenizer, models, trainers
 
-        rows = _as_rows(data)
-        if m is None:
-            m = int(max(int(r.max()) for r in rows if r.size)) + 1
-        m = int(m)
+        rows, m = _rows_and_alphabet(data, m)
         if m > _MAX_BPE_M:
             raise ScalelawError(f"BPE supports alphabets up to {_MAX_BPE_M} symbols, got m={m}")
         if vocab_size is None and min_count is None:
