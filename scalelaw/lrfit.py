@@ -65,6 +65,7 @@ def _read_one(src, mapping, fmt, split=None, require_loss=True):
         out = df.groupby(["run", "step"], observed=True)["lr"].max().reset_index()
         out["run"] = out["run"].astype(str)
         out["loss"] = np.nan
+        out = _with_run_columns(out, df)
         out.attrs["notes"] = [f"{where}no loss in this log: every logged step is predicted"]
         return out
     has_val = bool((df["split"] == "val").any() and df.loc[df["split"] == "val", "loss"].notna().any())
@@ -78,16 +79,22 @@ def _read_one(src, mapping, fmt, split=None, require_loss=True):
     loss = df[df["split"] == split].groupby(["run", "step"], observed=True)["loss"].last()
     out = pd.concat([lr, loss], axis=1).reset_index()
     out["run"] = out["run"].astype(str)
-    extra = [c for c in ("N",) if c in df]
-    if extra:
-        out = out.merge(df.groupby("run", observed=True)[extra].first().reset_index().assign(
-            run=lambda d: d["run"].astype(str)), on="run", how="left")
+    out = _with_run_columns(out, df)
     rep = df.attrs.get("scalelaw", {})
     notes = [f"{where}{n} row(s) dropped: {why}" for why, n in rep.get("dropped", {}).items() if n]
     if has_val or split == "val":
         notes.append(f"{where}fitted the {'validation' if split == 'val' else 'training'} loss")
     out.attrs["notes"] = notes
     return out
+
+
+def _with_run_columns(out, df):
+    """Per-run columns of the log (model size ``N``) joined onto the reduced frame."""
+    extra = [c for c in ("N",) if c in df]
+    if not extra:
+        return out
+    return out.merge(df.groupby("run", observed=True)[extra].first().reset_index().assign(
+        run=lambda d: d["run"].astype(str)), on="run", how="left")
 
 
 def _source_columns(df):
@@ -191,7 +198,7 @@ def fit_lr(data, law="multipower", *, warmup: int | None = None, schedule=None,
         df["weight"] = df["run"].map(wmap).fillna(0.0)
         notes.append(f"run weights: {run_weights if isinstance(run_weights, str) else dict(run_weights)}")
     fit_kwargs.setdefault("groups", "block")   # bootstrap unit; "point" -> None (points)
-    if fit_kwargs["groups"] == "point":
+    if isinstance(fit_kwargs["groups"], str) and fit_kwargs["groups"] == "point":
         fit_kwargs["groups"] = None
     res = None
     tried = []
@@ -266,7 +273,7 @@ def predict_curve(result, schedule=None, *, log=None, steps=None, every: int | N
         return pd.DataFrame({"step": steps, "lr": eta[steps], "loss_pred": mean,
                              BAND[0]: lo, BAND[1]: hi})
     frames = []
-    df = log if isinstance(log, pd.DataFrame) else read_logs(log)
+    df = log if isinstance(log, pd.DataFrame) else read_logs(log, require_loss=False)
     if "run" not in df:
         df = df.assign(run="run")
     cfg = dict(law.config())

@@ -482,3 +482,81 @@ def test_cli_bootstrap_unit(tmp_path, capsys):
     assert "resamples of" not in capsys.readouterr().out
     assert main(["fit", str(p), "--law", "s1power", "--bootstrap", "20", "--groups", "N"]) == 2
     assert "--groups block" in capsys.readouterr().err
+
+
+def test_bootstrap_units_edge_cases(tmp_path):
+    """Review cases: a short run does not shrink every block; non-finite residuals are left
+    out of the length; labels given as an array still work; 'block' on a scaling-law table
+    is a column name."""
+    import scalelaw as sl
+    from scalelaw.fit.uncertainty import block_labels
+    rng = np.random.default_rng(1)
+    ar = np.empty(600)
+    ar[0] = 0.0
+    for i in range(1, 600):
+        ar[i] = 0.8 * ar[i - 1] + rng.standard_normal()
+    _, alone = block_labels(None, ar)
+    labels, length = block_labels(np.r_[np.zeros(600), np.ones(4)], np.r_[ar, rng.standard_normal(4)])
+    assert alone > 3 and abs(length - alone) <= 1 and len(set(labels[600:])) == 1  # short run: one block
+    with_nan = ar.copy()
+    with_nan[10] = np.nan
+    assert abs(block_labels(None, with_nan)[1] - alone) <= 1
+    df = _ar1_logs(3)
+    res = fit_lr(df, "s1power", warmup=W, bootstrap=5, n_jobs=1,
+                 groups=np.where(df["run"] == "cos", "a", "b"))
+    assert res.boot_groups == "groups" and len(res.boot) == 5
+    table = pd.DataFrame({"N": np.geomspace(1e7, 1e10, 12), "block": np.repeat([1, 2, 3], 4)})
+    table["loss"] = 1.7 + 300 * table.N ** -0.3
+    r = sl.fit(table, "powerlaw_const", groups="block", bootstrap=5, n_jobs=1)
+    assert r.boot_groups == "groups"
+
+
+def test_predict_from_lr_only_logs_in_python_and_with_model_size(tmp_path):
+    p = TRUE["momentum"]
+    df = synth("momentum", p)
+    res = fit_lr(df, "momentum", warmup=W, lam=0.999)
+    lr_only = tmp_path / "lr.csv"
+    df[df.run == "cos"][["step", "lr"]].to_csv(lr_only, index=False)
+    c = predict_curve(res, log=str(lr_only), every=500)
+    assert list(c.step) == [500, 1000, 1500, 2000]
+    # momentum_n: the model size of an LR-only log comes along
+    frames = []
+    for N in (1e7, 1e8):
+        s = parse_schedule(TRAIN["cos"])
+        steps = np.arange(0, s.total + 1)
+        frames.append(pd.DataFrame({"run": f"n{N:g}", "step": steps, "lr": s(steps), "N": N}))
+    law = get_law("momentum_n", warmup=W)
+    q = np.array([2.0, 0.8, 0.5, 50.0, 0.3, 0.5, 0.1])
+    full = pd.concat(frames, ignore_index=True)
+    obs = (full.step % 25 == 0) & (full.step >= W)
+    d = law.prepare(full.assign(y=np.where(obs, 1.0, np.nan)), target="y")
+    full.loc[obs, "loss"] = law.evaluate(d.x, q)
+    fitted = fit_lr(full, "momentum_n", warmup=W, lam=0.999)
+    log = tmp_path / "n.csv"
+    frames[1].drop(columns="run").to_csv(log, index=False)
+    out = tmp_path / "mn.json"
+    fitted.to_json(out)
+    assert main(["predict", str(out), "--log", str(log), "--every", "1000", "--out",
+                 str(tmp_path / "p.csv")]) == 0
+    assert len(pd.read_csv(tmp_path / "p.csv")) == 2
+
+
+def test_fit_json_paths_and_bad_bootstrap(tmp_path, capsys):
+    import json
+    from pathlib import Path
+    from scalelaw.fit.results import read_fit_json
+    res = fit_lr(synth("s1power", TRUE["s1power"]), "s1power", warmup=W)
+    odd = tmp_path / "{a}.json"
+    res.to_json(odd)
+    assert read_fit_json(Path(odd))["law"] == "s1power" and read_fit_json(str(odd))["law"] == "s1power"
+    d = json.loads(res.to_json())
+    d["bootstrap"] = [1, 2]
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(d))
+    assert main(["predict", str(bad), "--schedule", TRAIN["cos"]]) == 2
+    assert "\"bootstrap\" must map" in capsys.readouterr().err
+    logs = tmp_path / "l.csv"
+    synth("s1power", TRUE["s1power"]).to_csv(logs, index=False)
+    for extra in (["--final"], ["--space", "linear"], ["--strict"]):
+        assert main(["fit", str(logs), "--law", "s1power", *extra]) == 2
+        assert "not available with LR-schedule laws" in capsys.readouterr().err

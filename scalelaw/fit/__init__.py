@@ -44,7 +44,8 @@ def fit(data, law, *, x=None, y=None, where: str | None = None, holdout: str | N
         (replace the start grid for that parameter), start grids.
     loss, delta, space, overpredict : the objective (:mod:`scalelaw.fit.objective`).
     bootstrap : number of resamples (0: none); ``groups`` resamples whole groups;
-        ``groups="block"`` resamples blocks of consecutive points (serially correlated logs).
+        for the LR-schedule laws ``groups="block"`` resamples blocks of consecutive points
+        of each run (serially correlated logs).
     n_polish : how many of the best grid points are polished (default: the law's
         ``n_polish`` hint, else 4).
     """
@@ -55,8 +56,8 @@ def fit(data, law, *, x=None, y=None, where: str | None = None, holdout: str | N
     objective = Objective(loss=loss, delta=float(delta), space=space, overpredict=float(overpredict))
     keep_unobserved = bool(getattr(law, "keeps_unobserved_rows", False))
     boot_groups = True if groups is not None else None
-    if isinstance(groups, str) and groups == "block":   # blocks of consecutive points
-        boot_groups, groups = "block", None
+    if keep_unobserved and isinstance(groups, str) and groups == "block":
+        boot_groups, groups = "block", None   # per-step logs: blocks of consecutive points
     law, prep = prepare_frame(data, law, x=x, y=y, weights=weights, groups=groups, strict=strict,
                               flops_per_token=flops_per_token, keep_unobserved=keep_unobserved)
     frame = prep.frame

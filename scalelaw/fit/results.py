@@ -373,6 +373,9 @@ class FitResult:
                   bounds={k: (-np.inf if lo is None else lo, np.inf if hi is None else hi)
                           for k, (lo, hi) in (d.get("bounds") or {}).items()} or None)
         if d.get("bootstrap"):
+            if not isinstance(d["bootstrap"], dict):
+                raise ScalelawError("not a scalelaw fit JSON: \"bootstrap\" must map each parameter "
+                                    "to a list of draws")
             res.boot = pd.DataFrame(d["bootstrap"])
             unit = d.get("bootstrap_unit")
             res.boot_groups = None if unit in (None, "points") else unit
@@ -421,7 +424,9 @@ def read_fit_json(source) -> dict:
     wrote.  Every way the file can be bad is a one-line :class:`ScalelawError`."""
     hint = "give the file written by `scalelaw fit --json`"
     text, where = source, "the text"
-    if isinstance(source, (str, os.PathLike)) and not str(source).lstrip().startswith("{"):
+    is_text = isinstance(source, (str, bytes)) and (
+        source.lstrip()[:1] in ("{", b"{") and not (isinstance(source, str) and os.path.exists(source)))
+    if isinstance(source, (str, os.PathLike)) and not is_text:
         where = str(source)
         if not os.path.exists(source):
             raise ScalelawError(f"file not found: {source}")

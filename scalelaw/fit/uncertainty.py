@@ -21,6 +21,7 @@ import os
 
 import numpy as np
 
+from ..errors import ScalelawError
 from .engine import Problem, single_threaded_blas
 
 
@@ -90,28 +91,32 @@ def block_labels(groups, residuals, length: int | None = None):
 
     ``length`` defaults to the integrated autocorrelation time of the residuals,
     ``1 + 2·Σ_k ρ_k`` over lags up to the first non-positive pooled autocorrelation ρ_k
-    (pooled over groups, each centred on its mean), capped at a third of the shortest group.
-    For independent residuals this is 1, which makes it the plain point bootstrap."""
+    (pooled over groups, each centred on its mean; non-finite residuals left out), capped
+    at a third of the longest group.  A group shorter than a block is one block.  For
+    independent residuals the length is 1: the plain point bootstrap."""
     r = np.asarray(residuals, dtype=float)
+    if len(r) == 0:
+        raise ScalelawError("no residuals to form bootstrap blocks from")
     g = np.zeros(len(r), dtype=int) if groups is None else np.unique(np.asarray(groups).astype(str),
                                                                      return_inverse=True)[1]
     members = [np.flatnonzero(g == k) for k in np.unique(g)]
-    shortest = min(len(m) for m in members)
+    cap = max(1, max(len(m) for m in members) // 3)
     if length is None:
-        series = [r[m] - r[m].mean() for m in members if len(m) > 2]
+        series = [e - e.mean() for e in (r[m][np.isfinite(r[m])] for m in members) if len(e) > 2]
         den = sum(float(e @ e) for e in series)
         tau = 1.0
         if den > 0:
-            for k in range(1, max(1, shortest // 3)):
+            for k in range(1, cap):
                 rho = sum(float(e[:-k] @ e[k:]) for e in series if len(e) > k) / den
                 if rho <= 0:
                     break
                 tau += 2 * rho
-        length = int(np.clip(round(tau), 1, max(1, shortest // 3)))
+        length = round(tau)
+    length = int(np.clip(length, 1, cap))
     labels = np.empty(len(r), dtype=object)
     for k, m in enumerate(members):
         labels[m] = [f"{k}:{i // length}" for i in range(len(m))]
-    return labels, int(length)
+    return labels, length
 
 
 def _coarse_grid(problem: Problem, max_points: int = 100):
