@@ -238,13 +238,10 @@ def curve_design(law, eta: np.ndarray, steps: np.ndarray, label="schedule", warm
 
 def _band(result, law, x, alpha):
     """Mean and (lower, upper) band of the curve (see :func:`scalelaw.fit.results.curve_band`)."""
-    from .fit.results import curve_band
+    from .fit.results import curve_band, exp_band
     mean, _, _, lo, hi = curve_band(result, law, x, alpha)
     log = getattr(getattr(result, "settings", None), "space", "log") == "log"
-    if not log:
-        return mean, lo, hi
-    with np.errstate(over="ignore"):   # an unidentified fit's band may reach inf
-        return mean, np.exp(lo), np.exp(hi)
+    return (mean, exp_band(lo), exp_band(hi)) if log else (mean, lo, hi)
 
 
 def predict_curve(result, schedule=None, *, log=None, steps=None, every: int | None = None,

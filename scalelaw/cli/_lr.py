@@ -17,15 +17,10 @@ def _get(args, name, default=None):
 def fit_logs(args) -> int:
     from ..errors import ScalelawError
     from ..lrfit import fit_lr, read_logs
-    from .fit import parse_assignments
+    from .fit import given_options, parse_assignments
 
-    unsupported = [f"--{n.replace('_', '-')}" for n in ("x", "y", "cv", "plot", "weights",
-                                                        "overpredict", "final", "strict")
-                   if getattr(args, n, None) not in (None, 0, 0.0, [], False)]
-    if getattr(args, "space", "log") not in (None, "log"):
-        unsupported.append("--space")
-    if getattr(args, "flops_per_token", 6.0) not in (None, 6.0):
-        unsupported.append("--flops-per-token")
+    unsupported = given_options(args, ("x", "y", "cv", "plot", "weights", "overpredict", "final",
+                                       "strict", "space", "flops_per_token"))
     if unsupported:
         raise ScalelawError(f"{', '.join(unsupported)} not available with LR-schedule laws; "
                             "use --step/--lr/--loss/--run, --warmup, --smooth, --where/--holdout, --fix, --bootstrap")

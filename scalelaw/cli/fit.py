@@ -94,6 +94,17 @@ def parse_assignments(items, what, allow_range=False):
     return out
 
 
+#: defaults of the options that one kind of law refuses when the other kind uses them
+_DEFAULTS = {"space": "log", "flops_per_token": 6.0, "lam": "fit", "overpredict": 0.0,
+             "final": False, "strict": False}
+
+
+def given_options(args, names) -> list[str]:
+    """The options among ``names`` that were set away from their defaults, as ``--flag``s."""
+    return [f"--{n.replace('_', '-')}" for n in names
+            if getattr(args, n, None) not in (None, [], _DEFAULTS.get(n))]
+
+
 def check_writable(*paths):
     """Refuse an output path whose folder does not exist before any work is done."""
     import os
@@ -157,11 +168,8 @@ def run(args) -> int:
     if args.law and args.law.lower() in SCHEDULE_LAWS:
         from ._lr import fit_logs
         return fit_logs(args)
-    lr_only = [f"--{n.replace('_', '-')}" for n in ("step", "lr", "run", "warmup", "warmup_schedule",
-                                                     "smooth", "convention", "amplitude", "split")
-               if getattr(args, n, None) is not None and not (n == "split" and args.final)]
-    if getattr(args, "lam", "fit") != "fit":
-        lr_only.append("--lam")
+    lr_only = given_options(args, ("step", "lr", "run", "warmup", "warmup_schedule", "smooth",
+                                   "convention", "amplitude", "lam") + (() if args.final else ("split",)))
     if lr_only:
         raise ScalelawError(f"{', '.join(lr_only)} apply to the LR-schedule laws "
                             f"({', '.join(SCHEDULE_LAWS)}), not {law}")

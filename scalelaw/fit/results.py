@@ -152,8 +152,8 @@ class FitResult:
         if n < 2:
             raise ScalelawError("bootstrap needs at least 2 resamples")
         draws = bootstrap(pr, self.params.to_numpy(), n, groups=groups, seed=seed, pool=pool, n_jobs=n_jobs)
-        cols = [p for p in self.params.index if p in self.free or p in self.anchored]
-        self.boot = pd.DataFrame(draws[:, [list(self.params.index).index(p) for p in cols]], columns=cols)
+        drawn = np.array([p in self.free or p in self.anchored for p in self.params.index])
+        self.boot = pd.DataFrame(draws[:, drawn], columns=self.params.index[drawn])
         self.boot_groups = unit
         return self.boot
 
@@ -199,11 +199,7 @@ class FitResult:
         s = self.residual_scale or 0.0
         sd_obs = np.sqrt(sd_mean ** 2 + s ** 2)
         olo, ohi = center - z * sd_obs, center + z * sd_obs
-        def tr(v):   # an unidentified fit's band may be (0, inf): no overflow warning for it
-            if not log:
-                return v
-            with np.errstate(over="ignore"):
-                return np.exp(v)
+        tr = exp_band if log else (lambda v: v)
         out = prep.frame[[v for v in law.variables if v in prep.frame]].copy() \
             if isinstance(design.x, dict) else pd.DataFrame(index=range(len(mean)))
         out["mean"] = mean
@@ -419,14 +415,21 @@ def curve_band(result, law, x, alpha: float = 0.05):
     return mean, center, sd, center - z * sd, center + z * sd
 
 
+def exp_band(v):
+    """``exp`` of log-space band limits; an unidentified fit's band may reach 0 or inf, and
+    that needs no overflow warning."""
+    with np.errstate(over="ignore"):
+        return np.exp(v)
+
+
 def read_fit_json(source) -> dict:
     """The JSON object of a fit: JSON text or a path to the file ``scalelaw fit --json``
     wrote.  Every way the file can be bad is a one-line :class:`ScalelawError`."""
     hint = "give the file written by `scalelaw fit --json`"
     text, where = source, "the text"
-    is_text = isinstance(source, (str, bytes)) and (
-        source.lstrip()[:1] in ("{", b"{") and not (isinstance(source, str) and os.path.exists(source)))
-    if isinstance(source, (str, os.PathLike)) and not is_text:
+    is_text = isinstance(source, bytes) or (isinstance(source, str) and source.lstrip().startswith("{")
+                                             and not os.path.exists(source))
+    if not is_text:
         where = str(source)
         if not os.path.exists(source):
             raise ScalelawError(f"file not found: {source}")

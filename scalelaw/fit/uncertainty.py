@@ -33,7 +33,7 @@ def sandwich_cov(problem: Problem, p: np.ndarray) -> np.ndarray:
     J = problem.jacobian(p)[:, problem.free] * drdf[:, None]      # d r / d theta
     w = problem.w
     n, k = J.shape
-    dof = max(n - k - len(getattr(problem, "anchored", ())), 1)   # anchored ones were estimated too
+    dof = max(n - k - len(problem.anchored), 1)   # anchored ones were estimated too
     if obj.loss == "l2" and not obj.overpredict:
         s2 = np.sum(w * r * r) / dof
         A = (J * w[:, None]).T @ J

@@ -491,14 +491,21 @@ def ld_terms(Pt, d, eta_k, Pkm1, C, beta, gamma, jac=False, dtype=np.float64, ca
             b = buf[name] = np.empty(size, dtype=dt)
         return b[:shape[0] * shape[1]].reshape(shape)
 
+    def wide64(arr):
+        """``arr`` in double precision (a reused buffer when it is single)."""
+        if arr.dtype == np.float64:
+            return arr
+        w = work("wide", arr.shape, np.float64)
+        w[...] = arr
+        return w
+
     dkl = d * loge if jac else None
     for sel, kmax, S in blocks:
         dk = d[:kmax]
         shape = (len(sel), kmax)
         M = work("M", shape)
         if S is None:
-            np.subtract(Pt[sel, None], Pkm1[None, :kmax], out=M, casting="unsafe")
-            np.maximum(M, 0.0, out=M)
+            _areas(Pt, Pkm1, sel, kmax, dtype, out=M)
             M *= a[:kmax]
         else:
             np.multiply(S, a[:kmax], out=M)      # x = η_k^-γ·S_k(t)
@@ -513,30 +520,27 @@ def ld_terms(Pt, d, eta_k, Pkm1, C, beta, gamma, jac=False, dtype=np.float64, ca
             u[...] = M
         M *= mb
         np.exp(M, out=M)                         # v = (1 + Cx)^-β; G = 1 - v
-        wide = M if dtype == np.float64 else work("wide", shape, np.float64)
-        if wide is not M:
-            wide[...] = M                         # sums in double precision
-        out[sel] = dk.sum() - wide @ dk
+        out[sel] = dk.sum() - wide64(M) @ dk    # sums in double precision
         if jac:
             np.multiply(M, u, out=u)
-            if wide is not M:
-                wide[...] = u
-                J[sel, 1] = wide @ dk                                      # dG/dβ
-            else:
-                J[sel, 1] = u @ dk
+            J[sel, 1] = wide64(u) @ dk                                     # dG/dβ
             den = work("den", shape)
             np.multiply(x, C_, out=den)
             den += 1.0
             M /= den                                                       # (1 + Cx)^(-β-1)
             M *= x
-            if wide is not M:
-                wide[...] = M
-            J[sel, 0] = beta * (wide @ dk)                                 # dG/dC
-            J[sel, 2] = -(beta * C) * (wide @ dkl[:kmax])                  # dG/dγ
+            v = wide64(M)
+            J[sel, 0] = beta * (v @ dk)                                    # dG/dC
+            J[sel, 2] = -(beta * C) * (v @ dkl[:kmax])                     # dG/dγ
     return (out, J) if jac else out
 
 
-def _areas(Pt, Pkm1, sel, kmax, dtype):
+def _areas(Pt, Pkm1, sel, kmax, dtype, out=None):
+    """``max(P_t − P_{k−1}, 0)`` for the rows ``sel`` and the first ``kmax`` changes (into
+    ``out`` when given)."""
+    if out is not None:
+        np.subtract(Pt[sel, None], Pkm1[None, :kmax], out=out, casting="unsafe")
+        return np.maximum(out, 0.0, out=out)
     S = np.subtract(Pt[sel, None], Pkm1[None, :kmax])
     np.maximum(S, 0.0, out=S)
     return S.astype(dtype, copy=False)
