@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import math
 import warnings
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -16,8 +15,6 @@ from scalelaw.allocate import (PARAM_NAMES, compute_optimal, exponents, group_bu
                                lower_envelope, params_from_fit)
 from scalelaw.cli import main
 from scalelaw.errors import ScalelawError, ScalelawWarning
-
-BENCH = Path(__file__).resolve().parents[1].parent / "shared" / "benchdata"
 
 HOFFMANN = dict(E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28)
 BESIROGLU = dict(E=1.8172, A=482.01, B=2085.43, alpha=0.3478, beta=0.3658)
@@ -347,8 +344,7 @@ def test_cli_isoflop_and_envelope(tmp_path, capsys):
 
 
 # --------------------------------------------------------------------------- benchmark data
-@pytest.mark.skipif(not (BENCH / "chinchilla_epoch.csv").exists(), reason="no ../shared/benchdata")
-def test_besiroglu_exponents_and_chinchilla_envelope():
+def test_besiroglu_exponents_and_chinchilla_envelope(benchdata):
     ex = exponents(BESIROGLU)
     assert round(ex["a"], 3) == 0.513 and round(ex["b"], 3) == 0.487
     # brute-force slope of ln N_opt in ln C agrees with the closed-form exponent
@@ -356,7 +352,7 @@ def test_besiroglu_exponents_and_chinchilla_envelope():
     n2, _ = brute_force(BESIROGLU, 1e24)
     assert math.log(n2 / n1) / math.log(1e4) == pytest.approx(ex["a"], abs=1e-5)
     # Approach 1 on the reconstructed Chinchilla runs is consistent with Approach 3
-    data = pd.read_csv(BENCH / "chinchilla_epoch.csv")
+    data = pd.read_csv(benchdata("chinchilla_epoch.csv"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ScalelawWarning)
         res = lower_envelope(data[["Model Size", "Training FLOP", "loss"]])

@@ -133,6 +133,7 @@ def test_weights_change_the_fit():
     assert abs(res2.params["E"] - 2.0) > 1e-3
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("loss", ["l2", "huber"])
 def test_asymptotic_stderr_matches_monte_carlo_spread(loss):
     """The sandwich SE should match the SD of the estimates over repeated experiments
@@ -148,6 +149,7 @@ def test_asymptotic_stderr_matches_monte_carlo_spread(loss):
     assert 0.75 < ratio < 1.3, ratio
 
 
+@pytest.mark.slow
 def test_bootstrap_coverage_near_nominal():
     """95% percentile-bootstrap intervals cover the true E in 100 synthetic experiments
     at close to the nominal rate (binomial sd 2.2 points)."""
@@ -267,7 +269,7 @@ def test_summary_lists_everything():
 # --- Chinchilla refit on the public data (Besiroglu et al. 2024) -----------------------
 
 def _chinchilla(benchdata):
-    df = pd.read_csv(benchdata / "chinchilla_epoch.csv")
+    df = pd.read_csv(benchdata("chinchilla_epoch.csv"))
     return df.sort_values("loss").iloc[:-5]
 
 
@@ -287,6 +289,7 @@ def test_chinchilla_refit_matches_besiroglu(benchdata):
     assert hoffmann > theirs
 
 
+@pytest.mark.slow
 def test_chinchilla_bootstrap_se_close_to_published(benchdata):
     df = _chinchilla(benchdata)
     res = sl.fit(df, "chinchilla", bootstrap=300, seed=1)
@@ -303,6 +306,7 @@ def test_global_search_beats_single_local_start(benchdata):
     res = sl.fit(df, "chinchilla")
     pr = res._problem
     p_bad, f_bad = pr.polish(np.array([1.0, 1.0, 1.0, 2.0, 2.0]))
+    assert f_bad > 2 * res.objective    # the poor start does stall (else this tests nothing)
     assert res.objective <= f_bad * (1 + 1e-12)
 
 

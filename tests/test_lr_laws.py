@@ -10,7 +10,6 @@ from scalelaw.laws import get_law
 from scalelaw.laws.lr import MultiPowerLaw, Run, ld_naive, ld_terms
 from scalelaw.schedules import cosine, parse_schedule, rewarmup, wsd
 
-BENCH = Path(__file__).resolve().parents[1].parent / "shared" / "benchdata" / "mpl_25m"
 MPL_25M = np.array([3.0405, 0.5247, 0.5079, 363.79, 2.0656, 0.5828, 0.6414])
 
 
@@ -98,8 +97,7 @@ def test_jacobian_matches_finite_differences(name):
         assert np.allclose(np.einsum("gnm,gm->gn", B, P[:, lin]), law.evaluate(d.x, P), rtol=1e-10)
 
 
-@pytest.mark.skipif(not BENCH.exists(), reason="benchmark data not available")
-def test_published_multipower_parameters_reproduce_published_error():
+def test_published_multipower_parameters_reproduce_published_error(benchdata):
     """The released-code convention with the published 25M parameters must give the
     published average relative error (0.00110) on the six test curves."""
     import importlib.util
@@ -111,8 +109,9 @@ def test_published_multipower_parameters_reproduce_published_error():
     specs = {name: bench.SPECS[name] for name in bench.TEST}
     law = MultiPowerLaw()
     errs = []
+    bench = benchdata("mpl_25m")
     for name, spec in specs.items():
-        df = pd.read_csv(BENCH / f"{name}.csv")
+        df = pd.read_csv(bench / f"{name}.csv")
         s = parse_schedule(spec)
         d = _design(law, s.lrs(max(s.total, df.step.max())), df.step.to_numpy(), name, W)
         pred = law.evaluate(d.x, MPL_25M)

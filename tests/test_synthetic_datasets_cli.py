@@ -9,7 +9,6 @@ import pytest
 from scalelaw.cli import main
 from scalelaw.synthetic import (
     IGNORE_INDEX,
-    LZWTokenizer,
     SwitchingSource,
     SyntheticDataset,
     parse_source,

@@ -57,6 +57,7 @@ def test_lzw_round_trip_and_greedy(variant, m):
             np.testing.assert_array_equal(length[starts], tok.token_lengths[ids])
 
 
+@pytest.mark.slow
 def test_lzw_long_stream_chunk_boundaries():
     src = SwitchingSource(0.8, 0.8, k=2)
     x = src.sample(4, 700_000, seed=1).ravel()  # 2.8M symbols: spans several internal chunks
@@ -145,6 +146,7 @@ def test_unigram_token_loss_falls_with_dictionary_size():
     assert vals[-1] > src.entropy_rate
 
 
+@pytest.mark.slow
 def test_rajaraman_reference_points():
     """REFERENCE §7, p = q = 0.8, k = 2: LZW 32/512/2048 -> 0.619/0.560/0.550; BPE 128 -> 0.530.
 
