@@ -8,7 +8,8 @@ import pytest
 from scalelaw.cli import main
 from scalelaw.errors import ScalelawError
 from scalelaw.laws import get_law
-from scalelaw.lrfit import compare_schedules, fit_lr, optimize_schedule, predict_curve
+from scalelaw.fit import fit_lr
+from scalelaw.forecast import compare_schedules, optimize_schedule, predict_curve
 from scalelaw.schedules import parse_schedule
 
 W = 100
@@ -365,7 +366,7 @@ def test_multipower_anchor():
     assert res.params["beta"] == pytest.approx(1.0) and ci.loc["beta", "upper"] <= 1.0
     assert ci.loc["beta", "lower"] < 1.0 and np.isnan(ci.loc["B", "lower"])
     # bootstrap: B varies between resamples and gets an interval around the estimate
-    res.bootstrap(8, groups=None, seed=1, n_jobs=1)
+    res.bootstrap(8, groups=None, seed=1)
     assert res.boot["B"].std() > 0
     lo, hi = res.conf_int().loc["B"]
     assert lo < res.params["B"] < hi
@@ -452,8 +453,8 @@ def test_block_bootstrap_sizes_errors_for_correlated_residuals():
     ratios_block, ratios_point = [], []
     for s in range(3):
         df = _ar1_logs(100 + s)
-        blk = fit_lr(df, "s1power", warmup=W, bootstrap=60, seed=s, n_jobs=1)
-        pts = fit_lr(df, "s1power", warmup=W, bootstrap=60, groups="point", seed=s, n_jobs=1)
+        blk = fit_lr(df, "s1power", warmup=W, bootstrap=60, seed=s)
+        pts = fit_lr(df, "s1power", warmup=W, bootstrap=60, groups="point", seed=s)
         assert blk.boot_groups.startswith("blocks of") and pts.boot_groups is None
         ratios_block.append(blk.stderr["L0"] / mc)
         ratios_point.append(pts.stderr["L0"] / mc)
@@ -511,12 +512,12 @@ def test_bootstrap_units_edge_cases(tmp_path):
     with_nan[10] = np.nan
     assert abs(block_labels(None, with_nan)[1] - alone) <= 1
     df = _ar1_logs(3)
-    res = fit_lr(df, "s1power", warmup=W, bootstrap=5, n_jobs=1,
+    res = fit_lr(df, "s1power", warmup=W, bootstrap=5,
                  groups=np.where(df["run"] == "cos", "a", "b"))
     assert res.boot_groups == "groups" and len(res.boot) == 5
     table = pd.DataFrame({"N": np.geomspace(1e7, 1e10, 12), "block": np.repeat([1, 2, 3], 4)})
     table["loss"] = 1.7 + 300 * table.N ** -0.3
-    r = sl.fit(table, "powerlaw_const", groups="block", bootstrap=5, n_jobs=1)
+    r = sl.fit(table, "powerlaw_const", groups="block", bootstrap=5)
     assert r.boot_groups == "groups"
 
 

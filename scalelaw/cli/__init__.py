@@ -46,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args._run(args) or 0)
     except ScalelawError as e:
-        print(f"scalelaw {args.command}: error: {e}", file=sys.stderr)
+        from ._common import error_text
+        print(f"scalelaw {args.command}: error: {error_text(e)}", file=sys.stderr)
         return 2
     except (FileNotFoundError, IsADirectoryError, PermissionError) as e:
         print(f"scalelaw {args.command}: error: {e.strerror}: {e.filename}", file=sys.stderr)

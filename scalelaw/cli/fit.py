@@ -45,7 +45,8 @@ def add_arguments(p):
     p.add_argument("--groups", metavar="COL", help="resample whole groups (e.g. N) in the bootstrap; "
                    "LR-schedule laws: block (default), run or point")
     p.add_argument("--cv", metavar="COL", help="also report leave-one-group-out scores by COL")
-    p.add_argument("--n-jobs", type=int, default=None, help="processes for the bootstrap")
+    p.add_argument("--n-jobs", type=int, default=None,
+                   help="processes for the bootstrap (default: serial; -1: all cores)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--strict", action="store_true", help="refuse NaN/inf rows instead of dropping them")
     p.add_argument("--json", metavar="OUT", help="write the fit as JSON")
@@ -74,139 +75,142 @@ def add_arguments(p):
                     help="momentum law's lambda: 'fit' (default) or a fixed value such as 0.999")
 
 
-def parse_assignments(items, what, allow_range=False):
-    """``["E=1.69", "alpha=0.3"]`` -> dict; ``P=LO:HI`` -> (lo, hi) with ``allow_range``."""
-    from ..errors import ScalelawError
-    out = {}
-    for it in items:
-        if "=" not in it:
-            raise ScalelawError(f"{what} expects P=V, got {it!r}")
-        k, v = it.split("=", 1)
-        try:
-            if allow_range:
-                lo, hi = v.split(":")
-                out[k.strip()] = (float(lo) if lo else float("-inf"), float(hi) if hi else float("inf"))
-            else:
-                out[k.strip()] = float(v)
-        except ValueError:
-            form = "P=LO:HI" if allow_range else "P=V with a number V"
-            raise ScalelawError(f"{what} expects {form}, got {it!r}") from None
-    return out
-
-
-#: defaults of the options that one kind of law refuses when the other kind uses them
-_DEFAULTS = {"space": "log", "flops_per_token": 6.0, "lam": "fit", "overpredict": 0.0,
-             "final": False, "strict": False}
-
-
-def given_options(args, names) -> list[str]:
-    """The options among ``names`` that were set away from their defaults, as ``--flag``s."""
-    return [f"--{n.replace('_', '-')}" for n in names
-            if getattr(args, n, None) not in (None, [], _DEFAULTS.get(n))]
-
-
-def check_writable(*paths):
-    """Refuse an output path whose folder does not exist before any work is done."""
-    import os
-
-    from ..errors import ScalelawError
-    for p in paths:
-        if p:
-            d = os.path.dirname(os.path.abspath(p))
-            if not os.path.isdir(d):
-                raise ScalelawError(f"cannot write {p}: directory {d} does not exist")
-
-
-def final_points(df, split=None):
-    """Each run's last logged loss (``split``: ``"train"`` or ``"val"``; default the
-    validation split when the log has one): turns training logs into a table of runs (N, D,
-    C come along when the logs state them)."""
-    from ..errors import ScalelawError
-    if not {"run", "step", "loss"} <= set(df.columns):
-        raise ScalelawError("--final needs training logs with run, step and loss")
-    d = df[df["loss"].notna()]
-    if split is not None:
-        d = d[d["split"] == split] if "split" in d else d.iloc[:0]
-        if d.empty:
-            raise ScalelawError(f"--split {split}: the logs have no {split} loss")
-    elif "split" in d and (d["split"] == "val").any():
-        d = d[d["split"] == "val"]
-    out = d.sort_values("step").groupby("run", observed=True, sort=False).tail(1)
-    return out.reset_index(drop=True)
-
-
-def load_table(paths, fmt=None, final=False, split=None):
-    """One frame from one or more files: run tables as they are, logs via ``read_log``
-    (reduced to each run's last point with ``final``)."""
-    import pandas as pd
-
-    from ..io import detect_format, read_log
-    from ..io.table import read_table
-    frames = []
-    for path in paths:
-        f = fmt or detect_format(path)
-        if final:
-            df = final_points(read_log(path, format=fmt), split)
-        else:
-            df = read_table(path) if f == "table" else read_log(path, format=fmt)
-        if len(paths) > 1:
-            df = df.assign(file=str(path))
-        frames.append(df)
-    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-
-
 def run(args) -> int:
-    import warnings
-
-    from ..errors import ScalelawError, ScalelawWarning
-    from ..laws import SCHEDULE_LAWS
+    from ..errors import ScalelawError
+    from ..laws import curve_law_names, get_law
+    from ._common import check_writable, given_options
 
     law = args.formula or args.law
     if not law:
         raise ScalelawError("choose a law with --law NAME or --formula EXPR")
     check_writable(args.json, args.plot)
-    if args.law and args.law.lower() in SCHEDULE_LAWS:
-        from ._lr import fit_logs
-        return fit_logs(args)
+    if args.bootstrap < 0:
+        raise ScalelawError("--bootstrap must be >= 0")
+    law_obj = get_law(law, variables=args.x) if args.formula and args.x else get_law(law)
+    if law_obj.predicts_curves:
+        return _fit_curves(args, law_obj)
     lr_only = given_options(args, ("step", "lr", "run", "warmup", "warmup_schedule", "smooth",
                                    "convention", "amplitude", "lam") + (() if args.final else ("split",)))
     if lr_only:
         raise ScalelawError(f"{', '.join(lr_only)} apply to the LR-schedule laws "
-                            f"({', '.join(SCHEDULE_LAWS)}), not {law}")
+                            f"({', '.join(curve_law_names())}), not {law}")
+    return _fit_table(args, law_obj)
+
+
+def _fit_table(args, law_obj) -> int:
+    """A scaling law on a table of runs (or the last points of training logs)."""
+    import warnings
+
     from .. import fit as fit_mod
-    from ..laws import get_law
+    from ..errors import ScalelawWarning
+    from ._common import load_table, parse_assignments
+
     fix = parse_assignments(args.fix, "--fix")
     start = parse_assignments(args.start, "--start")
     bounds = parse_assignments(args.bounds, "--bounds", allow_range=True)
-    if args.bootstrap < 0:
-        raise ScalelawError("--bootstrap must be >= 0")
     data = load_table(args.files, args.format, final=args.final, split=args.split)
-    law_obj = get_law(law, variables=args.x) if args.formula and args.x else get_law(law)
-    x = None if (args.formula and args.x) else args.x
+    columns = _columns(args, law_obj)
+    common = dict(fix=fix, objective=args.objective, delta=args.delta, space=args.space,
+                  flops_per_token=args.flops_per_token)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ScalelawWarning)
-        res = fit_mod.fit(data, law_obj, x=x, y=args.y or args.loss, where=args.where,
-                          holdout=args.holdout, weights=args.weights, groups=args.groups, fix=fix,
-                          start=start, bounds=bounds, loss=args.objective, delta=args.delta,
-                          space=args.space, overpredict=args.overpredict,
-                          bootstrap=args.bootstrap, seed=args.seed, n_jobs=args.n_jobs,
-                          strict=args.strict, flops_per_token=args.flops_per_token)
+        res = fit_mod.fit(data, law_obj, columns=columns, where=args.where, holdout=args.holdout,
+                          weights=args.weights, groups=args.groups, start=start, bounds=bounds,
+                          overpredict=args.overpredict, bootstrap=args.bootstrap, seed=args.seed,
+                          n_jobs=args.n_jobs, strict=args.strict, **common)
         print(res.summary())
         if args.cv:
-            cv = fit_mod.leave_one_group_out(data, law_obj, by=args.cv, x=x, y=args.y or args.loss,
-                                             fix=fix, loss=args.objective, delta=args.delta,
-                                             space=args.space, flops_per_token=args.flops_per_token)
+            cv = fit_mod.leave_one_group_out(data, law_obj, by=args.cv, columns=columns, **common)
             print(f"\nleave-one-group-out by {args.cv}:")
             print(cv.to_string(index=False))
             m = cv.attrs["mean"]
             print(f"mean: RMSE {m['rmse']:.4g}, MAPE {100 * m['mape']:.3f}%, max |err| {m['max_abs_err']:.4g}")
     for w in caught:
         print(f"warning: {w.message}")
-    if args.json:
-        res.to_json(args.json)
-        print(f"wrote {args.json}")
+    _write(res, args)
     if args.plot:
         from ..plot import plot_fit
         plot_fit(res, args.plot)
         print(f"wrote {args.plot}")
     return 0
+
+
+def _columns(args, law_obj):
+    """``--x``/``--y`` (and ``--loss``) as the library's ``columns`` mapping."""
+    from ..errors import ScalelawError
+    columns = {}
+    if args.x and not args.formula:
+        if law_obj.variables == ("x",) and "var" in law_obj.config():
+            if len(args.x) != 1:
+                raise ScalelawError(f"law {law_obj.name} has one variable; --x gave {len(args.x)} columns")
+            from ..io.columns import resolve
+            columns[_canonical_x(args.x[0], resolve)] = args.x[0]
+        else:
+            if len(args.x) != len(law_obj.variables):
+                raise ScalelawError(f"law {law_obj.name} has variables {', '.join(law_obj.variables)}; "
+                                    f"--x gave {len(args.x)} column(s)")
+            columns.update(zip(law_obj.variables, args.x))
+    if args.y or args.loss:
+        columns[law_obj.target] = args.y or args.loss
+    return columns or None
+
+
+def _canonical_x(name, resolve):
+    """The canonical variable (N, D, C, step, tokens, x) that column ``name`` stands for."""
+    order = ("N", "D", "C", "step", "tokens", "x")
+    if name in order:
+        return name
+    hit = resolve([name], order, required=[])
+    return next(iter(hit), name)
+
+
+def _fit_curves(args, law_obj) -> int:
+    """An LR-schedule law fitted jointly to per-step training logs."""
+    from ..errors import ScalelawError
+    from ..fit import fit_lr
+    from ..io import read_curves
+    from ._common import given_options, parse_assignments
+
+    unsupported = given_options(args, ("x", "y", "cv", "plot", "weights", "overpredict", "final",
+                                       "strict", "space", "flops_per_token"))
+    if unsupported:
+        raise ScalelawError(f"{', '.join(unsupported)} not available with LR-schedule laws; "
+                            "use --step/--lr/--loss/--run, --warmup, --smooth, --where/--holdout, "
+                            "--fix, --bootstrap")
+    mapping = {k: getattr(args, k) for k in ("step", "lr", "loss", "run") if getattr(args, k)}
+    df = read_curves(args.files, mapping or None, format=args.format, split=args.split)
+    lam = args.lam
+    if lam != "fit":
+        try:
+            lam = float(lam)
+        except ValueError:
+            raise ScalelawError(f"--lam must be 'fit' or a number in (0, 1), not {lam!r}") from None
+    groups = args.groups or "block"
+    if groups not in ("block", "run", "point"):
+        raise ScalelawError(f"--groups {groups}: LR-schedule fits resample blocks of consecutive "
+                            "points (--groups block, the default), whole runs (run) or points (point)")
+    conv = args.convention
+    if conv is not None and law_obj.conventions:
+        allowed = law_obj.conventions + (("auto",) if law_obj.auto_conventions else ())
+        if conv not in allowed:
+            raise ScalelawError(f"--convention {conv} does not apply to {law_obj.name}; "
+                                f"use one of {', '.join(allowed)}")
+    if args.amplitude is not None and "amplitude" not in law_obj.options():
+        raise ScalelawError(f"--amplitude applies to --law multipower, not {law_obj.name}")
+    res = fit_lr(df, args.law if args.law and ":" not in args.law else law_obj, warmup=args.warmup,
+                 convention=conv, lam=lam, amplitude=args.amplitude, where=args.where,
+                 holdout=args.holdout, schedule=args.warmup_schedule, smooth=args.smooth,
+                 fix=parse_assignments(args.fix, "--fix"),
+                 start=parse_assignments(args.start, "--start"),
+                 bounds=parse_assignments(args.bounds, "--bounds", allow_range=True),
+                 objective=args.objective, delta=args.delta, bootstrap=args.bootstrap,
+                 seed=args.seed, n_jobs=args.n_jobs, groups=groups)
+    print(res.summary())
+    _write(res, args)
+    return 0
+
+
+def _write(res, args):
+    if args.json:
+        res.to_json(args.json)
+        print(f"wrote {args.json}")

@@ -27,15 +27,15 @@ def add_arguments(p):
 def run(args) -> int:
     from ..errors import ScalelawError
     from ..fit.results import FitResult
-    from ..laws import SCHEDULE_LAWS
-    from ..lrfit import compare_schedules, optimize_schedule
+    from ..forecast import compare_schedules, optimize_schedule
+    from ..laws import curve_law_names
+    from ._common import check_writable
 
-    from .fit import check_writable
     check_writable(args.out)
     res = FitResult.from_json(args.fit)
-    if res.law.name not in SCHEDULE_LAWS:
+    if not res.law.predicts_curves:
         raise ScalelawError(f"{args.fit} is a {res.law.name} fit; plan needs an LR-schedule law "
-                            f"({', '.join(SCHEDULE_LAWS)})")
+                            f"({', '.join(curve_law_names())})")
     if args.compare:
         table = compare_schedules(res, args.compare)
         cols = ["schedule", "final_loss", "loss_lower", "loss_upper"]

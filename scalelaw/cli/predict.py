@@ -36,22 +36,20 @@ def run(args) -> int:
 
     from ..errors import ScalelawError, ScalelawWarning
     from ..fit.results import FitResult
-    from ..laws import SCHEDULE_LAWS
+    from ._common import check_writable
 
-    from .fit import check_writable
     check_writable(args.out)
     res = FitResult.from_json(args.fit)
-    if args.log or args.schedule or res.law.name in SCHEDULE_LAWS:
-        if res.law.name not in SCHEDULE_LAWS:
-            raise ScalelawError(f"--log/--schedule need an LR-schedule fit; {args.fit} is a {res.law.name} fit")
-        from ._lr import predict_lr
-        return predict_lr(args)
+    if res.law.predicts_curves:
+        return _predict_curve(args, res)
+    if args.log or args.schedule:
+        raise ScalelawError(f"--log/--schedule need an LR-schedule fit; {args.fit} is a {res.law.name} fit")
     if not 0 < args.alpha < 1:
         raise ScalelawError("--alpha must be between 0 and 1")
     if bool(args.at) == bool(args.grid):
         raise ScalelawError("give the points with --at VAR=VALUE ... or --grid FILE (one of them)")
     if args.at:
-        from .fit import parse_assignments
+        from ._common import parse_assignments
         data = {k: [v] for k, v in parse_assignments(args.at, "--at").items()}
         from ..io.columns import resolve
         known = resolve(list(data), list(res.law.variables) + ["N", "D", "C"], required=[])
@@ -60,16 +58,14 @@ def run(args) -> int:
             raise ScalelawError(f"--at {', '.join(unknown)}: not a variable of {res.law.name} "
                                 f"(it takes {', '.join(res.law.variables)})")
     else:
-        from .fit import load_table
+        from ._common import load_table
         data = load_table([args.grid])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ScalelawWarning)
         pred = res.predict(data, alpha=args.alpha)
     level = f"{100 * (1 - args.alpha):g}%"
     if args.out:
-        from .._atomic import atomic_path
-        with atomic_path(args.out) as tmp:
-            pred.to_csv(tmp, index=False)
+        _write_csv(pred, args.out)
         print(f"wrote {len(pred)} prediction(s) to {args.out}")
     else:
         import pandas as pd
@@ -79,3 +75,33 @@ def run(args) -> int:
     for w in caught:
         print(f"warning: {w.message}")
     return 0
+
+
+def _predict_curve(args, res) -> int:
+    """The loss curve of a schedule (--schedule) or of a log's LRs (--log)."""
+    from ..errors import ScalelawError
+    from ..forecast import predict_curve
+
+    if bool(args.log) == bool(args.schedule):
+        raise ScalelawError("give exactly one of --log NEW.csv or --schedule SPEC")
+    if args.every is not None and args.every < 1:
+        raise ScalelawError("--every must be >= 1")
+    if args.log:
+        from ..io import read_curves
+        mapping = {k: getattr(args, k) for k in ("step", "lr", "loss", "run") if getattr(args, k)}
+        frame = read_curves([args.log], mapping or None, format=args.format, require_loss=False)
+        out = predict_curve(res, log=frame, every=args.every, alpha=args.alpha, warmup=args.warmup)
+    else:
+        out = predict_curve(res, args.schedule, every=args.every, alpha=args.alpha)
+    if args.out:
+        _write_csv(out, args.out)
+        print(f"wrote {args.out} ({len(out)} rows)")
+    else:
+        print(out.to_csv(index=False), end="")
+    return 0
+
+
+def _write_csv(frame, path):
+    from .._atomic import atomic_path
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False)

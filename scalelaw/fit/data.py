@@ -29,7 +29,7 @@ class Prepared:
     mapping: dict[str, str]             # canonical -> source column (or 'derived: ...')
     notes: list[str] = field(default_factory=list)
     dropped: int = 0
-    env: pd.DataFrame | None = None     # columns usable in --where / --holdout
+    env: pd.DataFrame | None = None     # columns usable in where / holdout selections
 
 
 def as_frame(data) -> pd.DataFrame:
@@ -58,10 +58,15 @@ def bind_x(law, frame: pd.DataFrame, x) -> tuple[object, dict[str, str], list[st
     notes: list[str] = []
     mapping: dict[str, str] = {}
     xs = [x] if isinstance(x, str) else list(x or [])
+    placeholder = law.variables == ("x",) and "var" in law.config()
     if isinstance(x, Mapping):
+        if placeholder and len(x) == 1:   # the one variable named, e.g. {"C": "Training FLOP"}
+            (canon, col), = x.items()
+            if col not in frame.columns:
+                raise ScalelawError(f"column {col!r} is not in the table; it has: {show(frame.columns)}")
+            return law.replace(var=canon), {canon: col}, notes
         return law, dict(x), notes
-    if law.variables == ("x",) and "var" in law.config():
-        from ..laws import get_law
+    if placeholder:
         if xs:
             col = resolve(frame.columns, [xs[0]], required=[]).get(xs[0], xs[0])
             canon = next((c for c in X_DEFAULT_ORDER if c == xs[0]), None)
@@ -75,17 +80,17 @@ def bind_x(law, frame: pd.DataFrame, x) -> tuple[object, dict[str, str], list[st
             hit = resolve(frame.columns, X_DEFAULT_ORDER, required=[])
             canon = next((c for c in X_DEFAULT_ORDER if c in hit), None)
             if canon is None:
-                raise ScalelawError("no x column found (tried N, D, C, step); name it with --x COL; "
-                                    f"the table has: {show(frame.columns)}")
+                raise ScalelawError("no x column found (tried N, D, C, step); the table has: "
+                                    f"{show(frame.columns)}; name the column of the variable", option="x")
             col = hit[canon]
-            notes.append(f"x = {canon} (column {col!r}); choose another with --x")
-        law = get_law(law.name, **{**law.config(), "var": canon})
+            notes.append(f"x = {canon} (column {col!r}); name another column to choose another variable")
+        law = law.replace(var=canon)
         mapping[canon] = col
         return law, mapping, notes
     if xs:
         if len(xs) != len(law.variables):
             raise ScalelawError(f"law {law.name} has variables {', '.join(law.variables)}; "
-                                f"--x gave {len(xs)} column(s)")
+                                f"{len(xs)} column(s) given")
         mapping = dict(zip(law.variables, xs))
     return law, mapping, notes
 
@@ -119,8 +124,8 @@ def prepare_frame(data, law, *, x=None, y=None, weights=None, groups=None, stric
         if v not in found and not (v in derivable and all(u in size for u in derivable[v])):
             tried = ", ".join(SYNONYMS.get(v, (v,))[:6])
             raise ScalelawError(f"no column for {v} (tried {tried}); the table has: "
-                                f"{show(frame.columns)}; name it with "
-                                f"{'--y' if v == target else '--x'}")
+                                f"{show(frame.columns)}; name the column",
+                                option="y" if v == target else "x")
     out = pd.DataFrame(index=frame.index)
     for v in want:
         if v in found:
@@ -166,7 +171,7 @@ def prepare_frame(data, law, *, x=None, y=None, weights=None, groups=None, stric
         if strict:
             rows = ", ".join(str(i) for i in np.flatnonzero(bad)[:5])
             raise ScalelawError(f"{dropped} row(s) with NaN/inf values (rows {rows}...); "
-                                "clean them or drop --strict to skip them")
+                                "clean them, or turn strict checking off to skip them", option="strict")
         notes.append(f"dropped {dropped} row(s) with NaN/inf values")
         out = out.loc[~bad]
     mapping = {k: v for k, v in found.items()}
@@ -178,7 +183,7 @@ def prepare_frame(data, law, *, x=None, y=None, weights=None, groups=None, stric
 
 
 def _filter_env(frame, size, out, k):
-    """Columns a --where/--holdout expression may name: the file's own columns, the
+    """Columns a where/holdout selection may name: the file's own columns, the
     canonical names (N, D, C, loss, ...), and C or D derived from the others."""
     env = frame.copy()
     env.columns = [str(c) for c in env.columns]
@@ -214,7 +219,12 @@ def row_mask(env: pd.DataFrame, expr: str | None, what: str) -> np.ndarray:
     """Rows selected by a filter expression over ``Prepared.env``."""
     if expr is None:
         return np.ones(len(env), dtype=bool)
-    return select_rows(env, expr, what)
+    try:
+        return select_rows(env, expr, what)
+    except ScalelawError as e:   # point the message at the option it came from
+        if getattr(e, "option", None):
+            raise
+        raise ScalelawError(getattr(e, "message", str(e)), option=what) from None
 
 
 def check_fittable(law, frame: pd.DataFrame, n_free: int, space: str) -> None:
@@ -222,12 +232,12 @@ def check_fittable(law, frame: pd.DataFrame, n_free: int, space: str) -> None:
     n = int(frame["y"].notna().sum())
     if n < n_free:
         raise ScalelawError(f"{n} data point(s) for {n_free} free parameters of {law.name}: "
-                            "give more points or fix parameters with --fix P=V")
+                            "give more points or hold some parameters fixed", option="fix")
     y = frame["y"].to_numpy(dtype=float)
     if space == "log" and np.any(y[np.isfinite(y)] <= 0):
         k = int(np.sum(y[np.isfinite(y)] <= 0))
         raise ScalelawError(f"{k} non-positive {law.target} value(s) in a log-space fit; "
-                            "remove them or fit with --space linear")
+                            "remove them or fit residuals in linear space", option="space")
     for v in law.variables:
         if v not in frame:
             continue
@@ -236,7 +246,7 @@ def check_fittable(law, frame: pd.DataFrame, n_free: int, space: str) -> None:
             if np.any(col <= 0):
                 k = int(np.sum(col <= 0))
                 raise ScalelawError(f"{k} non-positive value(s) in {v}; a power law needs {v} > 0: "
-                                    f"remove those rows (e.g. --where '{v} > 0')")
+                                    f"remove those rows (select '{v} > 0')", option="where")
         uniq = np.unique(col)
         if len(uniq) == 1 and len(law.variables) >= 1:
             raise ScalelawError(f"{v} has a single distinct value ({uniq[0]:g}); a law in {v} "

@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import itertools
 import warnings
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import minimize
 
+from .._blas import single_threaded_blas  # noqa: F401  (re-exported for the bootstrap)
 from ..errors import ScalelawError
 from .objective import Objective
 
@@ -49,23 +51,97 @@ def law_jacobian(law, x, p) -> np.ndarray:
     return ((F[:k] - F[k:]) / (2 * h[:, None])).T
 
 
-_BLAS_CONTROLLER = None
+#: relative distance to a finite bound below which an estimate counts as on the bound
+BOUND_RTOL = 1e-6
 
 
-def single_threaded_blas():
-    """Limit BLAS to one thread: the engine's linear algebra is on tiny matrices, where
-    OpenBLAS's thread start-up and spinning cost far more than the work (measured 8x
-    slower with a busy second core).  The library scan is done once per process (it took
-    3 ms, a third of a bootstrap resample of the multi-power law that enters this ~80 times)."""
-    global _BLAS_CONTROLLER
-    if _BLAS_CONTROLLER is None:
-        from threadpoolctl import ThreadpoolController
-        _BLAS_CONTROLLER = ThreadpoolController()
-    return _BLAS_CONTROLLER.limit(limits=1, user_api="blas")
+def params_at_bound(names, p, bounds, check=None, log_params=()) -> dict[str, str]:
+    """``{name: "lower" | "upper"}`` for the parameters (of ``check``, default all) whose
+    value in ``p`` lies on (within :data:`BOUND_RTOL` relative of) a finite bound.
+
+    A bound of 0 counts when the value is within 1e-12 of it; for a log-scale parameter
+    (``log_params``) the fit's scale cannot reach 0, and a value below 1e-300 is on it."""
+    out = {}
+    check = set(names if check is None else check)
+    for name, v in zip(names, np.asarray(p, dtype=float)):
+        if name not in check or not np.isfinite(v) or name not in bounds:
+            continue
+        lo, hi = bounds[name]
+        for side, b, beyond in (("lower", lo, v <= lo), ("upper", hi, v >= hi)):
+            if not np.isfinite(b):
+                continue
+            if b == 0:
+                tol = 1e-300 if name in log_params else 1e-12
+            else:
+                tol = BOUND_RTOL * abs(b)
+            if beyond or abs(v - b) <= tol:
+                out[name] = side
+                break
+    return out
+
+
+@dataclass
+class SolveInfo:
+    """How :meth:`Problem.solve` went (``problem.last_info``; ``FitResult.convergence``).
+
+    n_evaluations : objective/Jacobian evaluations at single parameter vectors during the
+        polish (Levenberg-Marquardt trial points and Jacobians, L-BFGS-B calls)
+    n_grid : grid points scored in the global search (batched, not in n_evaluations)
+    n_starts : starts polished
+    converged : the winning start's optimizer stopped by its own criterion (L-BFGS-B
+        success, or no further decrease on a fresh restart, or a projected gradient below
+        1e-8 of the objective), not at an iteration limit
+    message : the optimizer's stop message for the winning start
+    at_bound : ``{parameter: "lower" | "upper"}`` for free parameters whose estimate is on
+        a finite bound of the fit (within :data:`BOUND_RTOL` relative)
+    grad_norm : largest projected gradient component at the end, relative to the objective
+        (on the fit scale: log for scale parameters)
+    notes : one line per problem found (a parameter on a bound, no convergence)
+    """
+
+    n_evaluations: int = 0
+    n_grid: int = 0
+    n_starts: int = 0
+    converged: bool = True
+    message: str = ""
+    at_bound: dict[str, str] = field(default_factory=dict)
+    grad_norm: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        g = float(self.grad_norm)
+        return {"n_evaluations": int(self.n_evaluations), "n_grid": int(self.n_grid),
+                "n_starts": int(self.n_starts), "converged": bool(self.converged),
+                "message": str(self.message), "at_bound": dict(self.at_bound),
+                "grad_norm": g if np.isfinite(g) else None, "notes": list(self.notes)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "SolveInfo":
+        if not isinstance(d, dict):
+            raise ScalelawError("not a scalelaw fit JSON: \"convergence\" must be an object")
+        at = d.get("at_bound") or {}
+        if not isinstance(at, dict) or any(v not in ("lower", "upper") for v in at.values()):
+            raise ScalelawError("not a scalelaw fit JSON: \"convergence.at_bound\" must map "
+                                "parameters to \"lower\" or \"upper\"")
+        g = d.get("grad_norm")
+        return cls(n_evaluations=int(d.get("n_evaluations") or 0), n_grid=int(d.get("n_grid") or 0),
+                   n_starts=int(d.get("n_starts") or 0), converged=bool(d.get("converged", True)),
+                   message=str(d.get("message") or ""), at_bound={str(k): v for k, v in at.items()},
+                   grad_norm=np.nan if g is None else float(g), notes=list(d.get("notes") or []))
+
+
+def bound_note(name: str, value: float, side: str, bound: float, pulled: bool = True) -> str:
+    """The results' note for a parameter whose estimate is on a bound."""
+    want = f": the data want it {'lower' if side == 'lower' else 'higher'}" if pulled else ""
+    return (f"{name} = {value:.6g} is on its {side} bound {bound:.6g}{want}; widen the bound or "
+            "fix it (its asymptotic standard error assumes an interior estimate)")
 
 
 class Problem:
-    """A law, prepared data, weights, objective, fixed values and bounds."""
+    """A law, prepared data, weights, objective, fixed values and bounds.
+
+    After :meth:`solve`, :attr:`last_info` holds a :class:`SolveInfo` (evaluations,
+    convergence, parameters on a bound)."""
 
     def __init__(self, law, design, objective: Objective, weights=None, fixed=None, bounds=None):
         self.law = law
@@ -90,21 +166,49 @@ class Problem:
                 raise ScalelawError(f"bounds for unknown parameter {p!r}; {law.name} has {', '.join(names)}")
             b[p] = (float(v[0]), float(v[1]))
         self.bounds = b
-        #: parameters the law estimates before the search (``law.anchor``, e.g. the
+        #: parameters the law estimates before the search (its ``anchor_stage``, e.g. the
         #: multi-power law's B from its saturated limit); held like fixed ones afterwards
         self.anchored: dict[str, float] = {}
         self.notes: list[str] = []
-        anchor = getattr(law, "anchor", None)
-        if anchor is not None and design.y is not None:
-            got, note = anchor(self)
-            self.anchored = {p: float(v) for p, v in got.items()}
-            self.fixed.update(self.anchored)
-            if note:
-                self.notes.append(note)
+        self._last_info: SolveInfo | None = None
+        self._info_args: tuple | None = None
+        self.n_evaluations = 0    # objective/Jacobian evaluations at single vectors
+        self._stop = ("", False, True)   # last polish: message, hit an iteration limit, converged
+        self._lm_stop = ("", False)
+        self._n_grid = 0
+        if design.y is not None:
+            self._run_anchor_stage(objective)
         self.free = np.array([p not in self.fixed for p in names])
         self.free_names = [p for p in names if p not in self.fixed]
         self.is_log = np.array([p in law.log_params for p in names])
         self.base = np.array([self.fixed.get(p, np.nan) for p in names])
+
+    def _run_anchor_stage(self, objective):
+        """Solve the extra stage the law declares (:meth:`Law.anchor_stage`) on this
+        problem's observations, weights, objective, bounds and fixed values, and hold the
+        parameters it names at the values found."""
+        from ..laws.base import Design
+        stage, note = self.law.anchor_stage(self.x, self.w, self.fixed)
+        if stage is not None:
+            names = stage.law.param_names
+            sub = Problem(stage.law, Design(x=stage.x, y=self.y), objective, weights=self.w,
+                          fixed={p: v for p, v in self.fixed.items() if p in names},
+                          bounds={p: self.bounds[p] for p in names if p in self.bounds})
+            p, _ = sub.solve(n_polish=2)
+            self.anchored = {t: float(p[names.index(t)]) for t in stage.take}
+            self.fixed.update(self.anchored)
+            note = stage.note.format(**self.anchored) if stage.note else None
+        if note:
+            self.notes.append(note)
+
+    @property
+    def last_info(self) -> SolveInfo | None:
+        """The :class:`SolveInfo` of the last :meth:`solve` (None before one).  Built on
+        first access (one gradient evaluation, not counted), so solves whose info nobody
+        reads (the anchor stage of every bootstrap resample) pay nothing for it."""
+        if self._last_info is None and self._info_args is not None:
+            self._last_info = self._info(*self._info_args)
+        return self._last_info
 
     @property
     def user_fixed(self) -> dict[str, float]:
@@ -145,6 +249,8 @@ class Problem:
         return np.asarray(self.law.evaluate(self.x, p), dtype=float)
 
     def value(self, p):
+        if np.ndim(p) == 1:
+            self.n_evaluations += 1
         return self.obj.value(self.predict(p), self.y, self.w)
 
     def jacobian(self, p):
@@ -197,6 +303,7 @@ class Problem:
         else:
             pts = np.zeros((1, 0))
         G = len(pts)
+        self._n_grid = G
         P = np.broadcast_to(self.base, (G, self.k)).copy()
         for j, p in enumerate(need):
             P[:, names.index(p)] = pts[:, j]
@@ -344,6 +451,7 @@ class Problem:
 
     def _residual_jacobian_u(self, u):
         """Objective, residuals and d r / d u at ``u``."""
+        self.n_evaluations += 1
         p = self.to_p(u)
         pred, J = self.law.evaluate_with_jacobian(self.x, p)
         r, drdf = self.obj.residual(np.asarray(pred, dtype=float), self.y, self._logy)
@@ -363,10 +471,12 @@ class Problem:
         law's 7-parameter valley: 3 s instead of 15 s, to a lower objective)."""
         _, lo, hi = self._u_box()
         f, r, J = self._residual_jacobian_u(u)
+        self._lm_stop = ("non-finite objective at the start", False)
         if J is None:
             return u, f
         mu = 1e-3
         k = len(u)
+        self._lm_stop = (f"Levenberg-Marquardt: iteration limit ({max_iter}) reached", True)
         for _ in range(max_iter):
             om = self.w * self.obj.irls_weight(r)
             H = (J * om[:, None]).T @ J
@@ -377,6 +487,7 @@ class Problem:
             act = ((u <= lo) & (g > 0)) | ((u >= hi) & (g < 0))
             fr = ~act
             if not fr.any():   # a corner of the box: nothing can move
+                self._lm_stop = ("Levenberg-Marquardt: every parameter held on a bound", False)
                 break
             Hs = H[np.ix_(fr, fr)] / np.outer(dg[fr], dg[fr])
             accepted = False
@@ -394,19 +505,23 @@ class Problem:
                     break
                 mu *= 10
             if not accepted:
+                self._lm_stop = ("Levenberg-Marquardt: no decreasing step", False)
                 break
             gain = (f - fn) / max(abs(f), 1e-300)
             fn2, rn, Jn = self._residual_jacobian_u(un)
             if Jn is None:
+                self._lm_stop = ("Levenberg-Marquardt: non-finite Jacobian", False)
                 break
             u, f, r, J = un, fn2, rn, Jn
             mu = max(mu / 3, 1e-12)
             if gain < rtol:
+                self._lm_stop = ("Levenberg-Marquardt: relative decrease below tolerance", False)
                 break
         return u, f
 
     def polish(self, p0, maxiter: int = 3000, ftol: float = 1e-15, restarts: int = 3,
-               thorough: bool = True, seen: list | None = None, lbfgs: bool = True):
+               thorough: bool = True, seen: list | None = None, lbfgs: bool = True,
+               lm_iter: int = 200):
         """Levenberg-Marquardt (:meth:`gauss_newton`) from ``p0``, then L-BFGS-B on the
         normalized sum objective to tight tolerance; L-BFGS-B restarts (fresh curvature
         memory) while that still improves the objective by more than 1e-10 relative.
@@ -416,11 +531,17 @@ class Problem:
         the two routes can stop on neighbouring kinks (seen: 1e-13 relative apart).
         ``seen``: Gauss-Newton end points of earlier starts; a start that lands on one of
         them is not polished again.  ``lbfgs=False`` stops after Levenberg-Marquardt (bootstrap
-        refits of costly laws, whose draws need far less precision than the estimate)."""
+        refits of costly laws, whose draws need far less precision than the estimate).
+        ``lm_iter``: Levenberg-Marquardt's iteration limit.
+
+        How the polish stopped is kept in ``self._stop`` (message, hit an iteration limit,
+        converged) for :meth:`solve`'s :class:`SolveInfo`."""
         bnds, lo, hi = self._u_box()
         u0 = np.clip(self.to_u(p0), lo, hi)
         with np.errstate(all="ignore"):
-            u, f_lm = self.gauss_newton(u0)
+            u, f_lm = self.gauss_newton(u0, max_iter=lm_iter)
+        msg, hit = self._lm_stop
+        self._stop = (msg, hit, not hit)
         if not lbfgs:
             return self.to_p(u), float(f_lm)
         cheap = not getattr(self.law, "costly", False)
@@ -429,10 +550,13 @@ class Problem:
                 return self.to_p(u), float(self.value(self.to_p(u)))
             seen.append(u)
         best = self._lbfgs(u, bnds, maxiter, ftol, restarts)
+        stop = self._stop
         if thorough and cheap:
             other = self._lbfgs(u0, bnds, maxiter, ftol, restarts)
             if other[1] < best[1]:
                 best = other
+            else:
+                self._stop = stop
         return best
 
     def _lbfgs(self, u, bnds, maxiter, ftol, restarts):
@@ -441,6 +565,7 @@ class Problem:
             return self.to_p(u), np.inf
         scale = f0 if f0 > 0 else 1.0
         best_u, best_f = u, f0
+        self._stop = ("L-BFGS-B: not run", False, True)
 
         def fun(v):
             f, g = self.value_grad_u(v)
@@ -457,33 +582,79 @@ class Problem:
             improved = best_f - f
             if f <= best_f:
                 best_u, best_f = r.x, f
-            if not improved > 1e-10 * abs(best_f):
+            msg = str(r.message).strip().rstrip(":")
+            hit = r.status == 1          # iteration or evaluation limit
+            stalled = not improved > 1e-10 * abs(best_f)
+            if stalled and not r.success:
+                msg += "; a fresh restart found no further decrease"
+            # converged: its own criterion, or a fresh restart that no longer improves
+            self._stop = (f"L-BFGS-B: {msg}", hit and not stalled, bool(r.success) or stalled)
+            if stalled:
                 break
         return self.to_p(best_u), float(best_f)
 
-    def solve(self, grid=None, start=None, n_polish: int = 4, extra_starts=(), rng=None):
-        """Global search then polish; returns (params, objective)."""
+    def solve(self, grid=None, start=None, n_polish: int = 4, extra_starts=(), rng=None,
+              maxiter: int | None = None):
+        """Global search then polish; returns (params, objective) and keeps a
+        :class:`SolveInfo` in :attr:`last_info`.  ``maxiter`` caps each optimizer run
+        (default: 200 Levenberg-Marquardt and 3000 L-BFGS-B iterations)."""
         with single_threaded_blas():
-            return self._solve(grid, start, n_polish, extra_starts, rng)
+            return self._solve(grid, start, n_polish, extra_starts, rng, maxiter)
 
-    def _solve(self, grid, start, n_polish, extra_starts, rng):
+    def _solve(self, grid, start, n_polish, extra_starts, rng, maxiter=None):
+        n0 = self.n_evaluations
+        self._last_info = self._info_args = None
         if not self.free.any():   # every parameter fixed: nothing to search, just evaluate
             p = self.to_p(np.zeros(0))
             f = float(self.value(p))
             if not np.isfinite(f):
                 raise ScalelawError(f"the fixed parameters of {self.law.name} give non-finite predictions")
+            self._last_info = SolveInfo(n_evaluations=self.n_evaluations - n0, message="all parameters fixed")
             return p, f
         cands, _ = self.search(grid, start, n_best=n_polish, rng=rng)
+        n_grid = self._n_grid
         starts = list(cands) + [np.asarray(s, dtype=float) for s in extra_starts]
         if not starts:
             raise ScalelawError(f"no valid start for {self.law.name}: every grid point gives "
-                                "non-finite predictions; give --start values or bounds")
-        best_p, best_f = None, np.inf
+                                "non-finite predictions; give start values or bounds")
+        best_p, best_f, stop = None, np.inf, ("", False, True)
         seen: list = []
+        lim = {} if maxiter is None else {"maxiter": int(maxiter), "lm_iter": int(maxiter)}
         for p0 in starts:
-            p, f = self.polish(p0, seen=seen)
+            p, f = self.polish(p0, seen=seen, **lim)
             if f < best_f:
-                best_p, best_f = p, f
+                best_p, best_f, stop = p, f, self._stop
         if best_p is None:
             raise ScalelawError(f"fit of {self.law.name} failed: the objective is not finite at any start")
+        self._last_info = None
+        self._info_args = (best_p, best_f, stop, len(starts), n_grid, self.n_evaluations - n0)
         return best_p, best_f
+
+    def _info(self, p, f, stop, n_starts, n_grid, n_eval) -> SolveInfo:
+        """The :class:`SolveInfo` of an optimum ``p`` (one gradient evaluation, not counted)."""
+        msg, hit, conv = stop
+        names = self.law.param_names
+        at = params_at_bound(names, p, self.bounds, check=self.free_names, log_params=self.law.log_params)
+        g = np.full(len(self.free_names), np.nan)
+        with np.errstate(all="ignore"):
+            fu, gu = self.value_grad_u(self.to_u(p))
+        self.n_evaluations -= 1
+        if np.isfinite(fu):
+            g = np.asarray(gu, dtype=float)
+        # projected gradient: a component pushing outward at an active bound is no defect
+        free_at = np.array([at.get(q) for q in self.free_names], dtype=object)
+        proj = np.where(((free_at == "lower") & (g > 0)) | ((free_at == "upper") & (g < 0)), 0.0, g)
+        grad = float(np.max(np.abs(proj)) / max(abs(f), 1e-300)) if len(proj) else 0.0
+        converged = bool(not hit and (conv or grad < 1e-8))
+        notes = []
+        for q, side in at.items():
+            i = self.free_names.index(q)
+            # the data pull it outward when the objective still falls beyond the bound
+            pulled = bool(g[i] > 0) if side == "lower" else bool(g[i] < 0)
+            b = self.bounds[q][0 if side == "lower" else 1]
+            notes.append(bound_note(q, float(p[names.index(q)]), side, b, pulled))
+        if not converged:
+            notes.append(f"the optimizer did not converge ({msg}): the estimate may not be the "
+                         "optimum; give start values, narrower bounds or fix parameters")
+        return SolveInfo(n_evaluations=n_eval, n_grid=n_grid, n_starts=n_starts, converged=converged,
+                         message=msg, at_bound=at, grad_norm=grad, notes=notes)

@@ -107,3 +107,9 @@ class Objective:
     def to_dict(self):
         return {"loss": self.loss, "delta": self.delta, "space": self.space,
                 "overpredict": self.overpredict}
+
+
+def dof(n: int, n_estimated: int) -> int:
+    """Residual degrees of freedom: observations minus estimated parameters (free and
+    anchored; fixed ones do not count).  The one definition every estimate uses."""
+    return int(n) - int(n_estimated)

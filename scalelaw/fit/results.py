@@ -15,7 +15,7 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import ScalelawError, ScalelawWarning
-from .objective import Objective
+from .objective import Objective, dof
 
 #: a prediction this many times beyond the fitted range of a variable triggers a warning
 EXTRAPOLATION_WARN = 10.0
@@ -37,13 +37,20 @@ class FitResult:
     boot : pandas.DataFrame of bootstrap draws (one row per resample) or None
     metrics : dict of R², RMSE and MAPE in log and linear space, AIC, BIC
     holdout : dict of holdout scores (n, rmse, mape, max_abs_err) or None
-    notes : what scalelaw decided for you (derived columns, dropped rows, ...)
+    notes : what scalelaw decided for you (derived columns, dropped rows, ...), and what
+        went wrong (a parameter on a bound, no convergence)
+    convergence : :class:`~scalelaw.fit.engine.SolveInfo` of the solve (evaluations,
+        converged, parameters on a bound) or None
+    at_bound : ``{parameter: "lower" | "upper"}``, free parameters whose estimate is on a
+        finite bound of the fit.  Their standard error and asymptotic interval are kept but
+        assume an interior estimate (the interval is cut at the bound); ``summary()`` marks
+        them, ``conf_int(at_bound=True)`` adds a column, ``notes`` say what to do
     """
 
     def __init__(self, law, params, fixed, cov, objective, settings: Objective, n, *,
                  anchored=(), domain=None, residual_scale=None, mapping=None, notes=None, metrics=None,
                  residuals=None, fitted=None, observed=None, problem=None, design_info=None,
-                 bounds=None):
+                 bounds=None, convergence=None):
         self.law = law
         self.params = pd.Series(params, index=list(law.param_names), dtype=float)
         self.fixed = list(fixed)
@@ -53,7 +60,7 @@ class FitResult:
         self.objective = float(objective)
         self.settings = settings
         self.n = int(n)
-        self.dof = self.n - len(self.free) - len(self.anchored)
+        self.dof = dof(self.n, len(self.free) + len(self.anchored))
         self.domain = dict(domain or {})
         self.residual_scale = residual_scale
         self.mapping = dict(mapping or {})
@@ -70,6 +77,8 @@ class FitResult:
         self.boot_groups: str | None = None
         self.holdout: dict | None = None
         self._problem = problem
+        #: how the solve went (:class:`~scalelaw.fit.engine.SolveInfo`), None if unknown
+        self.convergence = convergence
 
     # -- uncertainty ---------------------------------------------------------------------
     @property
@@ -83,11 +92,24 @@ class FitResult:
 
     bse = stderr
 
+    @property
+    def at_bound(self) -> dict[str, str]:
+        """``{parameter: "lower" | "upper"}`` for free parameters on a finite bound of the
+        fit (from :attr:`convergence`, else from the parameters and bounds)."""
+        if self.convergence is not None:
+            return dict(self.convergence.at_bound)
+        from .engine import params_at_bound
+        return params_at_bound(list(self.params.index), self.params.to_numpy(), self.bounds,
+                               check=self.free, log_params=getattr(self.law, "log_params", ()))
+
     def cov_params(self) -> pd.DataFrame:
         return self.cov.copy()
 
-    def conf_int(self, alpha: float = 0.05, method: str | None = None) -> pd.DataFrame:
-        """(1 − alpha) intervals per parameter, columns ``lower, upper``.
+    def conf_int(self, alpha: float = 0.05, method: str | None = None,
+                 at_bound: bool = False) -> pd.DataFrame:
+        """(1 − alpha) intervals per parameter, columns ``lower, upper`` (and with
+        ``at_bound=True`` a column ``at_bound``: ``"lower"``/``"upper"`` for a parameter
+        whose estimate is on that bound of the fit, else ``""``).
 
         ``method``: ``"bootstrap"`` (percentile), ``"asymptotic"`` (normal, sandwich
         covariance; for log-scale parameters on the log scale, so intervals stay positive),
@@ -124,7 +146,11 @@ class FitResult:
                 rows[p] = (min(max(rows[p][0], lo), v), max(min(rows[p][1], hi), v))  # always around v
         else:
             raise ScalelawError(f"unknown interval method {method!r}; use 'bootstrap' or 'asymptotic'")
-        return pd.DataFrame(rows, index=["lower", "upper"]).T
+        out = pd.DataFrame(rows, index=["lower", "upper"]).T
+        if at_bound:
+            ab = self.at_bound
+            out["at_bound"] = [ab.get(p, "") for p in out.index]
+        return out
 
     def bootstrap(self, n: int = 1000, groups=None, seed: int = 0, pool=None, n_jobs=None) -> pd.DataFrame:
         """Refit on ``n`` resamples; stores and returns the draws (``self.boot``).
@@ -168,16 +194,15 @@ class FitResult:
         log-space fit bands are built on log loss.  Warns (:class:`ScalelawWarning`) when a
         point lies more than 10x outside the fitted range of a variable.
 
-        For an LR-schedule law, ``data`` is a schedule (spec or object) or a log frame and
-        the result is :func:`scalelaw.lrfit.predict_curve`'s (``step, lr, loss_pred,
-        loss_lower, loss_upper``); keywords such as ``every`` pass through.
+        For a law that predicts curves (``law.predicts_curves``: the LR-schedule laws),
+        ``data`` is a schedule (spec, :class:`~scalelaw.schedules.Schedule`, per-step LRs) or
+        a log frame (``step, lr``, optionally ``run, loss``), and the result is the curve
+        ``step, lr, loss_pred, loss_lower, loss_upper`` (+ ``run``, observed ``loss`` for a
+        log); keywords ``steps``, ``every``, ``max_points``, ``warmup`` go to the law's
+        :meth:`~scalelaw.laws.base.Law.curve_design`.
         """
-        from ..laws import SCHEDULE_LAWS
-        if self.law.name in SCHEDULE_LAWS:   # curves of a schedule or of a log
-            from ..lrfit import predict_curve
-            if isinstance(data, str) or hasattr(data, "lrs"):
-                return predict_curve(self, data, alpha=alpha, **columns)
-            return predict_curve(self, log=data, alpha=alpha, **columns)
+        if self.law.predicts_curves:
+            return self._predict_curve(data, alpha, **columns)
         from .data import as_frame, prepare_frame
         if data is None:
             data = columns
@@ -214,6 +239,9 @@ class FitResult:
                           f"the fitted range ({self._range_text()}): treat them with care",
                           ScalelawWarning, stacklevel=2)
         return out.reset_index(drop=True)
+
+    def _predict_curve(self, source, alpha, **options):
+        return curve_prediction(self, source, alpha, **options)
 
     def _x_mapping(self, frame):
         if self.law.variables and all(v in frame.columns for v in self.law.variables):
@@ -270,11 +298,13 @@ class FitResult:
         pct = f"{100 * (1 - alpha):g}%"
         lines.append(f"{'param':<12}{'value':>14}{'std err':>14}{pct + ' lower':>16}{pct + ' upper':>16}")
         lines.append("-" * w)
+        bound = self.at_bound
         for p, v in self.params.items():
             tag = " (fixed)" if p in self.fixed else " (anchored)" if p in self.anchored else ""
             s = se.get(p, np.nan)
             lines.append(f"{p + tag:<12}{v:>14.6g}{(s if p not in self.fixed else np.nan):>14.4g}"
-                         f"{ci.loc[p, 'lower']:>16.6g}{ci.loc[p, 'upper']:>16.6g}")
+                         f"{ci.loc[p, 'lower']:>16.6g}{ci.loc[p, 'upper']:>16.6g}"
+                         + (f"  on {bound[p]} bound" if p in bound else ""))
         lines.append("-" * w)
         lines.append(f"intervals: {method}" + (f", {len(self.boot)} resamples" if self.boot is not None else "")
                      + (f" of {self.boot_groups}" if self.boot is not None and self.boot_groups else ""))
@@ -324,11 +354,14 @@ class FitResult:
             "bounds": {k: [num(lo), num(hi)] for k, (lo, hi) in self.bounds.items()},
             "columns": self.mapping,
             "notes": self.notes,
+            "at_bound": self.at_bound,
         }
         if self.design_info:
             d["data"] = self.design_info
         if self.holdout is not None:
             d["holdout"] = self.holdout
+        if self.convergence is not None:
+            d["convergence"] = self.convergence.to_dict()
         if self.boot is not None:
             d["bootstrap"] = {k: self.boot[k].tolist() for k in self.boot.columns}
             d["bootstrap_unit"] = self.boot_groups or "points"
@@ -376,7 +409,35 @@ class FitResult:
             unit = d.get("bootstrap_unit")
             res.boot_groups = None if unit in (None, "points") else unit
         res.holdout = d.get("holdout")
+        if d.get("convergence") is not None:
+            from .engine import SolveInfo
+            res.convergence = SolveInfo.from_dict(d["convergence"])
         return res
+
+
+def curve_prediction(result, source, alpha: float = 0.05, **options) -> pd.DataFrame:
+    """The loss curve of a schedule or log under an LR-schedule fit, with the (1 − alpha)
+    band of the curve: ``step, lr, loss_pred, loss_lower, loss_upper`` (+ ``run`` and the
+    observed ``loss`` for a log).  ``result``: a :class:`FitResult` or any object with
+    ``law``, ``params``, ``cov``, ``boot`` (see :func:`curve_band`); ``options`` go to the
+    law's :meth:`~scalelaw.laws.base.Law.curve_design`."""
+    law = result.law
+    if source is None:
+        raise ScalelawError(f"{law.name} predicts loss curves: give a schedule "
+                            "(spec or per-step LRs) or a log frame to predict")
+    if isinstance(source, os.PathLike):
+        source = os.fspath(source)
+    design, out = law.curve_design(source, **options)
+    mean, _, _, lo, hi = curve_band(result, law, design.x, alpha)
+    if getattr(getattr(result, "settings", None), "space", "log") == "log":
+        lo, hi = exp_band(lo), exp_band(hi)
+    observed = out.pop("loss") if "loss" in out else None
+    out = out.assign(loss_pred=mean, loss_lower=lo, loss_upper=hi)
+    if observed is not None:
+        out["loss"] = observed.to_numpy()
+    if "run" in out and out["run"].nunique() == 1:
+        out = out.drop(columns="run")
+    return out.reset_index(drop=True)
 
 
 def curve_band(result, law, x, alpha: float = 0.05):

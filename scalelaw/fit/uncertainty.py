@@ -12,8 +12,16 @@ The bootstrap refits on resampled data.  Resampling is done with multinomial cou
 as weights (points, or whole groups such as all runs of one model size), so the prepared
 design is never copied.  Each refit starts from the full-data optimum and from the best
 point of a coarse grid, so a resample whose optimum lies in another basin finds it.
-Parallelism: ``pool`` is any object with a ``map`` method (emcee-style); ``n_jobs`` starts a
-process pool.
+Parallelism: serial (in this process) unless asked.  ``pool`` is any object with a
+``map(fn, iterable)`` method (emcee/schwimmbad-style, or a Ray/submitit executor);
+``n_jobs`` (joblib's convention, :func:`n_processes`) starts that many worker processes by
+the ``forkserver`` start method (``spawn`` where there is none), not ``fork``, so a
+bootstrap called from a threaded program cannot deadlock on a lock copied mid-use.
+Workers import the law's module by name: a law class must be importable (defined at the
+top of a module, or of a script guarded by ``if __name__ == "__main__":``).  The draws do
+not depend on how the work is split: they equal the serial ones for a given seed.
+Ctrl-C during a parallel bootstrap terminates the workers at once and raises
+KeyboardInterrupt; nothing is returned or stored.
 """
 from __future__ import annotations
 
@@ -23,6 +31,7 @@ import numpy as np
 
 from ..errors import ScalelawError
 from .engine import Problem, single_threaded_blas
+from .objective import dof as residual_dof
 
 
 def sandwich_cov(problem: Problem, p: np.ndarray) -> np.ndarray:
@@ -33,7 +42,7 @@ def sandwich_cov(problem: Problem, p: np.ndarray) -> np.ndarray:
     J = problem.jacobian(p)[:, problem.free] * drdf[:, None]      # d r / d theta
     w = problem.w
     n, k = J.shape
-    dof = max(n - k - len(problem.anchored), 1)   # anchored ones were estimated too
+    dof = max(residual_dof(n, k + len(problem.anchored)), 1)   # anchored ones were estimated too
     if obj.loss == "l2" and not obj.overpredict:
         s2 = np.sum(w * r * r) / dof
         A = (J * w[:, None]).T @ J
@@ -153,26 +162,80 @@ def _refit_chunk(args):
     return out
 
 
+def n_processes(n_jobs) -> int:
+    """Worker processes for ``n_jobs``, joblib's convention: None or 1 → 1 (serial, in this
+    process, the default); k > 1 → k processes; -1 → one per core this process may use;
+    -k → all but k − 1 of them (at least 1).  0 and non-integers are refused."""
+    if n_jobs is None:
+        return 1
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)):
+        raise ScalelawError(f"n_jobs = {n_jobs!r}: give None or 1 (serial), a number of processes, "
+                            "or -1 for all cores")
+    n_jobs = int(n_jobs)
+    if n_jobs == 0:
+        raise ScalelawError("n_jobs = 0: give None or 1 (serial), a number of processes, or -1 for all cores")
+    if n_jobs > 0:
+        return n_jobs
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, cores + 1 + n_jobs)
+
+
 def bootstrap(problem: Problem, p_hat: np.ndarray, n_boot: int = 1000, groups=None, seed=0,
               pool=None, n_jobs: int | None = None) -> np.ndarray:
-    """Bootstrap parameter draws, shape (n_boot, k) on the natural scale."""
+    """Bootstrap parameter draws, shape (n_boot, k) on the natural scale.
+
+    Serial by default.  ``pool``: any object with ``map(fn, iterable)`` (gets 16 chunks of
+    resamples; ``n_jobs`` is then ignored).  ``n_jobs``: worker processes
+    (:func:`n_processes`: None or 1 serial, k > 1 that many, -1 all cores), started with
+    the ``forkserver`` (else ``spawn``) method; 4 chunks per process.  The draws are the
+    same whichever way they are computed."""
     counts = resample_weights(n_boot, problem.n, groups, seed)
     grid = _coarse_grid(problem)
-    if pool is None and n_jobs is None:   # processes pay off from ~200 cheap or ~20 costly refits
-        many = n_boot >= (20 if getattr(problem.law, "costly", False) else 200)
-        n_jobs = min(os.cpu_count() or 1, 8) if many else 1
-    n_chunks = 1 if (pool is None and n_jobs == 1) else max(1, (n_jobs or 4) * 4)
+    procs = 1 if pool is not None else min(n_processes(n_jobs), n_boot)
+    n_chunks = 16 if pool is not None else 1 if procs == 1 else 4 * procs
     chunks = [c for c in np.array_split(counts, n_chunks) if len(c)]
     tasks = [(problem.law, problem.design, problem.obj, problem.w, problem.user_fixed, problem.bounds,
               p_hat, c, grid) for c in chunks]
     if pool is not None:
         parts = list(pool.map(_refit_chunk, tasks))
-    elif n_jobs == 1:
+    elif procs == 1:
         parts = [_refit_chunk(t) for t in tasks]
     else:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
-        ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
-        with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx) as ex:
-            parts = list(ex.map(_refit_chunk, tasks))
+        parts = _map_processes(_refit_chunk, tasks, procs)
     return np.concatenate(parts, axis=0)
+
+
+def process_context():
+    """The multiprocessing context for worker processes: ``forkserver`` where the platform
+    has it (Linux, macOS), else ``spawn`` (Windows); never ``fork``, which copies the
+    parent's threads' locks in whatever state they are."""
+    import multiprocessing as mp
+    method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+    ctx = mp.get_context(method)
+    if method == "forkserver":   # the server imports the engine once; workers fork from it
+        ctx.set_forkserver_preload([__name__])
+    return ctx
+
+
+def _ignore_sigint():
+    """Workers leave Ctrl-C to the parent, which terminates them (no tracebacks from each)."""
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _map_processes(fn, tasks, procs: int) -> list:
+    """``[fn(t) for t in tasks]`` on ``procs`` worker processes, in order.  On any exception
+    in the parent (Ctrl-C included) or a worker, the workers are terminated at once."""
+    pool = process_context().Pool(min(procs, len(tasks)), initializer=_ignore_sigint)
+    try:
+        pending = pool.map_async(fn, tasks, chunksize=1)
+        while not pending.ready():   # short waits: the parent stays responsive to Ctrl-C
+            pending.wait(0.1)
+        parts = pending.get()
+        pool.close()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
+    return parts

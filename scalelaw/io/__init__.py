@@ -6,8 +6,11 @@
   ``df.attrs["scalelaw"]``.
 * :func:`read_table` -- a table of runs (one row per run) as it is in the file.
 * :func:`detect_format` -- which reader :func:`read_log` would use.
+* :func:`read_curves` -- logs reduced to loss curves ``run, step, lr, loss`` (the view of
+  the LR-schedule laws).
 """
 from .logs import FORMATS, UNITS, detect_format, read_log
+from .curves import read_curves
 from .table import read_table
 
-__all__ = ["read_log", "read_table", "detect_format", "FORMATS", "UNITS"]
+__all__ = ["read_log", "read_curves", "read_table", "detect_format", "FORMATS", "UNITS"]

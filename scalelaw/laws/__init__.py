@@ -20,48 +20,17 @@ Any other string containing an operator is parsed as a formula (``formula.Formul
 """
 from __future__ import annotations
 
-import importlib
-
-from ..errors import ScalelawError
-from .base import Design, Law
-
-#: name -> "module:Class"; classes are imported on first use
-REGISTRY: dict[str, str] = {
-    "powerlaw": "scalelaw.laws.scaling:PowerLaw",
-    "powerlaw_const": "scalelaw.laws.scaling:PowerLawConst",
-    "chinchilla": "scalelaw.laws.scaling:Chinchilla",
-    "kaplan": "scalelaw.laws.scaling:Kaplan",
-    "nmt": "scalelaw.laws.scaling:EncoderDecoder",
-    "bnsl": "scalelaw.laws.scaling:BNSL",
-    "bnsl2": "scalelaw.laws.scaling:BNSL2",
-    "momentum": "scalelaw.laws.lr:MomentumLaw",
-    "momentum_n": "scalelaw.laws.lr:MomentumSizeLaw",
-    "multipower": "scalelaw.laws.lr:MultiPowerLaw",
-    "s1power": "scalelaw.laws.lr:S1PowerLaw",
-}
-
-#: names of the laws whose data are per-step training logs (LR-schedule laws)
-SCHEDULE_LAWS = ("momentum", "momentum_n", "multipower", "s1power")
+from .base import AnchorStage, Design, Law
+from .registry import REGISTRY, curve_law_names, get_law, law_class, law_path, register
 
 
-def get_law(law, **config) -> Law:
-    """Return a law object from a name in :data:`REGISTRY`, a formula string, or a law."""
-    if isinstance(law, Law):
-        return law
-    if not isinstance(law, str):
-        raise ScalelawError(f"law must be a name or a formula, not {type(law).__name__}")
-    key = law.strip().lower()
-    if key == "formula" and "formula" in config:   # a formula law rebuilt from its config
-        from .formula import FormulaLaw
-        return FormulaLaw(**config)
-    if key in REGISTRY:
-        mod, cls = REGISTRY[key].split(":")
-        return getattr(importlib.import_module(mod), cls)(**config)
-    if any(ch in law for ch in "+-*/^()"):
-        from .formula import FormulaLaw
-        return FormulaLaw(law, **config)
-    raise ScalelawError(f"unknown law {law!r}; choose one of {', '.join(REGISTRY)} "
-                        f"or give a formula such as 'E + A*N**-alpha'")
+def __getattr__(name):
+    if name == "SCHEDULE_LAWS":   # deprecated: ask the law (``law.predicts_curves``)
+        from ..errors import deprecated
+        deprecated("scalelaw.laws.SCHEDULE_LAWS", "law.predicts_curves or curve_law_names()")
+        return curve_law_names()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["Law", "Design", "get_law", "REGISTRY", "SCHEDULE_LAWS"]
+__all__ = ["Law", "Design", "AnchorStage", "get_law", "register", "law_class", "law_path",
+           "curve_law_names", "REGISTRY"]

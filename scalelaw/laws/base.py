@@ -15,9 +15,27 @@ Conventions
   over the nonlinear parameters and solves the linear ones (variable projection).
 * :attr:`Law.log_params` are positive scale parameters; the engine optimizes their
   logarithm, which conditions fits whose scales span orders of magnitude.
+
+The protocol, in the order data meet it (docs/architecture.md has a worked example):
+
+=============================  ==========================================================
+``name, variables, target``    what the law is called and which columns it reads
+``param_names, bounds``        the parameter vector and its box (``default_bounds``)
+``default_grid / grid_for``    start values for the engine's search
+``prepare(frame, target)``     a table (or a per-step log) -> :class:`Design`
+``evaluate / jacobian``        the prediction and its derivatives
+``linear_params / basis``      optional: variable projection over the linear parameters
+``predicts_curves``            True for LR-schedule laws: the data are per-step logs whose
+                               rows without a loss still carry the LR history, and the law
+                               predicts whole loss curves through ``curve_design``
+``curve_design(source)``       the design of the loss curve of a schedule or a log
+``anchor_stage(x, w, fixed)``  optional extra stage the engine solves before its search
+``config / replace``           constructor options: rebuild the law (JSON, refits)
+=============================  ==========================================================
 """
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
@@ -49,6 +67,23 @@ class Design:
             return len(self.y)
         first = next(iter(self.x.values())) if isinstance(self.x, Mapping) else self.x
         return len(first)
+
+
+@dataclass
+class AnchorStage:
+    """An extra stage a law asks the engine to solve before its main search.
+
+    The engine fits :attr:`law` (a smaller, better identified law) to ``x`` with the main
+    fit's observations, weights, objective, bounds and fixed values, then holds the
+    parameters named in :attr:`take` at the values found ("anchored") during the main
+    search.  :attr:`note` is formatted with those values (``"B = {B:.6g} ..."``) for the
+    results' notes.  The bootstrap repeats both stages on every resample.
+    """
+
+    law: "Law"
+    x: Any
+    take: tuple[str, ...]
+    note: str = ""
 
 
 def cols(p: np.ndarray, k: int) -> list[np.ndarray]:
@@ -83,6 +118,9 @@ class Law:
     n_polish: int = 4
     #: evaluations are expensive (the engine then skips its second, confirming polish route)
     costly: bool = False
+    #: an LR-schedule law: its data are per-step logs (rows without a loss are kept, they
+    #: carry the LR history) and it predicts loss curves through :meth:`curve_design`
+    predicts_curves: bool = False
 
     def __init__(self):
         self.bounds: dict[str, tuple[float, float]] = dict(self.default_bounds())
@@ -111,6 +149,22 @@ class Law:
         (used by ``FitResult.to_json``).  JSON-serializable."""
         return {}
 
+    @classmethod
+    def options(cls) -> tuple[str, ...]:
+        """The keyword options the law's constructor takes (those :meth:`config` may hold)."""
+        sig = inspect.signature(cls.__init__)
+        return tuple(n for n, q in sig.parameters.items()
+                     if n != "self" and q.kind in (q.POSITIONAL_OR_KEYWORD, q.KEYWORD_ONLY))
+
+    def replace(self, **changes) -> "Law":
+        """A new law of the same class with :meth:`config` updated by ``changes`` (works for
+        user-defined subclasses as well as the registered laws)."""
+        unknown = [k for k in changes if k not in self.options()]
+        if unknown:
+            raise ScalelawError(f"law {self.name} has no option {', '.join(unknown)}; its options: "
+                                f"{', '.join(self.options()) or 'none'}")
+        return type(self)(**{**self.config(), **changes})
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}: {self.formula}>"
 
@@ -135,6 +189,20 @@ class Law:
             return {}
         return {k: (float(np.min(v)), float(np.max(v))) for k, v in design.x.items()
                 if k in self.variables and len(v)}
+
+    def curve_design(self, source, *, steps=None, every: int | None = None,
+                     max_points: int = 1000, warmup: int | None = None):
+        """For laws with :attr:`predicts_curves`: the :class:`Design` of the loss curve under
+        ``source`` (a schedule spec, :class:`~scalelaw.schedules.Schedule` or per-step LRs;
+        or a log frame with ``step, lr`` and optionally ``run, loss``) and a frame of what it
+        is evaluated at (``step, lr``; ``run`` and the observed ``loss`` for a log)."""
+        raise ScalelawError(f"law {self.name} predicts from its variables "
+                            f"({', '.join(self.variables) or 'none'}), not from an LR schedule")
+
+    def anchor_stage(self, x, weights: np.ndarray, fixed: Mapping[str, float]):
+        """An :class:`AnchorStage` for the engine to solve first, or None; and a note (or
+        None) for the results, e.g. why no anchor could be set.  Default: no stage."""
+        return None, None
 
     # -- evaluation -----------------------------------------------------------------------
     def evaluate(self, x, p: np.ndarray) -> np.ndarray:

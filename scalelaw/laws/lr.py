@@ -30,7 +30,8 @@ import numpy as np
 from ..errors import ScalelawError
 from ..schedules import (detect_warmup, momentum_lrs, parse_schedule, s1_area, s2_momentum,
                          warmup_area)
-from .base import Design, Law
+from .._blas import single_threaded_blas
+from .base import AnchorStage, Design, Law
 
 INF = float("inf")
 #: longest per-step LR history a run may have (8 bytes a step)
@@ -61,7 +62,7 @@ def _runs_from_frame(frame, target, warmup, schedule, need_N=False) -> tuple[lis
     for v in ("step", "lr"):
         if v not in frame:
             raise ScalelawError(f"an LR-schedule law needs columns step and lr; the data have: "
-                                f"{', '.join(cols_)} (name them with --step/--lr)")
+                                f"{', '.join(cols_)}; name the {v} column", option=v)
     step = np.asarray(frame["step"], dtype=float)
     lr = np.asarray(frame["lr"], dtype=float)
     n_rows = len(step)
@@ -130,7 +131,7 @@ def _runs_from_frame(frame, target, warmup, schedule, need_N=False) -> tuple[lis
             obs = np.isfinite(y[idx])
             if np.any(y[idx][obs] <= 0):
                 raise ScalelawError(f"run {lab}: loss must be positive (cross-entropy in nats); "
-                                    f"check the --loss column")
+                                    "check which column is the loss", option="loss")
         else:
             obs = np.ones(len(idx), dtype=bool)
         obs &= st > 0  # S1(0) = 0: the laws are undefined at step 0
@@ -174,8 +175,12 @@ class _LRLaw(Law):
     variables = ("step", "lr")
     target = "loss"
     _need_N = False
-    #: the engine keeps rows without a loss: they carry the LR between logged losses
-    keeps_unobserved_rows = True
+    #: per-step logs in, loss curves out; rows without a loss carry the LR between losses
+    predicts_curves = True
+    #: the warmup conventions the law offers (its ``convention`` option); ``fit_lr`` with
+    #: ``convention="auto"`` fits each of :attr:`auto_conventions` and keeps the best
+    conventions: tuple[str, ...] = ()
+    auto_conventions: tuple[str, ...] = ()
 
     def __init__(self, warmup: int | None = None, schedule: str | None = None):
         self.warmup = None if warmup is None else int(warmup)
@@ -196,6 +201,12 @@ class _LRLaw(Law):
         groups = np.concatenate([np.full(len(r.steps), str(r.label), dtype=object) for r in runs])
         return Design(x=self.features(runs), y=y, groups=groups, info=info)
 
+    def warmups(self, frame) -> dict:
+        """Each run's warmup length in steps (the law's ``warmup`` option, else detected
+        from the run's LR as its initial rise), keyed by run label."""
+        runs, _, _ = _runs_from_frame(frame, None, self.warmup, self.schedule)
+        return {r.label: r.warmup for r in runs}
+
     def design(self, runs: list[Run], y=None) -> Design:
         """A design from :class:`Run` objects built directly (e.g. from schedules)."""
         pos = 0
@@ -208,6 +219,59 @@ class _LRLaw(Law):
 
     def features(self, runs: list[Run]) -> dict:
         raise NotImplementedError
+
+    def curve_design(self, source, *, steps=None, every: int | None = None,
+                     max_points: int = 1000, warmup: int | None = None):
+        """The design of the loss curve under a schedule or a log (see
+        :meth:`Law.curve_design`).
+
+        A schedule (spec, :class:`~scalelaw.schedules.Schedule` or per-step LRs ``η_0..η_T``)
+        is evaluated at ``steps`` (1..T), else every ``every`` steps (default: about
+        ``max_points`` points, always including the last).  A log frame (``step, lr``, and
+        ``run``, ``loss``, ``N`` when present) is evaluated at its steps with a loss, or at
+        every logged step when it has none; its LR before the first logged step follows
+        ``warmup`` (else the law's own rule, see the module docstring).  ``warmup`` of a
+        schedule defaults to the law's option, else the LR's initial rise.
+        """
+        import pandas as pd
+        if isinstance(source, pd.DataFrame):
+            return self._log_curve(source, every, warmup)
+        sched = parse_schedule(source)
+        T = sched.total
+        if steps is None:
+            k = every or max(1, int(np.ceil(T / max_points)))
+            steps = np.unique(np.r_[np.arange(k, T + 1, k), T])
+        steps = np.asarray(steps, dtype=np.int64)
+        eta = sched.lrs(max(T, int(steps.max())))
+        if np.any(steps <= 0) or np.any(steps >= len(eta)):
+            raise ScalelawError(f"prediction steps must lie in 1..{len(eta) - 1} of the schedule")
+        W = warmup if warmup is not None else self.warmup
+        W = detect_warmup(eta) if W is None else int(W)
+        run = Run(label=getattr(sched, "spec", None) or sched.name, eta=np.asarray(eta, dtype=float),
+                  steps=steps, rows=np.arange(len(steps)), warmup=W)
+        return self.design([run]), pd.DataFrame({"step": steps, "lr": run.eta[steps]})
+
+    def _log_curve(self, frame, every, warmup):
+        import pandas as pd
+        if "run" not in frame:
+            frame = frame.assign(run="run")
+        W = self.warmup if warmup is None else int(warmup)
+        runs, echo = [], []
+        for label, g in frame.groupby("run", sort=False):
+            g = g.sort_values("step")
+            has = (np.isfinite(g["loss"].to_numpy(dtype=float)) if "loss" in g
+                   else np.zeros(len(g), bool))
+            got, _, _ = _runs_from_frame(g.rename(columns={"loss": "y"}), "y" if has.any() else None,
+                                         W, self.schedule, self._need_N)
+            r = got[0]
+            if every:
+                r.steps = r.steps[(r.steps % every == 0) | (r.steps == r.steps.max())]
+            e = pd.DataFrame({"run": label, "step": r.steps, "lr": r.eta[r.steps]})
+            if has.any():
+                e["loss"] = g.set_index("step")["loss"].reindex(r.steps).to_numpy()
+            runs.append(r)
+            echo.append(e)
+        return self.design(runs), pd.concat(echo, ignore_index=True)
 
     def domain(self, design: Design) -> dict[str, tuple[float, float]]:
         x = design.x
@@ -242,6 +306,8 @@ class MomentumLaw(_LRLaw):
     formula = "L0 + A*S1^-alpha - C*S2"
     linear_params = ("L0", "A", "C")
     log_params = ("A",)
+    conventions = ("tissue", "actual")
+    auto_conventions = ("tissue", "actual")
 
     def __init__(self, lam: float = 0.999, fit_lambda: bool = False, warmup: int | None = None,
                  schedule: str | None = None, convention: str = "tissue"):
@@ -549,7 +615,7 @@ def _areas(Pt, Pkm1, sel, kmax, dtype, out=None):
 class _SaturatedDrop(Law):
     """The multi-power law's saturated limit (every LR decrease fully acted, G ≡ 1):
     ``L0 + A·S1^−α − B·drop`` with ``drop = Σ_k (η_{k−1} − η_k)`` over the law's LD range.
-    Linear in ``L0, A, B``; only α is searched.  Used by :meth:`MultiPowerLaw.anchor`."""
+    Linear in ``L0, A, B``; only α is searched.  Used by :meth:`MultiPowerLaw.anchor_stage`."""
 
     name = "multipower_saturated"
     variables = ("S1", "drop")
@@ -622,6 +688,7 @@ class MultiPowerLaw(_LRLaw):
     linear_params = ("L0", "A", "B")
     log_params = ("A", "B", "C")
 
+    conventions = ("released", "paper")
     #: area blocks cached per run up to this many elements (memory: 4 or 8 bytes each)
     cache_elements = 20_000_000
     #: each evaluation touches every (observation, LR change) pair: polish two starts
@@ -652,36 +719,28 @@ class MultiPowerLaw(_LRLaw):
             c["amplitude"] = self.amplitude
         return c
 
-    def anchor(self, problem):
-        """Parameters the engine holds before its search: ``{'B': value}`` from the saturated
-        limit (``amplitude='anchored'``), fitted with ``problem``'s data, weights, objective
-        and any fixed ``L0, A, alpha``; ``({}, note)`` when B is fixed, ``amplitude='free'``,
-        or no run's LR changes over the fitted steps (then B is left to the joint fit)."""
-        if self.amplitude != "anchored" or "B" in problem.fixed:
-            return {}, None
-        from ..fit.engine import Problem
-        x = problem.x
+    def anchor_stage(self, x, weights, fixed):
+        """The stage that anchors ``B`` (``amplitude='anchored'``): the saturated limit
+        :class:`_SaturatedDrop` on the same rows, solved by the engine before its search
+        (with the main fit's weights, objective and any fixed ``L0, A, alpha``).  None when B
+        is fixed or ``amplitude='free'``; None with a note when no run's LR changes over the
+        fitted steps (B is then left to the joint fit)."""
+        if self.amplitude != "anchored" or "B" in fixed:
+            return None, None
         drop = np.zeros(len(x["S1"]))
         for r in x["_runs"]:
             c = r.cache
             cum = np.concatenate([[0.0], np.cumsum(c["d"])])
             drop[r.rows] = cum[np.searchsorted(c["k"], r.steps, side="right")]
-        fitted = problem.w > 0
+        fitted = np.asarray(weights) > 0
         span = np.ptp(drop[fitted]) if fitted.any() else 0.0
         if not span > 1e-9 * max(np.max(np.abs(drop)), 1e-300):
-            return {}, ("B not anchored: the LR does not change over the fitted steps of any run "
-                        "(B fitted jointly and weakly identified)")
-        sat = _SaturatedDrop()
-        names = sat.param_names
-        sub = Problem(sat, Design(x={"S1": x["S1"], "drop": drop}, y=problem.y), problem.obj,
-                      weights=problem.w,
-                      fixed={p: v for p, v in problem.fixed.items() if p in names},
-                      bounds={p: problem.bounds[p] for p in names if p in problem.bounds})
-        p, _ = sub.solve(n_polish=2)
-        B = float(p[names.index("B")])
-        return {"B": B}, (f"B = {B:.6g} anchored by the saturated limit G ≡ 1 "
-                          "(L0 + A·S1^-alpha - B·Σ LR decreases); asymptotic errors are "
-                          "conditional on it, the bootstrap refits both stages")
+            return None, ("B not anchored: the LR does not change over the fitted steps of any run "
+                          "(B fitted jointly and weakly identified)")
+        note = ("B = {B:.6g} anchored by the saturated limit G ≡ 1 "
+                "(L0 + A·S1^-alpha - B·Σ LR decreases); asymptotic errors are "
+                "conditional on it, the bootstrap refits both stages")
+        return AnchorStage(_SaturatedDrop(), {"S1": x["S1"], "drop": drop}, ("B",), note), None
 
     def default_bounds(self):
         return {"L0": (0.0, INF), "A": (1e-12, INF), "alpha": (1e-3, 3.0), "B": (0.0, INF),
@@ -717,7 +776,6 @@ class MultiPowerLaw(_LRLaw):
 
     def ld(self, x, C, beta, gamma, jac=False):
         """``Σ_k (η_{k−1} − η_k)·G(...)`` at every design row (without the factor B)."""
-        from ..fit.engine import single_threaded_blas
         n = len(x["S1"])
         out = np.zeros(n)
         J = np.zeros((n, 3)) if jac else None
