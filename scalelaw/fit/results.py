@@ -334,6 +334,7 @@ class FitResult:
 
         d = {
             "law": self.law.name,
+            "law_class": _law_class_path(self.law),
             "formula": self.law.formula,
             "config": self.law.config(),
             "params": {k: num(v) for k, v in self.params.items()},
@@ -387,7 +388,7 @@ class FitResult:
             config = dict(d.get("config") or {})
             if d.get("law") == "multipower" and "anchored" not in d:
                 config.setdefault("amplitude", "free")   # written before B was anchored
-            law = get_law(d["law"], **config)
+            law = _law_from_json(d, config)
             params = [d["params"][p] for p in law.param_names]
             settings = Objective(**d.get("settings", {}))
             fixed = d.get("fixed", [])
@@ -413,6 +414,21 @@ class FitResult:
             from .engine import SolveInfo
             res.convergence = SolveInfo.from_dict(d["convergence"])
         return res
+
+
+def _law_class_path(law):
+    """``"module:Class"`` of a law the registry does not build under its name (a user's
+    subclass), else None; ``from_json`` imports it to rebuild the law."""
+    from ..laws import REGISTRY, law_path
+    path = law_path(law)
+    return None if REGISTRY.get(law.name.lower()) == path or law.name == "formula" else path
+
+
+def _law_from_json(d, config):
+    from ..laws import get_law, law_class
+    if d.get("law_class"):
+        return law_class(d["law_class"])(**config)
+    return get_law(d["law"], **config)
 
 
 def curve_prediction(result, source, alpha: float = 0.05, **options) -> pd.DataFrame:
