@@ -2,10 +2,13 @@
 
 Public namespace (imported lazily, so ``import scalelaw`` is cheap):
 
-* ``scalelaw.fit(data, law, ...)`` -> :class:`scalelaw.fit.FitResult`
+* ``scalelaw.fit(data, law, ...)`` -> :class:`scalelaw.fitting.FitResult`
+* ``scalelaw.fit_lr(logs, law, ...)`` -- LR-schedule laws fitted jointly to training logs
+* ``scalelaw.leave_one_group_out(data, law, by=...)`` -- cross-validation by group
 * ``scalelaw.get_law(name)`` / ``scalelaw.laws`` -- law objects
-* ``scalelaw.read_log(path)`` / ``scalelaw.read_table(path)`` -- readers
+* ``scalelaw.read_log(path)`` / ``scalelaw.read_curves(paths)`` / ``scalelaw.read_table(path)``
 * ``scalelaw.schedules`` -- LR schedules (``parse_schedule(spec)``)
+* ``scalelaw.forecast`` -- loss curves of schedules, schedule comparison and search
 * ``scalelaw.allocate`` -- compute-optimal allocation
 * ``scalelaw.synthetic`` -- Markov sources and tokenizers
 """
@@ -18,16 +21,20 @@ __version__ = "0.1.0"
 _LAZY = {
     # name: (module, attribute or None for the module itself)
     "fit": ("scalelaw.fit", None),  # the package is callable: scalelaw.fit(data, law)
+    "fit_lr": ("scalelaw.fit.curves", "fit_lr"),
+    "leave_one_group_out": ("scalelaw.fit.api", "leave_one_group_out"),
     "FitResult": ("scalelaw.fit", "FitResult"),
     "get_law": ("scalelaw.laws", "get_law"),
     "Law": ("scalelaw.laws", "Law"),
     "read_log": ("scalelaw.io", "read_log"),
     "read_table": ("scalelaw.io.table", "read_table"),
+    "read_curves": ("scalelaw.io.curves", "read_curves"),
     "parse_schedule": ("scalelaw.schedules", "parse_schedule"),
     "ScalelawError": ("scalelaw.errors", "ScalelawError"),
     "laws": ("scalelaw.laws", None),
     "schedules": ("scalelaw.schedules", None),
     "allocate": ("scalelaw.allocate", None),
+    "forecast": ("scalelaw.forecast", None),
     "synthetic": ("scalelaw.synthetic", None),
     "io": ("scalelaw.io", None),
 }
