@@ -15,10 +15,10 @@ REGISTRY: dict[str, str] = {
     "nmt": "scalelaw.laws.scaling:EncoderDecoder",
     "bnsl": "scalelaw.laws.scaling:BNSL",
     "bnsl2": "scalelaw.laws.scaling:BNSL2",
-    "momentum": "scalelaw.laws.lr:MomentumLaw",
-    "momentum_n": "scalelaw.laws.lr:MomentumSizeLaw",
-    "multipower": "scalelaw.laws.lr:MultiPowerLaw",
-    "s1power": "scalelaw.laws.lr:S1PowerLaw",
+    "momentum": "scalelaw.laws.momentum:MomentumLaw",
+    "momentum_n": "scalelaw.laws.momentum:MomentumSizeLaw",
+    "multipower": "scalelaw.laws.multipower:MultiPowerLaw",
+    "s1power": "scalelaw.laws.momentum:S1PowerLaw",
 }
 
 def register(name: str, cls: type) -> None:
