@@ -59,7 +59,8 @@ def compare_schedules(result, schedules, alpha: float = 0.05) -> pd.DataFrame:
     """Predicted final loss (with band) of each schedule, best first.
 
     ``schedules``: mapping name -> spec/Schedule, or a list of specs.  Columns ``schedule,
-    steps, final_lr, final_loss, loss_lower, loss_upper``."""
+    steps, final_lr, final_loss, loss_lower, loss_upper, valid`` (``valid`` is False where
+    the predicted loss is not positive: outside the law's valid region; ranked last)."""
     result = _result(result)
     if not isinstance(schedules, Mapping):
         schedules = {str(getattr(s, "spec", s)): s for s in schedules}
@@ -70,7 +71,10 @@ def compare_schedules(result, schedules, alpha: float = 0.05) -> pd.DataFrame:
         rows.append({"schedule": name, "steps": s.total, "final_lr": float(c["lr"].iloc[-1]),
                      "final_loss": float(c["loss_pred"].iloc[-1]),
                      BAND[0]: float(c[BAND[0]].iloc[-1]), BAND[1]: float(c[BAND[1]].iloc[-1])})
-    return pd.DataFrame(rows).sort_values("final_loss", kind="stable").reset_index(drop=True)
+    table = pd.DataFrame(rows)
+    table = table.assign(valid=np.isfinite(table["final_loss"]) & (table["final_loss"] > 0))
+    return table.sort_values(["valid", "final_loss"], ascending=[False, True],
+                             kind="stable").reset_index(drop=True)
 
 
 def optimize_schedule(result, steps: int, peak: float, *, warmup: int = 0, family: str = "wsd",
@@ -84,7 +88,10 @@ def optimize_schedule(result, steps: int, peak: float, *, warmup: int = 0, famil
     ``peak·{0, 0.01, 0.1}``; the exponential shape uses only positive finals); the best
     cooldown per (shape, final) is then refined by a bounded scalar search.
     ``family='cosine'``: grid over the final LR.  Returns all candidates, best first, with
-    ``spec`` strings that ``scalelaw schedule`` accepts.
+    ``spec`` strings that ``scalelaw schedule`` accepts and ``valid`` (False where the
+    predicted final loss is not positive; such candidates rank last, and a budget where no
+    candidate is valid is refused).  Warns when the budget's peak LR or steps extrapolate
+    beyond the fitted runs.
     """
     from scipy.optimize import minimize_scalar
     result = _result(result)
@@ -131,8 +138,29 @@ def optimize_schedule(result, steps: int, peak: float, *, warmup: int = 0, famil
                     rows.append({"spec": spec_of(float(r.x)), "final_loss": float(r.fun)})
     else:
         raise ScalelawError(f"unknown schedule family {family!r}; use wsd or cosine")
-    out = pd.DataFrame(rows).drop_duplicates("spec").sort_values("final_loss", kind="stable")
-    return out.reset_index(drop=True)
+    out = pd.DataFrame(rows).drop_duplicates("spec")
+    return _rank_valid(out, result, parse_schedule(out["spec"].iloc[0]) if len(out) else None, warmup)
+
+
+def _rank_valid(table, result, example, warmup):
+    """Candidates best first, those whose predicted final loss is not positive (outside the
+    law's valid region) marked ``valid = False`` and ranked last; refused when none is
+    valid.  Warns once when the budget itself extrapolates (peak LR, steps)."""
+    import warnings
+
+    from .errors import ScalelawWarning
+    from .fit.results import curve_validity
+    if example is not None:
+        d, _ = result.law.curve_design(example, steps=[example.total], warmup=warmup)
+        for note in curve_validity(result, result.law.domain(d), [1.0]):
+            warnings.warn(note, ScalelawWarning, stacklevel=3)
+    table = table.assign(valid=np.isfinite(table["final_loss"]) & (table["final_loss"] > 0))
+    if len(table) and not table["valid"].any():
+        raise ScalelawError(f"every candidate schedule has a predicted final loss <= 0 (best "
+                            f"{table['final_loss'].min():.4g}): the fitted law is outside its valid "
+                            "region for this budget; plan within the fitted steps and LRs")
+    table = table.sort_values(["valid", "final_loss"], ascending=[False, True], kind="stable")
+    return table.reset_index(drop=True)
 
 
 __all__ = ["predict_curve", "compare_schedules", "optimize_schedule", "BAND"]

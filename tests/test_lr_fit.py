@@ -570,3 +570,32 @@ def test_fit_json_paths_and_bad_bootstrap(tmp_path, capsys):
     for extra in (["--final"], ["--space", "linear"], ["--strict"]):
         assert main(["fit", str(logs), "--law", "s1power", *extra]) == 2
         assert "not available with LR-schedule laws" in capsys.readouterr().err
+
+
+def test_curve_predictions_warn_outside_the_fitted_region():
+    """LR-schedule predictions say when they extrapolate (peak LR, steps) or leave the law's
+    valid region (non-positive loss), and the planner never recommends such a schedule."""
+    import warnings
+
+    from scalelaw.errors import ScalelawWarning
+    res = fit_lr(synth("momentum", TRUE["momentum"]), "momentum", warmup=W, lam=0.999)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ScalelawWarning)
+        inside = res.predict(f"cosine:peak=1e-3,final=1e-4,steps=2000,warmup={W}")
+        assert inside.attrs["notes"] == []
+    with pytest.warns(ScalelawWarning, match=r"peak LR 1 is 1e\+03x the highest fitted LR"):
+        res.predict(f"cosine:peak=1,final=1e-4,steps=2000,warmup={W}")
+    with pytest.warns(ScalelawWarning, match=r"18x the longest fitted run"):
+        res.predict(f"cosine:peak=1e-3,final=1e-4,steps=36000,warmup={W}")
+    # a law whose annealing term overshoots: negative predicted losses are said out loud,
+    # ranked last, and a budget where every candidate is negative is refused
+    bad = _fixed("momentum", np.array([0.05, 0.01, 0.5, 500.0]))
+    bad.domain = res.domain
+    with pytest.warns(ScalelawWarning, match="predicted loss <= 0"):
+        curve = predict_curve(bad, f"wsd:peak=1e-3,final=0,steps=2000,warmup={W},cooldown=0.5")
+    assert curve["loss_pred"].min() < 0
+    table = compare_schedules(bad, [f"constant:peak=1e-3,steps=2000,warmup={W}",
+                                    f"wsd:peak=1e-3,final=0,steps=2000,warmup={W},cooldown=0.5"])
+    assert list(table["valid"]) == [True, False]
+    with pytest.raises(ScalelawError, match="outside its valid"):
+        optimize_schedule(bad, 2000, 1e-3, warmup=W, finals=[0.0], shapes=("linear",))

@@ -55,6 +55,13 @@ def run(args) -> int:
     with pd.option_context("display.width", 200, "display.max_colwidth", 120):
         print(table[cols].head(args.top).to_string(index=False, float_format=lambda v: f"{v:.5f}"))
     best = table.iloc[0]
+    if not bool(best["valid"]):
+        raise ScalelawError("no schedule has a positive predicted final loss: the fitted law is "
+                            "outside its valid region for these schedules; none is recommended")
+    invalid = int((~table["valid"]).sum())
+    if invalid:
+        print(f"\n{invalid} candidate(s) with a predicted final loss <= 0 ranked last (outside the "
+              "law's valid region)")
     print(f"\nbest: {best[cols[0]]} (predicted final loss {best['final_loss']:.5f})")
     if args.out:
         print(f"wrote {len(table)} candidates to {args.out}")

@@ -445,6 +445,9 @@ def curve_prediction(result, source, alpha: float = 0.05, **options) -> pd.DataF
         source = os.fspath(source)
     design, out = law.curve_design(source, **options)
     mean, _, _, lo, hi = curve_band(result, law, design.x, alpha)
+    notes = curve_validity(result, law.domain(design), mean)
+    for note in notes:
+        warnings.warn(note, ScalelawWarning, stacklevel=3)
     if getattr(getattr(result, "settings", None), "space", "log") == "log":
         lo, hi = exp_band(lo), exp_band(hi)
     observed = out.pop("loss") if "loss" in out else None
@@ -453,7 +456,34 @@ def curve_prediction(result, source, alpha: float = 0.05, **options) -> pd.DataF
         out["loss"] = observed.to_numpy()
     if "run" in out and out["run"].nunique() == 1:
         out = out.drop(columns="run")
-    return out.reset_index(drop=True)
+    out = out.reset_index(drop=True)
+    out.attrs["notes"] = notes
+    return out
+
+
+#: an LR-schedule prediction warns beyond these multiples of the fitted peak LR and steps
+CURVE_LR_WARN = 1.25
+CURVE_STEPS_WARN = 3.0
+
+
+def curve_validity(result, domain: dict, mean) -> list[str]:
+    """One-line notes when a predicted loss curve leaves the fitted law's valid region: a
+    peak LR above :data:`CURVE_LR_WARN` × the highest fitted LR, more steps than
+    :data:`CURVE_STEPS_WARN` × the longest fitted run, or a non-positive predicted loss."""
+    fitted = dict(getattr(result, "domain", None) or {})
+    notes = []
+    if "lr" in domain and "lr" in fitted and domain["lr"][1] > CURVE_LR_WARN * fitted["lr"][1]:
+        notes.append(f"peak LR {domain['lr'][1]:.3g} is {domain['lr'][1] / fitted['lr'][1]:.3g}x the "
+                     f"highest fitted LR {fitted['lr'][1]:.3g}: an extrapolation the law was not fitted on")
+    if "step" in domain and "step" in fitted and domain["step"][1] > CURVE_STEPS_WARN * fitted["step"][1]:
+        notes.append(f"step {domain['step'][1]:.0f} is {domain['step'][1] / fitted['step'][1]:.3g}x the "
+                     f"longest fitted run ({fitted['step'][1]:.0f} steps): an extrapolation")
+    mean = np.asarray(mean, dtype=float)
+    bad = ~(mean > 0)
+    if bad.any():
+        notes.append(f"predicted loss <= 0 (or not a number) at {int(bad.sum())} of {mean.size} step(s), "
+                     f"min {np.nanmin(mean):.4g}: the law is outside its valid region there")
+    return notes
 
 
 def curve_band(result, law, x, alpha: float = 0.05):

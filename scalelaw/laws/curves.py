@@ -258,11 +258,17 @@ class CurveLaw(Law):
         return self.design(runs), pd.concat(echo, ignore_index=True)
 
     def domain(self, design: Design) -> dict[str, tuple[float, float]]:
+        """Ranges of the evaluated ``step`` and ``S1`` and of the per-step ``lr`` up to the
+        last evaluated step of each run (used to say when a prediction extrapolates)."""
         x = design.x
         out = {}
         for k in ("step", "S1"):
             if k in x and len(x[k]):
                 out[k] = (float(np.min(x[k])), float(np.max(x[k])))
+        lrs = [r.eta[1:int(r.steps.max()) + 1] for r in x.get("_runs", ()) if len(r.steps)]
+        lrs = [e[e > 0] for e in lrs]
+        if any(len(e) for e in lrs):
+            out["lr"] = (float(min(e.min() for e in lrs if len(e))), float(max(e.max() for e in lrs if len(e))))
         return out
 
     # -- batching helpers ------------------------------------------------------------------
