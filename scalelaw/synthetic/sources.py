@@ -13,17 +13,25 @@ same marginal ``pi``.  The same seed always gives the same array.
 from __future__ import annotations
 
 import math
+import re
 from functools import cached_property
 
 import numpy as np
 
 from ..errors import ScalelawError
+from ..spec import Grammar, Kind, Range
 from . import entropy as _ent
 
 __all__ = ["MarkovSource", "SwitchingSource", "MixtureSource", "parse_source"]
 
-#: largest state space (m^k) accepted; the kernel is stored dense
+#: largest state space (m^k) accepted
 MAX_STATES = 1 << 22
+#: largest kernel (m^k rows × m symbols) accepted; the kernel is stored dense (8 bytes an entry)
+MAX_KERNEL = 1 << 25
+#: largest order: m >= 2 and m^k <= MAX_STATES give k <= 22
+_MAX_K = MAX_STATES.bit_length() - 1
+#: largest Dirichlet concentration (the m gamma draws of a row must sum to a finite float)
+_MAX_ALPHA = 1e300
 
 
 def _rng(seed) -> np.random.Generator:
@@ -78,8 +86,9 @@ class MarkovSource:
     def random(cls, m: int = 2, k: int = 1, alpha: float = 1.0, seed: int = 0) -> "MarkovSource":
         """Random kernel: every row drawn from ``Dirichlet(alpha, ..., alpha)`` (seeded)."""
         m, k = _check_mk(m, k)
-        if not (isinstance(alpha, (int, float)) and math.isfinite(alpha) and alpha > 0):
-            raise ScalelawError(f"alpha={alpha} is invalid; the Dirichlet concentration must be > 0")
+        if not (isinstance(alpha, (int, float)) and math.isfinite(alpha) and 0 < alpha <= _MAX_ALPHA):
+            raise ScalelawError(f"alpha={alpha} is invalid; the Dirichlet concentration must be "
+                                f"in (0, {_MAX_ALPHA:g}]")
         rng = np.random.default_rng(seed)
         kernel = rng.dirichlet(np.full(m, float(alpha)), size=m ** k)
         # Dirichlet draws with tiny alpha can underflow to exact zeros; keep rows normalised
@@ -255,13 +264,17 @@ class MarkovSource:
 
 
 def _check_mk(m, k) -> tuple[int, int]:
-    if not isinstance(m, (int, np.integer)) or m < 2:
+    if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 2:
         raise ScalelawError(f"alphabet size m={m} is invalid; use an integer m >= 2")
-    if not isinstance(k, (int, np.integer)) or k < 1:
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise ScalelawError(f"order k={k} is invalid; use an integer k >= 1")
-    if m ** k > MAX_STATES:
+    m, k = int(m), int(k)
+    if m > MAX_STATES or k > _MAX_K or m ** k > MAX_STATES:   # (bounds first: no huge powers)
         raise ScalelawError(f"m^k = {m}^{k} states is too many (limit {MAX_STATES}); use a smaller m or k")
-    return int(m), int(k)
+    if m ** (k + 1) > MAX_KERNEL:
+        raise ScalelawError(f"a kernel of m^k x m = {m}^{k} x {m} entries is too large (limit "
+                            f"{MAX_KERNEL}); use a smaller m or k")
+    return m, k
 
 
 class SwitchingSource(MarkovSource):
@@ -340,69 +353,53 @@ def _lift(kernel: np.ndarray, k_from: int, k_to: int, m: int) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------- spec parsing
-_SOURCE_HELP = ("use markov:m=M,k=K,alpha=A,seed=S | switching:p=P,q=Q,k=K | "
-                "mixture:W1*switching(...)+W2*markov(...)")
+#: the source spec grammar: kinds, keys and defaults come from the builders' signatures
+_K = Range(1, _MAX_K)
+SPEC = Grammar("source", [
+    Kind("markov", MarkovSource.random,
+         ranges={"m": Range(2, MAX_STATES), "k": _K, "alpha": Range(0, _MAX_ALPHA, "(]"),
+                 "seed": Range(0)}),
+    Kind("switching", SwitchingSource, ranges={"p": Range(0, 1), "q": Range(0, 1), "k": _K}),
+], compound={"mixture": "mixture:W1*KIND(KEY=VALUE,...)+W2*KIND(...) (KIND markov or "
+                             "switching; weights >= 0, default 1)"},
+    kind_aliases={"mix": "mixture"})
+#: the grammar's overview, one line (what an unknown kind's message ends with)
+GRAMMAR = SPEC.text
 
 
-def _parse_kv(body: str, allowed: dict, what: str) -> dict:
-    out = {}
-    body = body.strip()
-    if not body:
-        return out
-    for item in body.split(","):
-        if "=" not in item:
-            raise ScalelawError(f"cannot parse {item!r} in {what} spec; expected key=value ({_SOURCE_HELP})")
-        key, val = (t.strip() for t in item.split("=", 1))
-        if key not in allowed:
-            raise ScalelawError(f"unknown parameter {key!r} for {what}; allowed: {', '.join(allowed)}")
-        typ = allowed[key]
-        try:
-            if typ is int:
-                fv = float(val)
-                if not fv.is_integer():
-                    raise ValueError
-                out[key] = int(fv)
-            else:
-                out[key] = float(val)
-                if not math.isfinite(out[key]):
-                    raise ValueError
-        except ValueError:
-            kind = "an integer" if typ is int else "a number"
-            raise ScalelawError(f"{what} parameter {key}={val!r} is not {kind}") from None
-    return out
+#: one mixture term: ``[W *] KIND(KEY=VALUE,...)``
+_TERM = re.compile(r"^\s*(?:(?P<w>[^()]*?)\s*\*\s*)?(?P<name>[A-Za-z_]\w*)\s*\((?P<inner>.*)\)\s*$", re.S)
 
 
 def _split_top(s: str, sep: str) -> list[str]:
+    """``s`` split at ``sep`` outside parentheses (a ``+`` in a weight's exponent, ``1e+3``,
+    does not split)."""
     parts, depth, cur = [], 0, []
-    for ch in s:
+    for i, ch in enumerate(s):
+        exponent = (ch == "+" and 2 <= i < len(s) - 1 and s[i - 1] in "eE" and s[i - 2] in "0123456789."
+                    and s[i + 1].isdigit())
+        if exponent:
+            cur.append(ch)
+            continue
         if ch == "(":
             depth += 1
         elif ch == ")":
             depth -= 1
             if depth < 0:
-                raise ScalelawError(f"unbalanced parentheses in source spec {s!r}")
+                raise SPEC.error(f"unbalanced parentheses in {s!r}", "mixture")
         if ch == sep and depth == 0:
             parts.append("".join(cur))
             cur = []
         else:
             cur.append(ch)
     if depth != 0:
-        raise ScalelawError(f"unbalanced parentheses in source spec {s!r}")
+        raise SPEC.error(f"unbalanced parentheses in {s!r}", "mixture")
     parts.append("".join(cur))
     return parts
 
 
 def _parse_simple(kind: str, body: str, spec: str) -> MarkovSource:
-    if kind == "markov":
-        kv = _parse_kv(body, {"m": int, "k": int, "alpha": float, "seed": int}, "markov")
-        src = MarkovSource.random(kv.get("m", 2), kv.get("k", 1), kv.get("alpha", 1.0), kv.get("seed", 0))
-    elif kind == "switching":
-        kv = _parse_kv(body, {"p": float, "q": float, "k": int}, "switching")
-        if "p" not in kv or "q" not in kv:
-            raise ScalelawError("switching source needs p and q, e.g. switching:p=0.2,q=0.3,k=2")
-        src = SwitchingSource(kv["p"], kv["q"], kv.get("k", 1))
-    else:
-        raise ScalelawError(f"unknown source kind {kind!r} in {spec!r}; {_SOURCE_HELP}")
+    src = SPEC.parse(f"{kind}:{body}")
     src.spec = spec
     return src
 
@@ -411,36 +408,35 @@ def parse_source(spec: str) -> MarkovSource:
     """Build a source from a spec string.
 
     * ``markov:m=4,k=2,alpha=0.5,seed=1`` -- random kernel, rows ~ Dirichlet(alpha)
-      (defaults m=2, k=1, alpha=1, seed=0);
-    * ``switching:p=0.2,q=0.3,k=2`` -- the binary switching source (k defaults to 1);
+      (:meth:`MarkovSource.random`: defaults m=2, k=1, alpha=1, seed=0);
+    * ``switching:p=0.2,q=0.3,k=2`` -- the binary switching source (:class:`SwitchingSource`,
+      k defaults to 1);
     * ``mixture:0.7*switching(p=0.8,q=0.8,k=2)+0.3*markov(m=2,k=1,seed=3)`` -- kernel
       mixture (weights are normalised; a missing ``W*`` means weight 1).
 
-    Raises :class:`ScalelawError` with a one-line message on any problem.
+    Raises :class:`ScalelawError` with a one-line message on any problem (a bad value names
+    the key, what is allowed and the kind's grammar).
     """
     if not isinstance(spec, str) or not spec.strip():
-        raise ScalelawError(f"empty source spec; {_SOURCE_HELP}")
+        raise SPEC.error("empty spec")
     spec = spec.strip()
-    kind, _, body = spec.partition(":")
-    kind = kind.strip().lower()
-    if kind in ("markov", "switching"):
+    kind, body = SPEC.split(spec)
+    if kind != "mixture":
+        SPEC.kind(kind)   # refuses an unknown kind, naming the known ones
         return _parse_simple(kind, body, spec)
-    if kind in ("mixture", "mix"):
-        comps, weights = [], []
-        for term in _split_top(body, "+"):
-            term = term.strip()
-            w = 1.0
-            head, star, rest = term.partition("*")
-            if star and "(" not in head:
-                try:
-                    w = float(head)
-                except ValueError:
-                    raise ScalelawError(f"cannot parse mixture weight {head!r} in {spec!r}") from None
-                term = rest.strip()
-            name, paren, inner = term.partition("(")
-            if not paren or not inner.endswith(")"):
-                raise ScalelawError(f"cannot parse mixture component {term!r}; write e.g. 0.5*switching(p=0.2,q=0.3,k=2)")
-            comps.append(_parse_simple(name.strip().lower(), inner[:-1], f"{name.strip()}:{inner[:-1]}"))
-            weights.append(w)
+    comps, weights = [], []
+    for term in _split_top(body, "+"):
+        m = _TERM.match(term)
+        if m is None:
+            raise SPEC.error(f"cannot read mixture component {term.strip()!r}; write e.g. "
+                             "0.5*switching(p=0.2,q=0.3,k=2)", "mixture")
+        w = 1.0 if m["w"] is None else SPEC.value("weight", m["w"], float, Range(0), "mixture")
+        if m["name"].lower() not in SPEC.kinds:
+            raise SPEC.error(f"mixture component {m['name']!r} is not one of {', '.join(SPEC.kinds)}",
+                             "mixture")
+        comps.append(_parse_simple(m["name"].lower(), m["inner"], f"{m['name']}:{m['inner']}"))
+        weights.append(w)
+    try:
         return MixtureSource(comps, weights, spec=spec)
-    raise ScalelawError(f"unknown source kind {kind!r} in {spec!r}; {_SOURCE_HELP}")
+    except ScalelawError as e:
+        raise SPEC.error(str(e), "mixture") from None

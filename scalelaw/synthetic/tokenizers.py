@@ -17,12 +17,14 @@ Losses are in nats.  ``loss per character = Σ token cross-entropy / Σ characte
 """
 from __future__ import annotations
 
+import inspect
 import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import ScalelawError
+from ..spec import MAX_INT, Grammar, Kind, Range
 
 __all__ = [
     "Tokenizer",
@@ -367,46 +369,57 @@ class TokenizerSpec:
         return f"{self.kind}:" + ",".join(parts)
 
 
-_TOK_HELP = "use bpe:vocab=N[,min_count=C] | bpe:min_count=C | lzw:vocab=N | lz78:vocab=N"
+#: largest dictionary a spec may ask for (token ids are 32-bit in the BPE backend)
+MAX_VOCAB = 2 ** 31 - 1
+
+
+def _bpe(vocab: int | None = None, min_count: int | None = None) -> TokenizerSpec:
+    """BPE to ``vocab`` tokens (alphabet included) and/or until pairs are rarer than ``min_count``."""
+    if vocab is None and min_count is None:
+        raise ScalelawError("BPE needs vocab and/or min_count, e.g. bpe:vocab=128")
+    return TokenizerSpec("bpe", vocab, min_count)
+
+
+def _lzw(vocab: int) -> TokenizerSpec:
+    """LZW dictionary of ``vocab`` entries (alphabet included)."""
+    return TokenizerSpec("lzw", vocab)
+
+
+def _lz78(vocab: int) -> TokenizerSpec:
+    """LZ78 dictionary of ``vocab`` entries (alphabet included)."""
+    return TokenizerSpec("lz78", vocab)
+
+
+_RANGES = {"vocab": Range(2, MAX_VOCAB), "min_count": Range(1, MAX_INT)}
+_ALIASES = {"vocab_size": "vocab", "size": "vocab", "min_freq": "min_count", "min_frequency": "min_count"}
+
+
+def _kind(name, build) -> Kind:
+    keys = inspect.signature(build).parameters
+    return Kind(name, build, ranges={k: r for k, r in _RANGES.items() if k in keys},
+                aliases={a: k for a, k in _ALIASES.items() if k in keys})
+
+
+#: the tokenizer spec grammar (keys and defaults from the builders' signatures); vocab counts
+#: the alphabet, so it must be at least the alphabet size
+SPEC = Grammar("tokenizer", [_kind("bpe", _bpe), _kind("lzw", _lzw), _kind("lz78", _lz78)])
+#: the grammar's overview, one line (what an unknown kind's message ends with)
+GRAMMAR = SPEC.text
 
 
 def parse_tokenizer(spec: str, m: int | None = None) -> TokenizerSpec:
     """Parse ``bpe:vocab=128``, ``bpe:min_count=50``, ``lzw:vocab=512``, ``lz78:vocab=512``.
 
-    With ``m`` given, also checks that the dictionary is at least the alphabet size.
+    With ``m`` given, also checks that the dictionary is at least the alphabet size.  A bad
+    spec raises one :class:`ScalelawError` line naming the key, what is allowed and the
+    kind's grammar.
     """
-    if not isinstance(spec, str) or not spec.strip():
-        raise ScalelawError(f"empty tokenizer spec; {_TOK_HELP}")
-    kind, _, body = spec.strip().partition(":")
-    kind = kind.strip().lower()
-    if kind not in ("bpe", "lzw", "lz78"):
-        raise ScalelawError(f"unknown tokenizer {kind!r} in {spec!r}; {_TOK_HELP}")
-    kv: dict[str, int] = {}
-    for item in filter(None, (t.strip() for t in body.split(","))):
-        key, eq, val = (t.strip() for t in item.partition("="))
-        key = {"vocab_size": "vocab", "size": "vocab", "min_freq": "min_count",
-               "min_frequency": "min_count"}.get(key, key)
-        if not eq or key not in ("vocab", "min_count") or (kind != "bpe" and key == "min_count"):
-            allowed = "vocab, min_count" if kind == "bpe" else "vocab"
-            raise ScalelawError(f"cannot parse {item!r} in tokenizer spec {spec!r}; allowed keys: {allowed}")
-        try:
-            fv = float(val)
-            if not fv.is_integer():
-                raise ValueError
-            kv[key] = int(fv)
-        except (ValueError, OverflowError):
-            raise ScalelawError(f"tokenizer parameter {key}={val!r} is not an integer") from None
-    if kind == "bpe" and not kv:
-        raise ScalelawError(f"BPE needs vocab and/or min_count, e.g. bpe:vocab=128; {_TOK_HELP}")
-    if kind != "bpe" and "vocab" not in kv:
-        raise ScalelawError(f"{kind} needs a dictionary size, e.g. {kind}:vocab=512")
-    if "vocab" in kv and kv["vocab"] < 2:
-        raise ScalelawError(f"dictionary size {kv['vocab']} is invalid; use vocab >= the alphabet size")
-    if "min_count" in kv and kv["min_count"] < 1:
-        raise ScalelawError(f"min_count={kv['min_count']} is invalid; use an integer >= 1")
-    ts = TokenizerSpec(kind, kv.get("vocab"), kv.get("min_count"))
+    ts = SPEC.parse(spec)
     if m is not None:
-        ts.check(m)
+        try:
+            ts.check(m)
+        except ScalelawError as e:
+            raise SPEC.error(str(e), ts.kind) from None
     return ts
 
 
