@@ -3,7 +3,7 @@ series) into scalelaw's tidy log frame, and keep count of every row dropped.
 
 Readers produce :class:`Source` objects; :func:`tidy` maps their columns to canonical names,
 splits train/val losses into rows, handles resumed runs and duplicate steps, and returns the
-pieces that :func:`scalelaw.io.logs.read_log` assembles.  Nothing here reads files.
+pieces that :func:`scalelaw.io.pipeline.read_log` assembles.  Nothing here reads files.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Mapping
 import numpy as np
 
 from ..errors import ScalelawError
-from .columns import SYNONYMS, normalize, resolve, show
+from .columns import normalize, resolve, show
 
 #: the tidy columns, in order
 TIDY = ("run", "step", "tokens", "lr", "loss", "split")
@@ -24,7 +24,7 @@ MEASURED = ("tokens", "lr", "loss")
 RUN_LEVEL = ("N", "D", "C")
 SPLITS = ("train", "val")
 #: keys of ``report["dropped"]``, in the order they are applied
-DROP_KEYS = ("no_step", "nonfinite", "resumed", "duplicate_step", "warmup", "downsampled")
+DROP_KEYS = ("no_step", "nonfinite", "resumed", "duplicate_step", "split", "warmup", "downsampled")
 
 # ---------------------------------------------------------------------------------------
 # column classification
@@ -39,6 +39,8 @@ _VAL_LOSS = ("evalloss", "valloss", "val/loss", "eval/loss", "validationloss",
              "validation/loss", "valid/loss", "validloss", "lossval", "lmlossvalue",
              "vallmloss", "val/lmloss", "eval/lmloss", "testloss", "test/loss", "devloss",
              "vallossepoch", "val/lossepoch", "vallossstep", "evaluationlossvsiterations")
+# W&B-style per-dataset eval losses: eval/<set>/loss, val/<set>/loss
+_VAL_SET_LOSS = re.compile(r"^(eval|evaluation|val|valid|validation|test|dev)/[^/]+/(loss|lm[ _]?loss)$", re.I)
 _LR_EXTRA = re.compile(r"^(lr[-_ ]\w+|lr/\w+|optimizer/lr.*|learning_rate/.*|train/lr|(epoch|batch)_(lr|learning_rate))$", re.I)
 _STEP_PREFERRED = ("train/global_step", "trainer/global_step", "global_step")
 
@@ -48,7 +50,7 @@ def loss_split(name: str) -> str | None:
     n = normalize(name)
     if n in _TRAIN_LOSS:
         return "train"
-    if n in _VAL_LOSS:
+    if n in _VAL_LOSS or _VAL_SET_LOSS.match(str(name).strip()):
         return "val"
     return None
 
@@ -58,7 +60,7 @@ def _loss_rank(name: str) -> int:
     for table in (_TRAIN_LOSS, _VAL_LOSS):
         if n in table:
             return table.index(n)
-    return 99
+    return 50 if _VAL_SET_LOSS.match(str(name).strip()) else 99
 
 
 def norm_split(values) -> np.ndarray:
@@ -91,6 +93,8 @@ class Source:
     already knows (e.g. the W&B ``Step`` column); ``labels``: canonical -> label shown in the
     report instead of the column name.  ``meta``: run-level N/D/C found outside the table.
     ``dropped``: rows the reader already dropped (keys of :data:`DROP_KEYS`).
+    ``notes``: what the reader understood that the report should say (units converted, what
+    a parameter-count line counted, ...); ``warnings``: problems it worked around.
     """
 
     wide: object
@@ -103,6 +107,7 @@ class Source:
     dropped: dict = field(default_factory=dict)
     warnings: list = field(default_factory=list)
     ignored: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
 
 
 @dataclass
@@ -275,7 +280,8 @@ def map_columns(columns, mapping: Mapping[str, str] | None, fixed: Mapping[str, 
         if canon in found:
             continue
         # only exact, unambiguous names for run-level quantities inside a log
-        strict = {"N": ("n", "params", "nparams", "numparams", "modelparams", "nonembeddingparams"),
+        strict = {"N": ("n", "params", "nparams", "numparams", "modelparams", "nonembeddingparams",
+                        "parametercount", "paramcount", "numparameters", "nparameters"),
                   "D": ("d", "trainingtokens", "traintokens", "datasettokens"),
                   "C": ("c", "flops", "totalflops", "totalflos", "trainflops", "trainingflops")}[canon]
         hits = [c for c in free if normalize(c) in strict]
@@ -309,6 +315,20 @@ class Counter:
         self.columns: dict[str, list[str]] = {}
         self.ignored: list[str] = []
         self.warnings: list[str] = []
+        self.notes: list[str] = []
+
+    def merge(self, other: "Counter") -> None:
+        """Add what ``other`` counted (one file of a directory, read on its own)."""
+        for k, v in other.dropped.items():
+            self.dropped[k] += v
+        self.rows_read += other.rows_read
+        self.inf_values += other.inf_values
+        for canon, labels in other.columns.items():
+            for lab in labels:
+                self.map(canon, lab)
+        self.ignored += [c for c in other.ignored if c not in self.ignored]
+        self.warnings += other.warnings
+        self.notes += other.notes
 
     def map(self, canon: str, label: str) -> None:
         lst = self.columns.setdefault(canon, [])
@@ -329,6 +349,7 @@ def source_parts(src: Source, mapping, default_run: str, count: Counter) -> list
     for k, v in src.dropped.items():
         count.drop(k, v)
     count.warnings.extend(src.warnings)
+    count.notes.extend(n for n in src.notes if n not in count.notes)
     found, losses, ignored = map_columns(df.columns, mapping, src.fixed)
     for c in list(ignored) + list(src.ignored):
         lab = src.labels.get(c, c)

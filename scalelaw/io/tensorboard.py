@@ -28,6 +28,7 @@ import struct
 import numpy as np
 
 from ..errors import ScalelawError
+from ._sniff import content_problem
 
 _U64 = struct.Struct("<Q")
 _NON_SCALAR_PLUGINS = {"histograms", "images", "audio", "text", "pr_curves", "hparams", "mesh",
@@ -41,7 +42,8 @@ class _Corrupt(Exception):
 
 
 def looks_like(path: str) -> bool:
-    """Cheap check: the first record is an Event with a ``brain.Event`` file version."""
+    """Cheap check: an ``events.out.tfevents*`` name, or a first record that is an Event
+    with a ``brain.Event`` file version."""
     if os.path.basename(path).startswith("events.out.tfevents"):
         return True
     try:
@@ -49,10 +51,61 @@ def looks_like(path: str) -> bool:
             head = f.read(128)
     except OSError:
         return False
+    return head_looks_like(head)
+
+
+def head_looks_like(head: bytes) -> bool:
+    """The first bytes of a file start with a ``brain.Event`` file-version record."""
     if len(head) < 16:
         return False
     (n,) = _U64.unpack_from(head, 0)
     return n < 120 and head[12:13] == b"\x09" and b"brain.Event" in head[12:12 + n]
+
+
+def header_problem(head: bytes, size: int) -> str | None:
+    """Why a file whose first bytes are ``head`` (``size`` bytes in all) cannot be an event
+    file, from its first record header alone (``None``: it can).  An empty file is left to
+    the reader ("no complete record")."""
+    if len(head) < 12:
+        return None
+    if not header_ok(head, 0):
+        return ("not a TensorBoard event file (the first record's length checksum does not "
+                "match)")
+    (n,) = _U64.unpack_from(head, 0)
+    if n == 0:
+        return "not a TensorBoard event file (the first record is empty)"
+    return None
+
+
+# ---------------------------------------------------------------------------------------
+# CRC32C (Castagnoli), for the 8-byte record length headers only
+
+
+def _crc_table() -> list:
+    t = []
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+        t.append(c)
+    return t
+
+
+_CRC = _crc_table()
+
+
+def masked_crc32c(data: bytes) -> int:
+    """TFRecord's masked CRC32C of ``data``."""
+    crc = 0xFFFFFFFF
+    for b in data:
+        crc = _CRC[(crc ^ b) & 0xFF] ^ (crc >> 8)
+    crc ^= 0xFFFFFFFF
+    return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
+
+
+def header_ok(buf, off: int) -> bool:
+    """The record header at ``off`` (8-byte length + its masked CRC) is intact."""
+    return struct.unpack_from("<I", buf, off + 8)[0] == masked_crc32c(bytes(buf[off:off + 8]))
 
 
 # ---------------------------------------------------------------------------------------
@@ -70,7 +123,12 @@ def _view(buf: bytes, fmt: str) -> np.ndarray:
 
 def scan_records(buf: bytes):
     """Record (data offset, data length) arrays, and the byte offset of a truncated last
-    record (``None`` if the file ends on a record boundary)."""
+    record (``None`` if the file ends on a record boundary).
+
+    Records the fast path does not cover are walked one by one, and each of their length
+    headers must carry its checksum: a length that runs past the end of the file is taken
+    as a truncated last record only when its checksum holds, otherwise the file is
+    refused (:class:`_Corrupt`), so a damaged length never steers the reader."""
     n = len(buf)
     starts: list[np.ndarray] = []
     lens: list[np.ndarray] = []
@@ -78,7 +136,9 @@ def scan_records(buf: bytes):
     if n >= 17:
         a = np.frombuffer(buf, dtype=np.uint8)
         cand = np.flatnonzero(a[12:] == 0x09).astype(np.int64)
-        if len(cand) and cand[0] == 0:
+        # a record takes >= 17 bytes: more candidates than that are data bytes (a file
+        # made of 0x09, say); the record-by-record loop then bounds the memory
+        if len(cand) and cand[0] == 0 and len(cand) <= n // 16 + 1:
             L = _view(buf, "<u8")[cand]
             L = np.minimum(L, np.uint64(n)).astype(np.int64)
             nxt = cand + L + 16
@@ -107,6 +167,9 @@ def scan_records(buf: bytes):
         if off + 12 > n:
             truncated = off
             break
+        if not header_ok(buf, off):
+            raise _Corrupt(f"the record header at byte {off} is damaged (its length "
+                           f"checksum does not match)")
         (length,) = unpack(buf, off)
         end = off + 16 + length
         if end > n:
@@ -307,10 +370,17 @@ def read_scalars(path: str, warnings: list | None = None) -> dict:
     order.  Raises :class:`ScalelawError` for a file that is not an event file."""
     try:
         with open(path, "rb") as f:
-            buf = f.read()
+            head = f.read(64)
+            why = content_problem(head, text=False) or header_problem(head, os.fstat(f.fileno()).st_size)
+            if why:
+                raise ScalelawError(f"{path}: {why}")
+            buf = head + f.read()
     except OSError as e:
-        raise ScalelawError(f"cannot read {path}: {e.strerror}") from e
-    starts, lens, truncated = scan_records(buf)
+        raise ScalelawError(f"{path}: unreadable: {e.strerror}") from e
+    try:
+        starts, lens, truncated = scan_records(buf)
+    except _Corrupt as exc:
+        raise ScalelawError(f"{path}: not a TensorBoard event file or damaged: {exc}") from None
     if truncated is not None:
         msg = (f"{path}: the last record (at byte {truncated}) is truncated; read the "
                f"{len(starts)} whole records before it")
