@@ -14,8 +14,13 @@ Units and conventions
 ---------------------
 * ``C`` is training compute in FLOPs, ``N`` parameters, ``D`` training tokens, loss in
   whatever unit the fit used (nats per token for scalelaw fits).
-* ``C = k N D`` with ``k = flops_per_token_param`` (default 6: forward + backward pass,
+* ``C = k N D`` with ``k = flops_per_token`` (default 6: forward + backward pass,
   Kaplan et al. 2020). Change ``k`` if your FLOP count includes e.g. the attention term.
+  (``flops_per_token_param``, the old name, still works for one release with a
+  DeprecationWarning.)
+* Intervals are columns / keys ``<name>_lower`` and ``<name>_upper``.
+* The loss is evaluated by the law itself (:class:`scalelaw.laws.scaling.Chinchilla`); this
+  module adds only the closed-form optimum of that law under ``C = k N D``.
 * ``N`` is whichever parameter count the law was fitted on: Chinchilla counts all parameters
   (embeddings included), Kaplan non-embedding parameters. The allocation is in that count.
 
@@ -30,12 +35,16 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
-from .errors import ScalelawError, ScalelawWarning
+from .errors import ScalelawError, ScalelawWarning, deprecated
 from .io.columns import show
+from .laws.scaling import Chinchilla
 
-#: parameter names of the chinchilla law, in order
-PARAM_NAMES = ("E", "A", "B", "alpha", "beta")
+#: the law whose compute-optimal allocation this module computes (it evaluates the loss)
+_LAW = Chinchilla()
+#: parameter names of the chinchilla law, in the law's order (the column order of array draws)
+PARAM_NAMES: tuple[str, ...] = tuple(Chinchilla.param_names)
 _ALIASES = {"α": "alpha", "β": "beta", "e": "E", "a": "A", "b": "B"}
 
 __all__ = ["PARAM_NAMES", "exponents", "compute_optimal", "chinchilla_loss",
@@ -58,7 +67,7 @@ def _as_param_dict(params: Any) -> dict[str, float]:
     if isinstance(params, pd.Series):
         params = params.to_dict()
     if not isinstance(params, Mapping):
-        raise ScalelawError(f"params must be a mapping of E, A, B, alpha, beta, "
+        raise ScalelawError(f"the parameters must be a mapping of E, A, B, alpha, beta, "
                             f"not {type(params).__name__}")
     p = {}
     for k, v in params.items():
@@ -66,8 +75,8 @@ def _as_param_dict(params: Any) -> dict[str, float]:
         p[_ALIASES.get(k, k) if k not in PARAM_NAMES else k] = v
     missing = [k for k in PARAM_NAMES if k not in p]
     if missing:
-        raise ScalelawError(f"params lack {', '.join(missing)}: compute-optimal allocation needs "
-                            f"the chinchilla law E + A/N^alpha + B/D^beta; fit that law first")
+        raise ScalelawError(f"the parameters lack {', '.join(missing)}: compute-optimal allocation "
+                            f"needs the chinchilla law E + A/N^alpha + B/D^beta; fit that law first")
     out = {}
     for k in PARAM_NAMES:
         try:
@@ -87,7 +96,7 @@ def params_from_fit(fit: Any, draws: Any = None) -> tuple[dict[str, float], pd.D
     """Split ``fit`` into (params dict, draws DataFrame or None).
 
     ``fit`` is a :class:`scalelaw.fit.FitResult`-like object (``.params``, ``.boot``,
-    ``.law``), the dict of ``scalelaw fit --json`` (``params``, optional ``bootstrap``,
+    ``.law``), the fit's JSON document as a dict (``params``, optional ``bootstrap``,
     ``law``), or a plain mapping of E, A, B, alpha, beta.  ``draws`` (a DataFrame with those
     columns, or an array with them as columns in that order) overrides any draws in ``fit``.
     A law other than chinchilla is accepted only if it has the same parameters.
@@ -171,7 +180,8 @@ def _valid_draws(draws: pd.DataFrame | None) -> pd.DataFrame | None:
 def _check_level(alpha: float) -> float:
     alpha = float(alpha)
     if not 0 < alpha < 1:
-        raise ScalelawError(f"alpha (1 - confidence level) must be in (0, 1), got {alpha:g}")
+        raise ScalelawError(f"the significance level (1 - confidence level) must be between 0 and 1, "
+                            f"e.g. 0.05; got {alpha:g}")
     return alpha
 
 
@@ -188,20 +198,43 @@ def _as_compute(compute: Any) -> np.ndarray:
 def _check_k(k: float) -> float:
     k = float(k)
     if not (math.isfinite(k) and k > 0):
-        raise ScalelawError(f"flops_per_token_param must be positive (6 for C = 6ND), got {k:g}")
+        raise ScalelawError(f"the FLOPs per token (k in C = k·N·D) must be positive and finite, "
+                            f"e.g. 6; got {k:g}")
     return k
 
 
 # --------------------------------------------------------------------------- closed form
-def chinchilla_loss(params: Mapping[str, float], N, D):
-    """``E + A/N^alpha + B/D^beta`` for parameters ``N`` and tokens ``D`` (arrays broadcast)."""
+def _param_vector(q: Mapping[str, Any]) -> np.ndarray:
+    """Parameters by name -> the law's parameter vector, shape ``(..., 5)`` in the order of
+    ``Chinchilla.param_names`` (scalars give ``(5,)``, 1-D draws ``(n_draws, 5)``)."""
+    return np.stack([np.asarray(q[n], dtype=float) for n in _LAW.param_names], axis=-1)
+
+
+def _law_loss(q: Mapping[str, Any], N: np.ndarray, D: np.ndarray) -> np.ndarray:
+    """The chinchilla law's loss at ``N``, ``D`` through :class:`~scalelaw.laws.scaling.Chinchilla`.
+
+    ``q`` holds scalars (``N``, ``D`` any shape) or 1-D draws of length ``n`` (``N``, ``D``
+    of shape ``(n, m)``: one row per draw).
+    """
+    return _LAW.evaluate({"N": N, "D": D}, _param_vector(q))
+
+
+def chinchilla_loss(params: Mapping[str, float], N: ArrayLike, D: ArrayLike) -> np.ndarray:
+    """``E + A/N^alpha + B/D^beta`` for parameters ``N`` and tokens ``D`` (arrays broadcast).
+
+    A thin wrapper of :class:`scalelaw.laws.scaling.Chinchilla` with validated parameters;
+    loss in the unit the law was fitted in.
+    """
     p = _as_param_dict(params)
     N = np.asarray(N, dtype=float)
     D = np.asarray(D, dtype=float)
-    return p["E"] + p["A"] * N ** -p["alpha"] + p["B"] * D ** -p["beta"]
+    shape = np.broadcast_shapes(N.shape, D.shape)
+    return _law_loss(p, N, D).reshape(shape)
 
 
-def _exp_arrays(E, A, B, al, be):
+def _exp_arrays(q: Mapping[str, Any]):
+    """Exponents a, b and ln G of the optimum (scalars or one value per draw)."""
+    A, B, al, be = (np.asarray(q[n], dtype=float) for n in ("A", "B", "alpha", "beta"))
     s = al + be
     a = be / s
     b = al / s
@@ -209,13 +242,17 @@ def _exp_arrays(E, A, B, al, be):
     return a, b, logG
 
 
-def _optimum_arrays(E, A, B, al, be, logc):
-    """log N_opt, log D_opt, loss_opt for log(C/k) (broadcasting)."""
-    a, b, logG = _exp_arrays(E, A, B, al, be)
-    logN = logG + a * logc
-    logD = -logG + b * logc
-    loss = E + A * np.exp(-al * logN) + B * np.exp(-be * logD)
-    return logN, logD, loss
+def _optimum_arrays(q: Mapping[str, Any], logc: np.ndarray):
+    """N_opt, D_opt, loss_opt at ``logc = ln(C/k)`` (1-D, one per budget).
+
+    Scalar parameters give arrays of shape ``(budgets,)``; 1-D draws ``(draws, budgets)``.
+    The closed form is the allocation; the loss at the optimum is the law's.
+    """
+    a, b, logG = _exp_arrays(q)
+    logN = logG[..., None] + a[..., None] * logc
+    logD = -logG[..., None] + b[..., None] * logc
+    N, D = np.exp(logN), np.exp(logD)
+    return N, D, _law_loss(q, N, D)
 
 
 def exponents(params: Any, *, draws: Any = None, alpha: float = 0.05) -> dict[str, float]:
@@ -226,73 +263,89 @@ def exponents(params: Any, *, draws: Any = None, alpha: float = 0.05) -> dict[st
     ``G = (alpha·A / (beta·B))^(1/(alpha+beta))`` in ``N_opt = G·(C/k)^a``.
 
     ``params`` is anything :func:`params_from_fit` accepts.  With bootstrap draws (given or
-    carried by ``params``) the result also holds percentile intervals ``a_lo``, ``a_hi``,
-    ``b_lo``, ``b_hi``, ``G_lo``, ``G_hi`` at level ``1 - alpha`` and ``n_draws``.
+    carried by ``params``) the result also holds percentile intervals ``a_lower``,
+    ``a_upper``, ``b_lower``, ``b_upper``, ``G_lower``, ``G_upper`` at level ``1 - alpha``
+    and ``n_draws``.
     """
     alpha = _check_level(alpha)
     p, d = params_from_fit(params, draws)
-    a, b, logG = _exp_arrays(*(p[k] for k in PARAM_NAMES))
+    a, b, logG = _exp_arrays(p)
     out = {"a": float(a), "b": float(b), "G": float(np.exp(logG))}
     d = _valid_draws(d)
     if d is not None:
-        da, db, dlogG = _exp_arrays(*(d[k].to_numpy() for k in PARAM_NAMES))
+        da, db, dlogG = _exp_arrays({n: d[n].to_numpy() for n in PARAM_NAMES})
         q = [100 * alpha / 2, 100 * (1 - alpha / 2)]
         for name, v in (("a", da), ("b", db), ("G", np.exp(dlogG))):
             lo, hi = np.percentile(v, q)
-            out[f"{name}_lo"], out[f"{name}_hi"] = float(lo), float(hi)
+            out[f"{name}_lower"], out[f"{name}_upper"] = float(lo), float(hi)
         out["n_draws"] = int(len(d))
     return out
 
 
-def compute_optimal(params: Any, compute, *, draws: Any = None, flops_per_token_param: float = 6.0,
-                    alpha: float = 0.05) -> pd.DataFrame:
+def _flops_per_token(func: str, k: float, old: float | None) -> float:
+    """``k`` from the keyword ``flops_per_token`` or its deprecated name (warns once)."""
+    if old is not None:
+        deprecated(f"{func}(flops_per_token_param=...)", "flops_per_token=", stacklevel=4)
+        if k != 6.0 and float(old) != float(k):
+            raise ScalelawError(f"two different FLOPs per token given ({k:g} and {old:g}) under the "
+                                f"new and the deprecated name; give it once")
+        k = old
+    return _check_k(k)
+
+
+def compute_optimal(params: Any, compute: ArrayLike, *, draws: Any = None,
+                    flops_per_token: float = 6.0, alpha: float = 0.05,
+                    flops_per_token_param: float | None = None) -> pd.DataFrame:
     """Compute-optimal model size and data for each FLOP budget.
 
     Parameters
     ----------
     params
-        The fitted chinchilla law: a FitResult-like object, the ``scalelaw fit --json`` dict,
-        or a mapping / Series of ``E, A, B, alpha, beta``.
+        The fitted chinchilla law: a FitResult-like object, the fit's JSON document as a
+        dict, or a mapping / Series of ``E, A, B, alpha, beta``.
     compute
         One or more training budgets in FLOPs (positive).
     draws
         Bootstrap draws of the parameters (DataFrame with columns E, A, B, alpha, beta, or an
-        array in that column order); defaults to the draws carried by ``params`` (``.boot`` /
-        ``"bootstrap"``).  Without draws no interval columns are produced.
-    flops_per_token_param
+        array with the columns in the order of :data:`PARAM_NAMES`); defaults to the draws
+        carried by ``params`` (``.boot`` / ``"bootstrap"``).  Without draws no interval
+        columns are produced.
+    flops_per_token
         ``k`` in ``C = k·N·D`` (6 = forward + backward, the Chinchilla/Kaplan convention).
     alpha
         ``1 - confidence level`` of the percentile intervals (0.05 -> 95 %).
+    flops_per_token_param
+        Deprecated name of ``flops_per_token`` (kept for one release).
 
     Returns
     -------
     DataFrame, one row per budget: ``C`` (FLOPs), ``N_opt`` (parameters, in the count the
     law was fitted on), ``D_opt`` (tokens), ``tokens_per_param`` (``D_opt/N_opt``),
-    ``loss_opt`` (the law's loss at the optimum), and with draws ``<col>_lo``/``<col>_hi``
-    for each of those.  ``N_opt = G·(C/k)^a``, ``D_opt = (C/k)^b / G``.  ``attrs`` holds
-    ``a``, ``b``, ``G``, ``flops_per_token_param``, ``alpha``, ``n_draws``.
+    ``loss_opt`` (the law's loss at the optimum), and with draws ``<col>_lower`` /
+    ``<col>_upper`` for each of those.  ``N_opt = G·(C/k)^a``, ``D_opt = (C/k)^b / G``.
+    ``attrs`` holds ``a``, ``b``, ``G`` (and their intervals with draws),
+    ``flops_per_token``, ``alpha``, ``n_draws``.
     """
     alpha = _check_level(alpha)
-    k = _check_k(flops_per_token_param)
+    k = _flops_per_token("compute_optimal", flops_per_token, flops_per_token_param)
     p, d = params_from_fit(params, draws)
     c = _as_compute(compute)
     logc = np.log(c) - np.log(k)
-    logN, logD, loss = _optimum_arrays(*(p[n] for n in PARAM_NAMES), logc)
-    out = pd.DataFrame({"C": c, "N_opt": np.exp(logN), "D_opt": np.exp(logD),
-                        "tokens_per_param": np.exp(logD - logN), "loss_opt": loss})
+    N, D, loss = _optimum_arrays(p, logc)
+    out = pd.DataFrame({"C": c, "N_opt": N, "D_opt": D, "tokens_per_param": D / N,
+                        "loss_opt": loss})
     d = _valid_draws(d)
     ex = exponents(p, draws=d, alpha=alpha)     # draws already checked: no second warning
     if d is not None:
-        cols = [d[n].to_numpy()[:, None] for n in PARAM_NAMES]
-        dN, dD, dL = _optimum_arrays(*cols, logc[None, :])  # (draws, budgets)
-        q = [100 * alpha / 2, 100 * (1 - alpha / 2)]
-        for name, v in (("N_opt", np.exp(dN)), ("D_opt", np.exp(dD)),
-                        ("tokens_per_param", np.exp(dD - dN)), ("loss_opt", dL)):
+        dN, dD, dL = _optimum_arrays({n: d[n].to_numpy() for n in PARAM_NAMES}, logc)
+        q = [100 * alpha / 2, 100 * (1 - alpha / 2)]       # arrays above: (draws, budgets)
+        for name, v in (("N_opt", dN), ("D_opt", dD), ("tokens_per_param", dD / dN),
+                        ("loss_opt", dL)):
             lo, hi = np.percentile(v, q, axis=0)
-            out[f"{name}_lo"] = lo
-            out[f"{name}_hi"] = hi
+            out[f"{name}_lower"] = lo
+            out[f"{name}_upper"] = hi
     out.attrs.update(ex)
-    out.attrs.update(flops_per_token_param=k, alpha=alpha, n_draws=0 if d is None else int(len(d)))
+    out.attrs.update(flops_per_token=k, alpha=alpha, n_draws=0 if d is None else int(len(d)))
     return out
 
 
@@ -303,27 +356,49 @@ class IsoFlopResult:
 
     ``budgets``: one row per compute budget (``C`` FLOPs, ``N_star`` parameters, ``D_star``
     tokens, ``loss_star``, ``n_points``, ``status``, ``used``).  ``a`` / ``b``: the fitted
-    exponents of ``N* ∝ C^a``, ``D* ∝ C^b`` with OLS confidence intervals ``a_ci``, ``b_ci``
-    at level ``1 - alpha``; ``log_kN`` / ``log_kD`` the intercepts (natural log), so
-    ``N* = exp(log_kN)·C^a``.
+    exponents of ``N* ∝ C^a``, ``D* ∝ C^b`` with OLS confidence intervals
+    ``[a_lower, a_upper]``, ``[b_lower, b_upper]`` at level ``1 - alpha``; ``log_kN`` /
+    ``log_kD`` the intercepts (natural log), so ``N* = exp(log_kN)·C^a``.
+    ``flops_per_token``: ``k`` in ``C = k·N·D``.  The tuples ``a_ci`` / ``b_ci`` and
+    ``flops_per_token_param`` are deprecated read-only aliases (kept for one release).
     """
 
     method: str
     budgets: pd.DataFrame
     a: float
-    a_ci: tuple[float, float]
+    a_lower: float
+    a_upper: float
     a_se: float
     b: float
-    b_ci: tuple[float, float]
+    b_lower: float
+    b_upper: float
     b_se: float
     log_kN: float
     log_kD: float
     n_budgets: int
-    flops_per_token_param: float = 6.0
+    flops_per_token: float = 6.0
     alpha: float = 0.05
     notes: list[str] = field(default_factory=list)
 
-    def predict(self, compute) -> pd.DataFrame:
+    @property
+    def a_ci(self) -> tuple[float, float]:
+        """Deprecated: ``(a_lower, a_upper)``."""
+        deprecated("IsoFlopResult.a_ci", "a_lower and a_upper")
+        return (self.a_lower, self.a_upper)
+
+    @property
+    def b_ci(self) -> tuple[float, float]:
+        """Deprecated: ``(b_lower, b_upper)``."""
+        deprecated("IsoFlopResult.b_ci", "b_lower and b_upper")
+        return (self.b_lower, self.b_upper)
+
+    @property
+    def flops_per_token_param(self) -> float:
+        """Deprecated: :attr:`flops_per_token`."""
+        deprecated("IsoFlopResult.flops_per_token_param", "flops_per_token")
+        return self.flops_per_token
+
+    def predict(self, compute: ArrayLike) -> pd.DataFrame:
         """Extrapolated ``N_opt`` (parameters), ``D_opt`` (tokens) and their ratio at ``compute`` FLOPs."""
         c = _as_compute(compute)
         n = np.exp(self.log_kN + self.a * np.log(c))
@@ -333,11 +408,12 @@ class IsoFlopResult:
     def to_dict(self) -> dict:
         """JSON-serializable summary (budgets as a list of records)."""
         b = self.budgets.replace({np.nan: None})
-        return {"method": self.method, "a": self.a, "a_ci": list(self.a_ci), "a_se": self.a_se,
-                "b": self.b, "b_ci": list(self.b_ci), "b_se": self.b_se,
+        return {"method": self.method, "a": self.a, "a_lower": self.a_lower,
+                "a_upper": self.a_upper, "a_se": self.a_se,
+                "b": self.b, "b_lower": self.b_lower, "b_upper": self.b_upper, "b_se": self.b_se,
                 "log_kN": self.log_kN, "log_kD": self.log_kD, "n_budgets": self.n_budgets,
-                "flops_per_token_param": self.flops_per_token_param, "alpha": self.alpha,
-                "convention": f"C = {self.flops_per_token_param:g}·N·D; natural-log intercepts",
+                "flops_per_token": self.flops_per_token, "alpha": self.alpha,
+                "convention": f"C = {self.flops_per_token:g}·N·D; natural-log intercepts",
                 "notes": list(self.notes), "budgets": b.to_dict(orient="records")}
 
     def summary(self) -> str:
@@ -345,7 +421,7 @@ class IsoFlopResult:
         lvl = f"{100 * (1 - self.alpha):g}%"
         title = "IsoFLOP profiles (Approach 2)" if self.method == "isoflop" else \
             "Lower envelope (Approach 1)"
-        lines = [f"{title}, C = {self.flops_per_token_param:g}·N·D",
+        lines = [f"{title}, C = {self.flops_per_token:g}·N·D",
                  f"{'C [FLOPs]':>11} {'points':>6} {'N* [params]':>12} {'D* [tokens]':>12} "
                  f"{'D*/N*':>8} {'loss*':>8}  status"]
         for r in self.budgets.itertuples(index=False):
@@ -354,9 +430,9 @@ class IsoFlopResult:
             ratio = f"{r.D_star / r.N_star:8.3g}" if np.isfinite(r.N_star) else f"{'-':>8}"
             lstar = f"{r.loss_star:8.4f}" if np.isfinite(r.loss_star) else f"{'-':>8}"
             lines.append(f"{r.C:11.3g} {r.n_points:6d} {nstar} {dstar} {ratio} {lstar}  {r.status}")
-        lines.append(f"N* ∝ C^a: a = {self.a:.4f}  [{lvl} CI {self.a_ci[0]:.4f}, {self.a_ci[1]:.4f}]"
+        lines.append(f"N* ∝ C^a: a = {self.a:.4f}  [{lvl} CI {self.a_lower:.4f}, {self.a_upper:.4f}]"
                      f"  ({self.n_budgets} budgets, OLS)")
-        lines.append(f"D* ∝ C^b: b = {self.b:.4f}  [{lvl} CI {self.b_ci[0]:.4f}, {self.b_ci[1]:.4f}]")
+        lines.append(f"D* ∝ C^b: b = {self.b:.4f}  [{lvl} CI {self.b_lower:.4f}, {self.b_upper:.4f}]")
         lines.extend(f"note: {n}" for n in self.notes)
         return "\n".join(lines)
 
@@ -401,7 +477,8 @@ def _prepare_runs(frame, columns, k):
     return df
 
 
-def group_budgets(C, *, rtol: float = 0.1, bins=None) -> np.ndarray:
+def group_budgets(C: ArrayLike, *, rtol: float = 0.1,
+                  bins: int | Sequence[float] | None = None) -> np.ndarray:
     """Integer budget label per entry of ``C`` (FLOPs).
 
     Default: budgets are single-linkage clusters in log C -- sorted values whose neighbour
@@ -415,7 +492,7 @@ def group_budgets(C, *, rtol: float = 0.1, bins=None) -> np.ndarray:
         if np.isscalar(bins):
             nb = int(bins)
             if nb < 1:
-                raise ScalelawError(f"bins must be at least 1, got {bins}")
+                raise ScalelawError(f"the number of compute bins must be at least 1, got {bins}")
             lo, hi = logc.min(), logc.max()
             edges = np.linspace(lo, hi if hi > lo else lo + 1e-12, nb + 1)
         else:
@@ -470,20 +547,23 @@ def _exponent_result(method, budgets, used, k, alpha, notes, min_budgets):
     if int(used.sum()) < min_budgets:
         n_ok = int(used.sum())
         raise ScalelawError(f"only {n_ok} compute budget(s) with a usable optimum; need at least "
-                            f"{min_budgets} to fit the exponent with an interval -- add runs at more "
+                            f"{min_budgets} to fit the exponent with an interval; add runs at more "
                             f"budgets (or loosen the budget grouping)")
     u = budgets[used]
     logC = np.log(u["C"].to_numpy())
-    a, a_ci, a_se, kN = _fit_exponent(logC, np.log(u["N_star"].to_numpy()), alpha)
-    b, b_ci, b_se, kD = _fit_exponent(logC, np.log(u["D_star"].to_numpy()), alpha)
-    return IsoFlopResult(method=method, budgets=budgets.reset_index(drop=True), a=a, a_ci=a_ci,
-                         a_se=a_se, b=b, b_ci=b_ci, b_se=b_se, log_kN=kN, log_kD=kD,
-                         n_budgets=int(used.sum()), flops_per_token_param=k, alpha=alpha, notes=notes)
+    a, (a_lower, a_upper), a_se, kN = _fit_exponent(logC, np.log(u["N_star"].to_numpy()), alpha)
+    b, (b_lower, b_upper), b_se, kD = _fit_exponent(logC, np.log(u["D_star"].to_numpy()), alpha)
+    return IsoFlopResult(method=method, budgets=budgets.reset_index(drop=True), a=a,
+                         a_lower=a_lower, a_upper=a_upper, a_se=a_se, b=b, b_lower=b_lower,
+                         b_upper=b_upper, b_se=b_se, log_kN=kN, log_kD=kD,
+                         n_budgets=int(used.sum()), flops_per_token=k, alpha=alpha, notes=notes)
 
 
-def isoflop(frame, *, columns: Mapping[str, str] | None = None, flops_per_token_param: float = 6.0,
-            budget_rtol: float = 0.1, bins=None, min_points: int = 4, min_budgets: int = 3,
-            keep_outside: bool = False, robust: bool = True, alpha: float = 0.05) -> IsoFlopResult:
+def isoflop(frame: Any, *, columns: Mapping[str, str] | None = None, flops_per_token: float = 6.0,
+            budget_rtol: float = 0.1, bins: int | Sequence[float] | None = None,
+            min_points: int = 4, min_budgets: int = 3, keep_outside: bool = False,
+            robust: bool = True, alpha: float = 0.05,
+            flops_per_token_param: float | None = None) -> IsoFlopResult:
     """IsoFLOP analysis (Hoffmann et al. 2022, Approach 2).
 
     ``frame`` has one row per training run with ``N`` (parameters), ``loss`` and either ``C``
@@ -499,10 +579,12 @@ def isoflop(frame, *, columns: Mapping[str, str] | None = None, flops_per_token_
     than ``min_points`` runs (at least 3), when its parabola opens downward, or when the vertex
     lies outside the sampled N range (kept, status ``outside``, if ``keep_outside``).  Then
     ``ln N* = a·ln C + const`` and ``ln D* = b·ln C + const`` are fitted by OLS over the kept
-    budgets (at least ``min_budgets``, >= 3), giving ``a``, ``b`` with ``1 - alpha`` intervals.
+    budgets (at least ``min_budgets``, >= 3), giving ``a``, ``b`` with ``1 - alpha`` intervals
+    (``a_lower``, ``a_upper``, ...).  ``flops_per_token`` is ``k`` (default 6);
+    ``flops_per_token_param`` is its deprecated name.
     """
     alpha = _check_level(alpha)
-    k = _check_k(flops_per_token_param)
+    k = _flops_per_token("isoflop", flops_per_token, flops_per_token_param)
     min_points = max(3, int(min_points))
     min_budgets = max(3, int(min_budgets))
     df = _prepare_runs(frame, columns, k)
@@ -557,7 +639,8 @@ def isoflop(frame, *, columns: Mapping[str, str] | None = None, flops_per_token_
         warnings.warn(msg, ScalelawWarning, stacklevel=2)
         notes.append(msg)
     if refused["outside"]:
-        verb = "kept (extrapolated vertex)" if keep_outside else "refused (pass keep_outside=True to keep)"
+        verb = "kept (extrapolated vertex)" if keep_outside else \
+            "refused (sample wider N there, or keep outside vertices)"
         msg = (f"{len(refused['outside'])} budget(s) whose vertex lies outside the sampled N range "
                f"{verb}: C = {', '.join(f'{c:.3g}' for c in refused['outside'])}")
         warnings.warn(msg, ScalelawWarning, stacklevel=2)
@@ -566,10 +649,11 @@ def isoflop(frame, *, columns: Mapping[str, str] | None = None, flops_per_token_
                             min_budgets)
 
 
-def lower_envelope(frame, *, columns: Mapping[str, str] | None = None,
-                   flops_per_token_param: float = 6.0, bins: int | Sequence[float] | None = None,
+def lower_envelope(frame: Any, *, columns: Mapping[str, str] | None = None,
+                   flops_per_token: float = 6.0, bins: int | Sequence[float] | None = None,
                    per_decade: float = 5.0, drop_edge_sizes: bool = True, min_budgets: int = 3,
-                   alpha: float = 0.05) -> IsoFlopResult:
+                   alpha: float = 0.05,
+                   flops_per_token_param: float | None = None) -> IsoFlopResult:
     """Lower-envelope method (Hoffmann et al. 2022, Approach 1).
 
     ``frame`` holds many ``(N, C, loss)`` points -- every logged point of several training
@@ -579,14 +663,16 @@ def lower_envelope(frame, *, columns: Mapping[str, str] | None = None,
     ``D* = C/(k·N*)`` (its own C).  With ``drop_edge_sizes`` a bin won by the smallest or
     largest model size present is refused: the true optimum may lie beyond the sizes trained.
     Then ``ln N* = a·ln C + const`` (and the same for D*) by OLS, as in :func:`isoflop`.
+    ``flops_per_token`` is ``k`` (default 6); ``flops_per_token_param`` is its deprecated name.
     """
     alpha = _check_level(alpha)
-    k = _check_k(flops_per_token_param)
+    k = _flops_per_token("lower_envelope", flops_per_token, flops_per_token_param)
     min_budgets = max(3, int(min_budgets))
     df = _prepare_runs(frame, columns, k)
     if bins is None:
         if not per_decade > 0:
-            raise ScalelawError(f"per_decade must be positive, got {per_decade:g}")
+            raise ScalelawError(f"the number of compute bins per decade must be positive, "
+                                f"got {per_decade:g}")
         span = np.log10(df["C"].max()) - np.log10(df["C"].min())
         bins = max(1, int(math.ceil(span * per_decade)))
     df["budget"] = group_budgets(df["C"].to_numpy(), bins=bins)

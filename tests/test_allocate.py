@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import warnings
 from types import SimpleNamespace
 
@@ -11,8 +12,8 @@ import pandas as pd
 import pytest
 from scipy.optimize import minimize_scalar
 
-from scalelaw.allocate import (PARAM_NAMES, compute_optimal, exponents, group_budgets, isoflop,
-                               lower_envelope, params_from_fit)
+from scalelaw.allocate import (PARAM_NAMES, chinchilla_loss, compute_optimal, exponents,
+                               group_budgets, isoflop, lower_envelope, params_from_fit)
 from scalelaw.cli import main
 from scalelaw.errors import ScalelawError, ScalelawWarning
 
@@ -38,7 +39,7 @@ def brute_force(p, C, k=6.0):
 @pytest.mark.parametrize("k", [6.0, 8.0])
 def test_closed_form_matches_brute_force(p, k):
     C = np.array([1e18, 1e21, 1e24])
-    t = compute_optimal(p, C, flops_per_token_param=k)
+    t = compute_optimal(p, C, flops_per_token=k)
     for i, c in enumerate(C):
         n_bf, l_bf = brute_force(p, c, k)
         assert t.N_opt[i] == pytest.approx(n_bf, rel=1e-5)
@@ -68,7 +69,7 @@ def test_exponent_formulas_and_scaling():
     assert t.tokens_per_param[1] > 1.5 * t.tokens_per_param[0]
     eq = compute_optimal(dict(p, beta=p["alpha"]), [1e18, 1e24])
     assert eq.tokens_per_param[0] == pytest.approx(eq.tokens_per_param[1], rel=1e-12)
-    assert t.attrs["a"] == ex["a"] and t.attrs["flops_per_token_param"] == 6.0
+    assert t.attrs["a"] == ex["a"] and t.attrs["flops_per_token"] == 6.0
 
 
 def _draws(p, n=400, seed=0, scale=0.05):
@@ -82,18 +83,18 @@ def test_bootstrap_intervals_contain_point_and_match_percentiles():
     d = _draws(p)
     t = compute_optimal(p, [1e21, 1e24], draws=d, alpha=0.1)
     for col in ("N_opt", "D_opt", "tokens_per_param", "loss_opt"):
-        assert (t[f"{col}_lo"] < t[col]).all() and (t[col] < t[f"{col}_hi"]).all(), col
+        assert (t[f"{col}_lower"] < t[col]).all() and (t[col] < t[f"{col}_upper"]).all(), col
     # the interval is the percentile of the per-draw optimum (checked draw by draw)
     n_each = [compute_optimal(dict(r), 1e24).N_opt[0] for r in d.to_dict(orient="records")]
-    assert t.N_opt_lo[1] == pytest.approx(np.percentile(n_each, 5), rel=1e-10)
-    assert t.N_opt_hi[1] == pytest.approx(np.percentile(n_each, 95), rel=1e-10)
+    assert t.N_opt_lower[1] == pytest.approx(np.percentile(n_each, 5), rel=1e-10)
+    assert t.N_opt_upper[1] == pytest.approx(np.percentile(n_each, 95), rel=1e-10)
     assert t.attrs["n_draws"] == 400
     ex = exponents(p, draws=d)
-    assert ex["a_lo"] < ex["a"] < ex["a_hi"] and ex["b_lo"] < ex["b"] < ex["b_hi"]
-    assert ex["a_lo"] == pytest.approx(1 - ex["b_hi"]) and ex["n_draws"] == 400
+    assert ex["a_lower"] < ex["a"] < ex["a_upper"] and ex["b_lower"] < ex["b"] < ex["b_upper"]
+    assert ex["a_lower"] == pytest.approx(1 - ex["b_upper"]) and ex["n_draws"] == 400
     # a narrower spread of draws gives a narrower interval
     t2 = compute_optimal(p, 1e24, draws=_draws(p, scale=0.01))
-    assert t2.N_opt_hi[0] - t2.N_opt_lo[0] < 0.5 * (t.N_opt_hi[1] - t.N_opt_lo[1])
+    assert t2.N_opt_upper[0] - t2.N_opt_lower[0] < 0.5 * (t.N_opt_upper[1] - t.N_opt_lower[1])
 
 
 def test_invalid_draws_are_dropped_with_warning():
@@ -102,7 +103,7 @@ def test_invalid_draws_are_dropped_with_warning():
     d.loc[1, "B"] = np.nan
     with pytest.warns(ScalelawWarning, match="2 of 50 bootstrap draws"):
         t = compute_optimal(HOFFMANN, 1e22, draws=d)
-    assert t.attrs["n_draws"] == 48 and np.isfinite(t.N_opt_lo[0])
+    assert t.attrs["n_draws"] == 48 and np.isfinite(t.N_opt_lower[0])
 
 
 def test_accepts_fitresult_like_json_dict_and_array_draws():
@@ -115,7 +116,8 @@ def test_accepts_fitresult_like_json_dict_and_array_draws():
     pd.testing.assert_frame_equal(compute_optimal(doc, 1e23), ref)
     pd.testing.assert_frame_equal(compute_optimal(HOFFMANN, 1e23, draws=d.to_numpy()), ref)
     # FitResult without bootstrap: point values only
-    assert "N_opt_lo" not in compute_optimal(SimpleNamespace(law=fr.law, params=fr.params, boot=None), 1e23)
+    no_boot = SimpleNamespace(law=fr.law, params=fr.params, boot=None)
+    assert "N_opt_lower" not in compute_optimal(no_boot, 1e23)
 
 
 @pytest.mark.parametrize("bad, match", [
@@ -133,8 +135,109 @@ def test_bad_compute_is_refused():
     for c in (0, -1e20, float("nan"), []):
         with pytest.raises(ScalelawError, match="compute"):
             compute_optimal(HOFFMANN, c)
-    with pytest.raises(ScalelawError, match="flops_per_token_param"):
-        compute_optimal(HOFFMANN, 1e20, flops_per_token_param=0)
+    with pytest.raises(ScalelawError, match="FLOPs per token"):
+        compute_optimal(HOFFMANN, 1e20, flops_per_token=0)
+
+
+def test_chinchilla_loss_is_the_law_object():
+    from scalelaw.laws.scaling import Chinchilla
+    N = np.array([[1e8], [1e10]])
+    D = np.array([2e9, 3e11, 1e13])
+    got = chinchilla_loss({"e": 1.69, "a": 406.4, "b": 410.7, "α": 0.34, "β": 0.28}, N, D)
+    assert got.shape == (2, 3)
+    np.testing.assert_allclose(got, loss(HOFFMANN, N, D), rtol=1e-13)
+    law = Chinchilla()
+    np.testing.assert_allclose(got, law(N=np.broadcast_to(N, (2, 3)).ravel(),
+                                        D=np.broadcast_to(D, (2, 3)).ravel(), **HOFFMANN).reshape(2, 3),
+                               rtol=1e-15)
+    assert np.shape(chinchilla_loss(HOFFMANN, 1e9, 2e10)) == ()
+    # the optimum's loss and its per-draw interval are the law's loss at the allocation
+    d = _draws(HOFFMANN, n=60)
+    t = compute_optimal(HOFFMANN, [1e21, 1e23], draws=d, alpha=0.2)
+    np.testing.assert_allclose(t.loss_opt, law(N=t.N_opt, D=t.D_opt, **HOFFMANN), rtol=1e-14)
+    per_draw = [compute_optimal(dict(r), 1e23) for r in d.to_dict(orient="records")]
+    l_each = [law(N=r.N_opt, D=r.D_opt, **dict(q))[0]
+              for r, q in zip(per_draw, d.to_dict(orient="records"))]
+    assert t.loss_opt_lower[1] == pytest.approx(np.percentile(l_each, 10), rel=1e-12)
+    assert t.loss_opt_upper[1] == pytest.approx(np.percentile(l_each, 90), rel=1e-12)
+
+
+def _deprecations(rec):
+    return [w for w in rec if issubclass(w.category, DeprecationWarning)]
+
+
+def test_old_names_still_work_and_warn_once_each():
+    C = [1e20, 1e22]
+    new = compute_optimal(HOFFMANN, C, flops_per_token=8)
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        old = compute_optimal(HOFFMANN, C, flops_per_token_param=8)
+    dep = _deprecations(rec)
+    assert len(dep) == 1 and "flops_per_token_param" in str(dep[0].message)
+    assert "flops_per_token=" in str(dep[0].message) and dep[0].filename == __file__
+    pd.testing.assert_frame_equal(old, new)
+    assert old.attrs["flops_per_token"] == 8.0 and old.N_opt[0] != compute_optimal(HOFFMANN, C).N_opt[0]
+    with pytest.raises(ScalelawError, match="give it once"), pytest.warns(DeprecationWarning):
+        compute_optimal(HOFFMANN, C, flops_per_token=8, flops_per_token_param=7)
+
+    runs = isoflop_runs(HOFFMANN, np.logspace(18, 21, 5), jitter=0.0)[["params", "tokens", "loss"]]
+    res = isoflop(runs, flops_per_token=8)
+    for func, frame in ((isoflop, runs),
+                        (lower_envelope, training_curves(HOFFMANN, np.logspace(7, 10, 12)))):
+        with warnings.catch_warnings(record=True) as rec:
+            warnings.simplefilter("always")
+            r_old = func(frame, flops_per_token_param=8)
+        dep = _deprecations(rec)
+        assert len(dep) == 1 and func.__name__ in str(dep[0].message), func
+        assert r_old.flops_per_token == 8.0
+    b = r_old.budgets      # the envelope's D* = C/(k·N*) with the k given under the old name
+    np.testing.assert_allclose(b.D_star, b.C / (8 * b.N_star), rtol=1e-12)
+    with pytest.warns(DeprecationWarning):
+        assert isoflop(runs, flops_per_token_param=8).a == res.a
+
+    for attr, want in (("a_ci", (res.a_lower, res.a_upper)), ("b_ci", (res.b_lower, res.b_upper)),
+                       ("flops_per_token_param", 8.0)):
+        with warnings.catch_warnings(record=True) as rec:
+            warnings.simplefilter("always")
+            got = getattr(res, attr)
+        dep = _deprecations(rec)
+        assert len(dep) == 1 and attr in str(dep[0].message) and dep[0].filename == __file__
+        assert got == want
+    assert res.a_lower < res.a < res.a_upper and res.b_lower < res.b < res.b_upper
+    doc = res.to_dict()
+    assert doc["a_lower"] == res.a_lower and doc["b_upper"] == res.b_upper
+    assert doc["flops_per_token"] == 8.0
+    assert not {"a_ci", "b_ci", "flops_per_token_param"} & set(doc)
+
+
+def test_library_messages_are_neutral_and_the_cli_names_flags(tmp_path, capsys):
+    """allocate's messages name no flag or Python keyword; the CLI says --keep-outside."""
+    p = HOFFMANN
+    ex = exponents(p)
+    C_bad = 3e21
+    n_opt = ex["G"] * (C_bad / 6) ** ex["a"]
+    far = pd.DataFrame([{"params": N, "FLOPs": C_bad, "loss": loss(p, N, C_bad / (6 * N))}
+                        for N in n_opt * np.logspace(-2.5, -1.5, 6)])
+    data = pd.concat([isoflop_runs(p, np.logspace(18, 21, 5), noise=0.0), far], ignore_index=True)
+    with pytest.warns(ScalelawWarning) as rec:
+        res = isoflop(data)
+    texts = [str(w.message) for w in rec] + res.notes
+    for err_call in (lambda: compute_optimal(p, 1e22, flops_per_token=-1),
+                     lambda: compute_optimal(p, 1e22, alpha=2),
+                     lambda: lower_envelope(data, per_decade=0),
+                     lambda: isoflop(data, bins=0)):
+        with pytest.raises(ScalelawError) as e:
+            err_call()
+        texts.append(str(e.value))
+    assert any("keep outside vertices" in t for t in texts)
+    for t in texts:
+        assert not re.search(r"--\w|\w=|\b[a-z]+_[a-z_]+\b", t), t   # no flag, no keyword=
+    data.to_csv(tmp_path / "runs.csv", index=False)
+    assert main(["allocate", "--isoflop", str(tmp_path / "runs.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "or use --keep-outside)" in out and "keep outside vertices" not in out
+    assert main(["allocate", "--isoflop", str(tmp_path / "runs.csv"), "--keep-outside"]) == 0
+    assert "outside the sampled N range kept" in capsys.readouterr().out
 
 
 def test_params_from_fit_other_law_with_same_params_is_accepted():
@@ -164,9 +267,9 @@ def test_isoflop_recovers_exponent():
     budgets = np.logspace(18, 21, 7)
     res = isoflop(isoflop_runs(p, budgets))
     assert res.n_budgets == 7 and res.budgets.used.all()
-    assert res.a_ci[0] < a_true < res.a_ci[1]
+    assert res.a_lower < a_true < res.a_upper
     assert abs(res.a - a_true) < 0.02
-    assert res.a_ci[1] - res.a_ci[0] < 0.1
+    assert res.a_upper - res.a_lower < 0.1
     assert res.b == pytest.approx(1 - res.a, abs=1e-9)
     # per-budget vertices near the true optimum
     true_n = compute_optimal(p, res.budgets.C).N_opt.to_numpy()
@@ -181,7 +284,7 @@ def test_isoflop_from_D_column_same_as_C():
     r_c = isoflop(runs[["params", "FLOPs", "loss"]])
     r_d = isoflop(runs[["params", "tokens", "loss"]])
     assert r_d.a == pytest.approx(r_c.a, rel=1e-9)
-    r_k = isoflop(runs[["params", "tokens", "loss"]], flops_per_token_param=8)
+    r_k = isoflop(runs[["params", "tokens", "loss"]], flops_per_token=8)
     assert r_k.budgets.C.iloc[0] == pytest.approx(r_c.budgets.C.iloc[0] * 8 / 6)
 
 
@@ -242,7 +345,7 @@ def test_lower_envelope_recovers_exponent():
         res = lower_envelope(training_curves(p, np.logspace(7, 10.5, 30)))
     assert res.method == "envelope" and res.n_budgets >= 15
     assert abs(res.a - a_true) < 0.03
-    assert res.a_ci[0] < a_true < res.a_ci[1]
+    assert res.a_lower < a_true < res.a_upper
     edge = res.budgets[res.budgets.status == "edge size"]
     assert len(edge) >= 1 and not edge.used.any()
     # each bin's winner is the true minimum-loss point among that bin's points
@@ -275,11 +378,11 @@ def test_cli_allocate_with_bootstrap(fits, capsys):
     out = capsys.readouterr().out
     assert rc == 0
     t = compute_optimal(BESIROGLU, [1e24, 5.76e23], draws=fits.draws)
-    assert f"{t.N_opt[0]:.4g} [{t.N_opt_lo[0]:.3g}, {t.N_opt_hi[0]:.3g}]" in out
+    assert f"{t.N_opt[0]:.4g} [{t.N_opt_lower[0]:.3g}, {t.N_opt_upper[0]:.3g}]" in out
     assert f"{t.tokens_per_param[1]:.4g} [" in out
     assert "95% percentile over 300 bootstrap draws" in out and "a = 0.5126" in out
     doc = json.loads(out_json.read_text())
-    assert doc["flops_per_token_param"] == 6.0 and len(doc["rows"]) == 2
+    assert doc["flops_per_token"] == 6.0 and len(doc["rows"]) == 2
     assert doc["rows"][0]["D_opt"] == pytest.approx(t.D_opt[0])
 
 
@@ -288,7 +391,7 @@ def test_cli_allocate_without_bootstrap_and_k(fits, capsys):
     out = capsys.readouterr().out
     assert rc == 0
     assert "no bootstrap in FIT.json: rerun fit with --bootstrap N for intervals" in out
-    n = compute_optimal(BESIROGLU, 1e24, flops_per_token_param=8).N_opt[0]
+    n = compute_optimal(BESIROGLU, 1e24, flops_per_token=8).N_opt[0]
     assert f"N_opt [params]  {n:.4g}\n" in out and "C = 8·N·D" in out
 
 
@@ -356,5 +459,5 @@ def test_besiroglu_exponents_and_chinchilla_envelope(benchdata):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ScalelawWarning)
         res = lower_envelope(data[["Model Size", "Training FLOP", "loss"]])
-    assert res.a_ci[0] < ex["a"] < res.a_ci[1]
+    assert res.a_lower < ex["a"] < res.a_upper
     assert abs(res.a - 0.5) < 0.06

@@ -101,7 +101,7 @@ def _warn_printer(caught, prefix: str, skip=()) -> None:
         msg = str(w.message).splitlines()[0]
         if msg not in seen:
             seen.add(msg)
-            print(f"{prefix}: warning: {msg}", file=sys.stderr)
+            print(f"{prefix}: warning: {_flags(msg)}", file=sys.stderr)
 
 
 def _write_json(dest: str, obj) -> None:
@@ -124,9 +124,9 @@ def _run_fit(args, k: float, alpha: float) -> int:
         raise ScalelawError("give the budget with --compute C (FLOPs), e.g. --compute 1e24")
     doc = load_fit_json(args.fit)
     params, draws = params_from_fit(doc)
-    table = compute_optimal(params, compute, draws=draws, flops_per_token_param=k, alpha=alpha)
+    table = compute_optimal(params, compute, draws=draws, flops_per_token=k, alpha=alpha)
     ex = table.attrs          # a, b, G (and their intervals with draws)
-    have_ci = "N_opt_lo" in table
+    have_ci = "N_opt_lower" in table
     law = doc.get("law")
     law = law.get("name") if isinstance(law, dict) else law
     lvl = f"{100 * (1 - alpha):g}%"
@@ -134,8 +134,8 @@ def _run_fit(args, k: float, alpha: float) -> int:
           f"(N in the parameter count the fit used)")
     if have_ci:
         print(f"intervals: {lvl} percentile over {table.attrs['n_draws']} bootstrap draws")
-        print(f"N_opt ∝ C^a: a = {_fmt(ex['a'], ex['a_lo'], ex['a_hi'])};  "
-              f"D_opt ∝ C^b: b = {_fmt(ex['b'], ex['b_lo'], ex['b_hi'])};  G = {ex['G']:.4g}")
+        print(f"N_opt ∝ C^a: a = {_fmt(ex['a'], ex['a_lower'], ex['a_upper'])};  "
+              f"D_opt ∝ C^b: b = {_fmt(ex['b'], ex['b_lower'], ex['b_upper'])};  G = {ex['G']:.4g}")
     else:
         print("no bootstrap in FIT.json: rerun fit with --bootstrap N for intervals")
         print(f"N_opt ∝ C^a: a = {ex['a']:.4f};  D_opt ∝ C^b: b = {ex['b']:.4f};  G = {ex['G']:.4g}")
@@ -144,16 +144,30 @@ def _run_fit(args, k: float, alpha: float) -> int:
     for r in table.to_dict(orient="records"):
         print(f"C = {r['C']:.4g} FLOPs")
         for key, label in cols:
-            lo = r.get(f"{key}_lo")
-            hi = r.get(f"{key}_hi")
+            lo = r.get(f"{key}_lower")
+            hi = r.get(f"{key}_upper")
             print(f"  {label:<15} {_fmt(r[key], lo, hi)}")
     if args.json:
         _write_json(args.json, {
             "source": args.fit, "law": law or "chinchilla", "params": params,
-            "flops_per_token_param": k, "convention": f"C = {k:g}·N·D",
+            "flops_per_token": k, "convention": f"C = {k:g}·N·D",
             "level": 1 - alpha, "n_draws": table.attrs["n_draws"], "exponents": ex,
             "rows": table.to_dict(orient="records")})
     return 0
+
+
+#: the library's neutral words for an option, as this command spells it
+_FLAG_WORDS = {
+    "keep outside vertices": "use --keep-outside",
+    "loosen the budget grouping": "loosen the grouping with --budget-rtol or --bins",
+}
+
+
+def _flags(text: str) -> str:
+    """A library message or summary with its option words replaced by this command's flags."""
+    for words, flag in _FLAG_WORDS.items():
+        text = text.replace(words, flag)
+    return text
 
 
 def _run_runs(args, k: float, alpha: float, shown: set) -> int:
@@ -174,14 +188,20 @@ def _run_runs(args, k: float, alpha: float, shown: set) -> int:
     path = args.isoflop or args.envelope
     frame = read_table(path)
     if args.isoflop:
-        res = isoflop(frame, columns=mapping, flops_per_token_param=k, alpha=alpha,
-                      budget_rtol=_number(args.budget_rtol, "--budget-rtol", positive=False),
-                      bins=bins, keep_outside=args.keep_outside)
+        method = isoflop
+        options = dict(budget_rtol=_number(args.budget_rtol, "--budget-rtol", positive=False),
+                       keep_outside=args.keep_outside)
     else:
-        res = lower_envelope(frame, columns=mapping, flops_per_token_param=k, alpha=alpha,
-                             bins=bins, per_decade=_number(args.per_decade, "--per-decade"))
+        method = lower_envelope
+        options = dict(per_decade=_number(args.per_decade, "--per-decade"))
+    try:
+        res = method(frame, columns=mapping, flops_per_token=k, alpha=alpha, bins=bins, **options)
+    except ScalelawError as e:
+        if e.option is None and _flags(e.message) != e.message:
+            raise ScalelawError(_flags(e.message)) from None
+        raise
     print(f"runs: {path}")
-    print(res.summary())
+    print(_flags(res.summary()))
     shown.update(str(n).splitlines()[0] for n in getattr(res, "notes", []))
     pred = None
     if compute is not None:

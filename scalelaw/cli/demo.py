@@ -61,7 +61,8 @@ def run(args) -> int:
     true_alloc = allocate.compute_optimal(TRUE, [1e24]).iloc[0]
     print("allocate C=1e24 FLOPs (C = 6ND):")
     for col, fmt in (("N_opt", ".3g"), ("D_opt", ".3g"), ("tokens_per_param", ".1f")):
-        band = (f" (95%: {a[col + '_lo']:{fmt}}-{a[col + '_hi']:{fmt}})" if col + "_lo" in alloc else "")
+        band = (f" (95%: {a[col + '_lower']:{fmt}}-{a[col + '_upper']:{fmt}})"
+                if col + "_lower" in alloc else "")
         print(f"  {col:<17}{a[col]:{fmt}}{band}; true {true_alloc[col]:{fmt}}")
     if args.out:
         if not os.path.isdir(args.out):
