@@ -106,9 +106,10 @@ def fit(data, law, *, columns: Mapping[str, str] | None = None, where: str | Non
     design = law.prepare(train, target="y")
     if design.y is None or len(design.y) == 0:
         raise ScalelawError("no observed values to fit")
-    if design.n < n_free:
+    if design.n <= n_free:
         raise ScalelawError(f"{design.n} data point(s) for {n_free} free parameters of {law.name}: "
-                            "give more points or hold some parameters fixed", option="fix")
+                            "no degrees of freedom left to judge the fit; give more points or hold "
+                            "some parameters fixed", option="fix")
     w = np.ones(design.n)
     if "weight" in train and not per_step:
         w = pd.to_numeric(train["weight"], errors="coerce").to_numpy(dtype=float)

@@ -230,9 +230,10 @@ def row_mask(env: pd.DataFrame, expr: str | None, what: str) -> np.ndarray:
 def check_fittable(law, frame: pd.DataFrame, n_free: int, space: str) -> None:
     """Refuse data that cannot identify the law, with a message saying why."""
     n = int(frame["y"].notna().sum())
-    if n < n_free:
-        raise ScalelawError(f"{n} data point(s) for {n_free} free parameters of {law.name}: "
-                            "give more points or hold some parameters fixed", option="fix")
+    if n <= n_free:
+        raise ScalelawError(f"{n} data point(s) for {n_free} free parameters of {law.name}: no "
+                            "degrees of freedom left to judge the fit; give more points or hold "
+                            "some parameters fixed", option="fix")
     y = frame["y"].to_numpy(dtype=float)
     if space == "log" and np.any(y[np.isfinite(y)] <= 0):
         k = int(np.sum(y[np.isfinite(y)] <= 0))
