@@ -159,7 +159,7 @@ def test_bootstrap_coverage_near_nominal():
     runs = 100
     for s in range(runs):
         y = (truth + 300 * x ** -0.3) * np.exp(np.random.default_rng(s).normal(0, 0.01, len(x)))
-        r = sl.fit({"N": x, "loss": y}, "powerlaw_const", loss="l2", bootstrap=60, n_jobs=1,
+        r = sl.fit({"N": x, "loss": y}, "powerlaw_const", loss="l2", bootstrap=60,
                    seed=s, n_polish=1)
         ci = r.conf_int()
         hits += ci.loc["E", "lower"] <= truth <= ci.loc["E", "upper"]
@@ -169,7 +169,7 @@ def test_bootstrap_coverage_near_nominal():
 def test_group_bootstrap_resamples_whole_groups():
     truth = {"E": 1.8, "A": 400.0, "B": 1800.0, "alpha": 0.34, "beta": 0.36}
     df = synth("chinchilla", truth, {"N": GRID_N, "D": GRID_D}, noise=0.005, seed=6)
-    res = sl.fit(df, "chinchilla", groups="N", bootstrap=40, n_jobs=1)
+    res = sl.fit(df, "chinchilla", groups="N", bootstrap=40)
     assert res.boot.shape == (40, 5)
     from scalelaw.fit.uncertainty import resample_weights
     w = resample_weights(5, len(df), groups=df["N"].to_numpy(), seed=0)
@@ -190,7 +190,7 @@ def test_bootstrap_with_pool_object_matches_serial():
             Pool.calls += 1
             return map(f, it)
 
-    a = sl.fit({"N": x, "loss": y}, "powerlaw_const", bootstrap=30, n_jobs=1, seed=3)
+    a = sl.fit({"N": x, "loss": y}, "powerlaw_const", bootstrap=30, seed=3)
     b = sl.fit({"N": x, "loss": y}, "powerlaw_const", bootstrap=30, pool=Pool(), seed=3)
     assert Pool.calls == 1
     np.testing.assert_allclose(a.boot.to_numpy(), b.boot.to_numpy(), rtol=1e-6)
@@ -223,7 +223,7 @@ def test_predict_frame_bands_and_extrapolation_warning():
 def test_json_round_trip(tmp_path):
     truth = {"E": 1.8, "A": 400.0, "B": 1800.0, "alpha": 0.34, "beta": 0.36}
     df = synth("chinchilla", truth, {"N": GRID_N, "D": GRID_D}, noise=0.005, seed=9)
-    res = sl.fit(df, "chinchilla", bootstrap=20, n_jobs=1, holdout="N > 5e9")
+    res = sl.fit(df, "chinchilla", bootstrap=20, holdout="N > 5e9")
     path = tmp_path / "fit.json"
     res.to_json(path)
     d = json.loads(path.read_text())

@@ -223,19 +223,58 @@ def _ignore_sigint():
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def _main_importable() -> bool:
+    """Whether workers can import the parent's main module: forkserver and spawn workers
+    run a main *file* again (under ``__mp_main__``); one that does not exist (``python -``
+    reading stdin) kills every worker at start.  No file (``python -c``, notebooks) is fine."""
+    import sys
+    path = getattr(sys.modules.get("__main__"), "__file__", None)
+    return path is None or os.path.exists(path)
+
+
 def _map_processes(fn, tasks, procs: int) -> list:
     """``[fn(t) for t in tasks]`` on ``procs`` worker processes, in order.  On any exception
     in the parent (Ctrl-C included) or a worker, the workers are terminated at once."""
-    pool = process_context().Pool(min(procs, len(tasks)), initializer=_ignore_sigint)
+    import warnings
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import TimeoutError as FutureTimeout
+    from concurrent.futures.process import BrokenProcessPool
+
+    from ..errors import ScalelawWarning
+    if not _main_importable():
+        warnings.warn("the main program is not a file that worker processes can import (read "
+                      "from stdin?): the bootstrap runs serially", ScalelawWarning, stacklevel=4)
+        return [fn(t) for t in tasks]
+    ex = ProcessPoolExecutor(max_workers=min(procs, len(tasks)), mp_context=process_context(),
+                             initializer=_ignore_sigint)
     try:
-        pending = pool.map_async(fn, tasks, chunksize=1)
-        while not pending.ready():   # short waits: the parent stays responsive to Ctrl-C
-            pending.wait(0.1)
-        parts = pending.get()
-        pool.close()
-    except BaseException:
-        pool.terminate()
+        futures = [ex.submit(fn, t) for t in tasks]
+        parts = []
+        for f in futures:
+            while True:   # short waits: the parent stays responsive to Ctrl-C
+                try:
+                    parts.append(f.result(timeout=0.1))
+                    break
+                except FutureTimeout:
+                    continue
+    except BaseException as e:
+        _terminate_workers(ex)
+        ex.shutdown(wait=False, cancel_futures=True)
+        if isinstance(e, BrokenProcessPool):
+            raise ScalelawError("a bootstrap worker process stopped unexpectedly (it could not start, "
+                                "ran out of memory or was killed); run the bootstrap serially or "
+                                "with fewer processes") from None
         raise
-    finally:
-        pool.join()
+    ex.shutdown(wait=True)
     return parts
+
+
+def _terminate_workers(ex) -> None:
+    """Stop an executor's worker processes now (``terminate_workers`` from Python 3.14)."""
+    stop = getattr(ex, "terminate_workers", None)
+    if stop is not None:
+        stop()
+        return
+    for proc in list((getattr(ex, "_processes", None) or {}).values()):
+        if proc.is_alive():
+            proc.terminate()
