@@ -131,6 +131,7 @@ def test_stop_and_resume_in_process_and_finished_is_skipped(tmp_path):
     assert part == {"name": "r", "finished": False, "step": 17}
     full = train(cfg, tmp_path / "r")
     ref = train(cfg, tmp_path / "ref", name="r")
+    assert full["eval_loss_per_char"] == ref["eval_loss_per_char"]
     assert _rows(tmp_path / "r" / "r.csv") == _rows(tmp_path / "ref" / "r.csv")
     again = train(cfg, tmp_path / "r")
     assert again["skipped"] and again["eval_loss_per_char"] == full["eval_loss_per_char"]

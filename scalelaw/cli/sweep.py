@@ -24,6 +24,8 @@ def add_arguments(p):
     p.add_argument("--workers", type=int, metavar="K",
                    help="local: processes (default: one per core, threads = cores // K); "
                         "ray without --address: CPUs of the local Ray")
+    p.add_argument("--threads", type=int, metavar="N",
+                   help="local: torch threads per worker (default cores // workers)")
     p.add_argument("--address", metavar="ADDR", help="ray: cluster address (auto, ray://host:port)")
     p.add_argument("--partition", metavar="P", help="slurm: partition")
     p.add_argument("--cpus-per-task", type=int, metavar="N", help="ray/slurm: CPUs (and threads) per run")
@@ -40,6 +42,9 @@ def run(args) -> int:
 
     if args.workers is not None and args.workers < 1:
         raise ScalelawError("--workers must be >= 1")
+    if args.threads is not None and (args.threads < 1 or args.executor != "local"):
+        raise ScalelawError("--threads must be >= 1 and applies to --executor local "
+                            "(ray/slurm: --cpus-per-task)")
     if args.cpus_per_task is not None and args.cpus_per_task < 1:
         raise ScalelawError("--cpus-per-task must be >= 1")
     if args.executor == "slurm" and not args.partition:
@@ -59,7 +64,8 @@ def run(args) -> int:
     from ..train.executors import get_executor
     ex = get_executor(args.executor, workers=args.workers, address=args.address,
                       partition=args.partition, folder=os.path.join(args.out, "slurm"),
-                      cpus_per_task=args.cpus_per_task, timeout_min=args.timeout_min)
+                      cpus_per_task=args.cpus_per_task, timeout_min=args.timeout_min,
+                      threads=args.threads)
     try:
         out = run_sweep(sweep, args.out, ex, status=not args.quiet)
     finally:

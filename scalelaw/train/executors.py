@@ -182,11 +182,11 @@ class SlurmExecutor:
 
 def get_executor(kind: str = "local", *, workers: int | None = None, address: str | None = None,
                  partition: str | None = None, folder=None, cpus_per_task: int | None = None,
-                 timeout_min: int = 60):
-    """An executor by name: ``local`` (``workers``), ``ray`` (``address``, ``workers`` caps a
+                 timeout_min: int = 60, threads: int | None = None):
+    """An executor by name: ``local`` (``workers``, ``threads`` per worker), ``ray`` (``address``, ``workers`` caps a
     local Ray), ``slurm`` (``partition``, job files under ``folder``)."""
     if kind == "local":
-        return LocalExecutor(workers)
+        return LocalExecutor(workers, threads)
     if kind == "serial":
         return SerialExecutor()
     if kind == "ray":

@@ -84,7 +84,7 @@ class Sweep:
 
 # ------------------------------------------------------------------------------ parsing
 def _slug(text: str) -> str:
-    s = re.sub(r"[=:,]+", "-", str(text).strip())
+    s = re.sub(r"[:,]+", "-", str(text).strip().replace("=", ""))
     s = re.sub(r"[^A-Za-z0-9.+\-]+", "", s)
     return re.sub(r"-+", "-", s).strip("-") or "x"
 
