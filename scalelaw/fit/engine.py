@@ -271,7 +271,6 @@ class Problem:
         g.update({k: np.atleast_1d(np.asarray(v, dtype=float)) for k, v in (grid or {}).items()})
         for k, v in (start or {}).items():
             g[k] = np.atleast_1d(np.asarray(v, dtype=float))
-        names = self.law.param_names
         use_basis = self.law.has_basis()
         lin = set(self.law.linear_params) if use_basis else set()
         need = [p for p in self.free_names if p not in lin]
