@@ -326,7 +326,11 @@ def _train(cfg, paths, progress, status, threads, stop_after) -> dict:
     if progress is None:
         progress = sys.stderr.isatty()
     if progress:
-        from tqdm import tqdm
+        try:
+            from tqdm import tqdm
+        except ImportError:   # no bar without tqdm (pip install tqdm)
+            tqdm = None
+    if progress and tqdm is not None:
         bar = tqdm(total=steps, initial=start, desc=paths.name, unit="step", leave=False,
                    dynamic_ncols=True)
     t0 = time.perf_counter() - elapsed
