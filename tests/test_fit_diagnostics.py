@@ -247,3 +247,23 @@ def test_ctrl_c_stops_a_parallel_bootstrap_and_writes_nothing(tmp_path):
     assert err.count("KeyboardInterrupt") <= 2        # the parent's traceback only, not one per worker
     assert took < 3.0, took
     assert not out.exists()
+
+
+def test_degenerate_fits_are_said_out_loud():
+    """A table mixing two conditions (R² < 0 for a law that cannot fit it) and a parameter
+    the data cannot move get one-line notes in the summary and the JSON."""
+    import json
+
+    import scalelaw as sl
+    rng = np.random.default_rng(3)
+    C = np.geomspace(1e18, 1e21, 24)
+    # loss rises with compute: no power law with a positive exponent fits better than a constant
+    loss = 2.0 + 0.05 * np.log10(C / 1e18) + 0.01 * rng.standard_normal(C.size)
+    res = sl.fit({"C": C, "loss": loss}, "powerlaw_const", columns={"C": "C"})
+    assert any("R2" in n and "< 0" in n for n in res.notes), res.notes
+    assert "fits worse than a constant" in res.summary()
+    assert any("fits worse than a constant" in n for n in json.loads(res.to_json())["notes"])
+    # a fit to data that follow the law has no such note
+    good = 1.7 + 300 * C ** -0.1 * np.exp(0.002 * rng.standard_normal(C.size))
+    ok = sl.fit({"C": C, "loss": good}, "powerlaw_const", columns={"C": "C"})
+    assert not any("worse than a constant" in n or "not identified" in n for n in ok.notes), ok.notes

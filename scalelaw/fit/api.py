@@ -170,14 +170,34 @@ def _make_result(problem: Problem, p_hat, f_hat, prep, notes) -> FitResult:
     metrics = compute_metrics(problem.y, pred, n_est, problem.obj.space)
     info = dict(design.info or {})
     info.pop("weights", None)
-    return FitResult(law, p_hat, list(problem.user_fixed), cov, f_hat, problem.obj, problem.n,
-                     anchored=list(problem.anchored), domain=law.domain(design),
-                     residual_scale=scale, mapping=prep.mapping,
-                     notes=notes + list(info.pop("notes", [])) + problem.notes
-                     + (problem.last_info.notes if problem.last_info else []), metrics=metrics,
-                     residuals=r, fitted=pred, observed=problem.y, problem=problem,
-                     design_info={k: v for k, v in info.items() if _jsonable(v)},
-                     bounds=problem.bounds, convergence=problem.last_info)
+    res = FitResult(law, p_hat, list(problem.user_fixed), cov, f_hat, problem.obj, problem.n,
+                    anchored=list(problem.anchored), domain=law.domain(design),
+                    residual_scale=scale, mapping=prep.mapping,
+                    notes=notes + list(info.pop("notes", [])) + problem.notes
+                    + (problem.last_info.notes if problem.last_info else []), metrics=metrics,
+                    residuals=r, fitted=pred, observed=problem.y, problem=problem,
+                    design_info={k: v for k, v in info.items() if _jsonable(v)},
+                    bounds=problem.bounds, convergence=problem.last_info)
+    res.notes.extend(_degeneracy_notes(res))
+    return res
+
+
+def _degeneracy_notes(res: FitResult) -> list[str]:
+    """Notes for fits that should not be trusted as they stand: a law that fits worse than
+    a constant (R² < 0 in the fit's space) and free parameters the data do not identify (a
+    zero or non-finite asymptotic standard error)."""
+    out = []
+    r2 = res.metrics.get("r2_log" if res.settings.space == "log" else "r2")
+    if r2 is not None and np.isfinite(r2) and r2 < 0:
+        out.append(f"R2 = {r2:.3g} < 0: the law fits worse than a constant; the data may mix "
+                   "conditions (filter them) or need another law")
+    se = res._asymptotic_se()
+    flat = [p for p in res.free if not (np.isfinite(se.get(p, np.nan)) and se[p] > 0)
+            and p not in res.at_bound]
+    if flat:
+        out.append(f"{', '.join(flat)} not identified by the data (asymptotic standard error "
+                   f"zero or undefined): fix {'it' if len(flat) == 1 else 'them'} or give more varied data")
+    return out
 
 
 def _jsonable(v):

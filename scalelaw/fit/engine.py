@@ -60,7 +60,8 @@ def params_at_bound(names, p, bounds, check=None, log_params=()) -> dict[str, st
     value in ``p`` lies on (within :data:`BOUND_RTOL` relative of) a finite bound.
 
     A bound of 0 counts when the value is within 1e-12 of it; for a log-scale parameter
-    (``log_params``) the fit's scale cannot reach 0, and a value below 1e-300 is on it."""
+    (``log_params``) the fit's scale cannot reach 0, and a value below 1e-200 is on it (no
+    physical scale parameter is that small; the search drives such a one towards 1e-300)."""
     out = {}
     check = set(names if check is None else check)
     for name, v in zip(names, np.asarray(p, dtype=float)):
@@ -71,7 +72,7 @@ def params_at_bound(names, p, bounds, check=None, log_params=()) -> dict[str, st
             if not np.isfinite(b):
                 continue
             if b == 0:
-                tol = 1e-300 if name in log_params else 1e-12
+                tol = 1e-200 if name in log_params else 1e-12
             else:
                 tol = BOUND_RTOL * abs(b)
             if beyond or abs(v - b) <= tol:
