@@ -164,7 +164,7 @@ def _make_result(problem: Problem, p_hat, f_hat, prep, notes) -> FitResult:
         cov = sandwich_cov(problem, p_hat)
     pred = problem.predict(p_hat)
     r, _ = problem.obj.residual(pred, problem.y)
-    n_est = int(problem.free.sum()) + len(problem.anchored)   # anchored ones are estimated too
+    n_est = int(problem.free_mask.sum()) + len(problem.anchored)   # anchored ones are estimated too
     w = problem.w
     scale = float(np.sqrt(np.sum(w * r ** 2) / np.sum(w) * problem.n / max(dof(problem.n, n_est), 1)))
     metrics = compute_metrics(problem.y, pred, n_est, problem.obj.space)

@@ -179,7 +179,8 @@ class Problem:
         self._n_grid = 0
         if design.y is not None:
             self._run_anchor_stage(objective)
-        self.free = np.array([p not in self.fixed for p in names])
+        #: boolean mask of the free parameters in ``param_names`` order (names: ``free_names``)
+        self.free_mask = np.array([p not in self.fixed for p in names])
         self.free_names = [p for p in names if p not in self.fixed]
         self.is_log = np.array([p in law.log_params for p in names])
         self.base = np.array([self.fixed.get(p, np.nan) for p in names])
@@ -218,16 +219,16 @@ class Problem:
 
     # parameter transforms ----------------------------------------------------------------
     def to_u(self, p):
-        p = np.asarray(p, dtype=float)[..., self.free]
-        lg = self.is_log[self.free]
+        p = np.asarray(p, dtype=float)[..., self.free_mask]
+        lg = self.is_log[self.free_mask]
         with np.errstate(divide="ignore"):
             return np.where(lg, np.log(np.maximum(p, 1e-300)), p)
 
     def to_p(self, u):
         u = np.asarray(u, dtype=float)
-        lg = self.is_log[self.free]
+        lg = self.is_log[self.free_mask]
         p = np.broadcast_to(self.base, u.shape[:-1] + (self.k,)).copy()
-        p[..., self.free] = np.where(lg, np.exp(np.clip(u, -700, 700)), u)
+        p[..., self.free_mask] = np.where(lg, np.exp(np.clip(u, -700, 700)), u)
         return p
 
     def u_bounds(self):
@@ -459,8 +460,8 @@ class Problem:
             f = float(np.sum(self.w * self.obj.rho(r)))
         if not np.isfinite(f):
             return np.inf, r, None
-        J = (self.jacobian(p) if J is None else np.asarray(J, dtype=float))[:, self.free] * drdf[:, None]
-        J = np.where(self.is_log[self.free], J * p[self.free], J)
+        J = (self.jacobian(p) if J is None else np.asarray(J, dtype=float))[:, self.free_mask] * drdf[:, None]
+        J = np.where(self.is_log[self.free_mask], J * p[self.free_mask], J)
         return f, r, J
 
     def gauss_newton(self, u, max_iter: int = 200, rtol: float = 1e-10):
@@ -604,7 +605,7 @@ class Problem:
     def _solve(self, grid, start, n_polish, extra_starts, rng, maxiter=None):
         n0 = self.n_evaluations
         self._last_info = self._info_args = None
-        if not self.free.any():   # every parameter fixed: nothing to search, just evaluate
+        if not self.free_mask.any():   # every parameter fixed: nothing to search, just evaluate
             p = self.to_p(np.zeros(0))
             f = float(self.value(p))
             if not np.isfinite(f):

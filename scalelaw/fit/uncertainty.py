@@ -39,7 +39,7 @@ def sandwich_cov(problem: Problem, p: np.ndarray) -> np.ndarray:
     obj = problem.obj
     pred = problem.predict(p)
     r, drdf = obj.residual(pred, problem.y)
-    J = problem.jacobian(p)[:, problem.free] * drdf[:, None]      # d r / d theta
+    J = problem.jacobian(p)[:, problem.free_mask] * drdf[:, None]      # d r / d theta
     w = problem.w
     n, k = J.shape
     dof = max(residual_dof(n, k + len(problem.anchored)), 1)   # anchored ones were estimated too
@@ -181,28 +181,53 @@ def n_processes(n_jobs) -> int:
 
 
 def bootstrap(problem: Problem, p_hat: np.ndarray, n_boot: int = 1000, groups=None, seed=0,
-              pool=None, n_jobs: int | None = None) -> np.ndarray:
+              pool=None, n_jobs: int | None = None, progress=None) -> np.ndarray:
     """Bootstrap parameter draws, shape (n_boot, k) on the natural scale.
 
     Serial by default.  ``pool``: any object with ``map(fn, iterable)`` (gets 16 chunks of
     resamples; ``n_jobs`` is then ignored).  ``n_jobs``: worker processes
     (:func:`n_processes`: None or 1 serial, k > 1 that many, -1 all cores), started with
     the ``forkserver`` (else ``spawn``) method; 4 chunks per process.  The draws are the
-    same whichever way they are computed."""
+    same whichever way they are computed.  ``progress``: called as ``progress(done, n_boot)``
+    as resamples finish (serially: after chunks of 1, 2, 4, ... up to 1% of them; with
+    processes: per chunk, at least 8 per process; not with ``pool``), e.g. for a progress bar."""
     counts = resample_weights(n_boot, problem.n, groups, seed)
     grid = _coarse_grid(problem)
     procs = 1 if pool is not None else min(n_processes(n_jobs), n_boot)
     n_chunks = 16 if pool is not None else 1 if procs == 1 else 4 * procs
-    chunks = [c for c in np.array_split(counts, n_chunks) if len(c)]
+    if progress is not None and pool is None:
+        n_chunks = _progress_chunks(n_boot) if procs == 1 else min(n_boot, 8 * procs)
+    chunks = [c for c in (np.split(counts, n_chunks) if isinstance(n_chunks, list)
+                          else np.array_split(counts, n_chunks)) if len(c)]
     tasks = [(problem.law, problem.design, problem.obj, problem.w, problem.user_fixed, problem.bounds,
               p_hat, c, grid) for c in chunks]
+    done = [0]
+
+    def finished(part):
+        done[0] += len(part)
+        if progress is not None:
+            progress(done[0], n_boot)
+        return part
+
     if pool is not None:
         parts = list(pool.map(_refit_chunk, tasks))
     elif procs == 1:
-        parts = [_refit_chunk(t) for t in tasks]
+        parts = [finished(_refit_chunk(t)) for t in tasks]
     else:
-        parts = _map_processes(_refit_chunk, tasks, procs)
+        parts = _map_processes(_refit_chunk, tasks, procs, on_part=finished)
     return np.concatenate(parts, axis=0)
+
+
+def _progress_chunks(n: int) -> list:
+    """Split points for serial chunks of 1, 2, 4, ... resamples, then 1% of ``n`` each: the
+    first reports come at once (a time estimate), the rest cost no overhead."""
+    cap = max(1, n // 100)
+    cuts, at, size = [], 0, 1
+    while at + size < n:
+        at += size
+        cuts.append(at)
+        size = min(2 * size, cap)
+    return cuts
 
 
 def process_context():
@@ -232,9 +257,10 @@ def _main_importable() -> bool:
     return path is None or os.path.exists(path)
 
 
-def _map_processes(fn, tasks, procs: int) -> list:
-    """``[fn(t) for t in tasks]`` on ``procs`` worker processes, in order.  On any exception
-    in the parent (Ctrl-C included) or a worker, the workers are terminated at once."""
+def _map_processes(fn, tasks, procs: int, on_part=None) -> list:
+    """``[fn(t) for t in tasks]`` on ``procs`` worker processes, in order (``on_part`` gets
+    each result as it is collected).  On any exception in the parent (Ctrl-C included) or a
+    worker, the workers are terminated at once."""
     import warnings
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures import TimeoutError as FutureTimeout
@@ -244,7 +270,7 @@ def _map_processes(fn, tasks, procs: int) -> list:
     if not _main_importable():
         warnings.warn("the main program is not a file that worker processes can import (read "
                       "from stdin?): the bootstrap runs serially", ScalelawWarning, stacklevel=4)
-        return [fn(t) for t in tasks]
+        return [(on_part or (lambda r: r))(fn(t)) for t in tasks]
     ex = ProcessPoolExecutor(max_workers=min(procs, len(tasks)), mp_context=process_context(),
                              initializer=_ignore_sigint)
     try:
@@ -254,6 +280,8 @@ def _map_processes(fn, tasks, procs: int) -> list:
             while True:   # short waits: the parent stays responsive to Ctrl-C
                 try:
                     parts.append(f.result(timeout=0.1))
+                    if on_part is not None:
+                        on_part(parts[-1])
                     break
                 except FutureTimeout:
                     continue
