@@ -9,13 +9,16 @@ draws, else the delta method).  Curves come from ``FitResult.predict`` (the law'
 from __future__ import annotations
 
 import os
-from typing import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from .errors import ScalelawError
 from .schedules import Schedule, parse_schedule
+
+if TYPE_CHECKING:
+    from .fit import FitResult
 
 #: the band columns of a predicted curve
 BAND = ("loss_lower", "loss_upper")
@@ -32,8 +35,10 @@ def _result(result):
     return result
 
 
-def predict_curve(result, schedule=None, *, log=None, steps=None, every: int | None = None,
-                  alpha: float = 0.05, warmup: int | None = None, max_points: int = 1000) -> pd.DataFrame:
+def predict_curve(result: FitResult | str | os.PathLike,
+                  schedule: str | Schedule | Sequence[float] | None = None, *,
+                  log: pd.DataFrame | str | os.PathLike | None = None,
+                  steps: Sequence[int] | None = None, every: int | None = None, alpha: float = 0.05, warmup: int | None = None, max_points: int = 1000) -> pd.DataFrame:
     """Predicted loss curve ``step, lr, loss_pred, loss_lower, loss_upper`` (band: 1−alpha).
 
     ``result``: a :class:`~scalelaw.fit.FitResult` of an LR-schedule law or its JSON path.
@@ -55,7 +60,9 @@ def predict_curve(result, schedule=None, *, log=None, steps=None, every: int | N
     return curve_prediction(result, df, alpha, every=every, warmup=warmup)
 
 
-def compare_schedules(result, schedules, alpha: float = 0.05) -> pd.DataFrame:
+def compare_schedules(result: FitResult | str | os.PathLike,
+                      schedules: Mapping[str, str | Schedule] | Sequence[str | Schedule],
+                      alpha: float = 0.05) -> pd.DataFrame:
     """Predicted final loss (with band) of each schedule, best first.
 
     ``schedules``: mapping name -> spec/Schedule, or a list of specs.  Columns ``schedule,
@@ -77,7 +84,7 @@ def compare_schedules(result, schedules, alpha: float = 0.05) -> pd.DataFrame:
                              kind="stable").reset_index(drop=True)
 
 
-def optimize_schedule(result, steps: int, peak: float, *, warmup: int = 0, family: str = "wsd",
+def optimize_schedule(result: FitResult | str | os.PathLike, steps: int, peak: float, *, warmup: int = 0, family: str = "wsd",
                       cooldowns: Iterable[float] = (0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5),
                       shapes: Iterable[str] = ("linear", "cosine", "sqrt", "exp"),
                       finals: Sequence[float] | None = None) -> pd.DataFrame:

@@ -8,16 +8,25 @@ Predicting curves is ``FitResult.predict(schedule)``; planning schedules is
 """
 from __future__ import annotations
 
+import os
+from typing import TYPE_CHECKING, Mapping, Sequence
+
 import numpy as np
 import pandas as pd
 
 from ..errors import ScalelawError
-from ..laws import curve_law_names, get_law
+from ..laws import Law, curve_law_names, get_law
+
+if TYPE_CHECKING:
+    from ..schedules import Schedule
+    from .results import FitResult
 
 
-def fit_lr(data, law="multipower", *, warmup: int | None = None, schedule=None,
-           exclude_warmup: bool = True, smooth: str | None = None, run_weights=None,
-           convention: str | None = None, lam="fit", amplitude: str | None = None, **fit_options):
+def fit_lr(data: pd.DataFrame | str | os.PathLike | Sequence, law: str | Law = "multipower", *,
+           warmup: int | None = None, schedule: str | Schedule | None = None,
+           exclude_warmup: bool = True, smooth: str | None = None,
+           run_weights: str | Mapping[str, float] | None = None, convention: str | None = None,
+           lam: str | float = "fit", amplitude: str | None = None, **fit_options) -> FitResult:
     """Fit an LR-schedule law jointly to all runs of ``data`` (shared parameters).
 
     data : frame with ``step, lr, loss`` (+ ``run``), or log paths (see

@@ -8,7 +8,7 @@ loss in nats.
 from __future__ import annotations
 
 import os
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -16,7 +16,7 @@ import pandas as pd
 from ..errors import ScalelawError, deprecated
 
 
-def read_curves(sources, columns: Mapping[str, str] | None = None, *, format: str | None = None,
+def read_curves(sources: str | os.PathLike | pd.DataFrame | Sequence, columns: Mapping[str, str] | None = None, *, format: str | None = None,
                 split: str | None = None, require_loss: bool = True, **old) -> pd.DataFrame:
     """Tidy frame ``run, step, lr, loss`` from log files (or frames).
 
@@ -90,6 +90,7 @@ def _read_one(src, mapping, fmt, split=None, require_loss=True):
     out = _with_run_columns(out, df)
     rep = df.attrs.get("scalelaw", {})
     notes = [f"{where}{n} row(s) dropped: {why}" for why, n in rep.get("dropped", {}).items() if n]
+    notes += list(rep.get("warnings", []))       # e.g. files of a directory that were not read
     if has_val or split == "val":
         notes.append(f"{where}fitted the {'validation' if split == 'val' else 'training'} loss")
     out.attrs["notes"] = notes

@@ -56,7 +56,7 @@ def curve_law_names() -> tuple[str, ...]:
     return tuple(n for n in REGISTRY if law_class(n).predicts_curves)
 
 
-def get_law(law, **config) -> Law:
+def get_law(law: str | Law, **config) -> Law:
     """A law object from a name in :data:`REGISTRY`, a ``"module:ClassName"`` path, a
     formula string, or a law (returned as it is)."""
     if isinstance(law, Law):
