@@ -59,7 +59,7 @@ _GRID_FIELDS = ("source", "tokenizer", "n_layer", "n_head", "n_embd", "tied", "s
 RESULT_COLUMNS = ("run", "source", "tokenizer", "schedule", "seed", "n_layer", "n_head", "n_embd",
                   "context", "vocab", "N_nonembed", "N_total", "N", "tokens", "chars", "flops",
                   "steps", "eval_loss_per_token", "eval_loss_per_char", "loss", "entropy_rate",
-                  "unigram_entropy", "wall_time")
+                  "unigram_entropy", "optimal_loss_per_char", "wall_time")
 
 
 @dataclass(frozen=True)
@@ -172,7 +172,11 @@ def parse_sweep(doc: dict, *, quick: bool = False, path: str | None = None) -> S
         mlist.append(({k: m[k] for k in ("n_layer", "n_head", "n_embd", "tied") if k in m}, label))
     sources = _labelled(grid["sources"], "sources", _slug)
     toks = _labelled(grid.get("tokenizers", ["none"]), "tokenizers", _tok_label)
-    scheds = _labelled(grid["schedules"], "schedules", lambda s: _slug(s.split(":")[0]) if "+" not in s else _slug(s))
+    kinds = [str(x if isinstance(x, str) else x.get("spec", "")).split(":")[0].strip()
+             for x in grid.get("schedules") or []]
+    scheds = _labelled(grid["schedules"], "schedules",   # the kind alone when it is unambiguous
+                       lambda s: _slug(s) if "+" in s or kinds.count(s.split(":")[0].strip()) > 1
+                       else _slug(s.split(":")[0]))
     seeds = grid["seeds"]
     if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and not isinstance(s, bool)
                                                           and s >= 0 for s in seeds):
@@ -326,7 +330,8 @@ def result_row(res: dict, labels: dict) -> dict:
         "tokens": res["tokens"], "chars": res["chars"], "flops": res["flops"], "steps": res["steps"],
         "eval_loss_per_token": res["eval_loss_per_token"], "eval_loss_per_char": res["eval_loss_per_char"],
         "loss": res["eval_loss_per_char"], "entropy_rate": res["entropy_rate"],
-        "unigram_entropy": res["unigram_entropy"], "wall_time": res["wall_time"],
+        "unigram_entropy": res["unigram_entropy"],
+        "optimal_loss_per_char": res.get("optimal_loss_per_char"), "wall_time": res["wall_time"],
     }
 
 

@@ -285,6 +285,9 @@ def _train(cfg, paths, progress, status, threads, stop_after) -> dict:
         "N_nonembed": mcfg.n_params_nonembed, "N_total": mcfg.n_params_total,
         "flops_per_token": mcfg.flops_per_token,
         "entropy_rate": H_inf, "unigram_entropy": H_pi,
+        # symbol-level data: the exact expected best loss with the context a row gives
+        # (the first k-1 targets of a row see fewer than k symbols), nats per character
+        "optimal_loss_per_char": float(ds.optimal_symbol_loss().mean()) if tok is None else None,
         "eval_tokens": eval_tokens, "eval_chars": eval_chars,
         "eval_chars_per_token": eval_chars / max(1, eval_tokens),
         "threads": torch.get_num_threads(), "torch": torch.__version__,
