@@ -551,8 +551,24 @@ def _exponent_result(method, budgets, used, k, alpha, notes, min_budgets):
                             f"budgets (or loosen the budget grouping)")
     u = budgets[used]
     logC = np.log(u["C"].to_numpy())
+    sizes = np.unique(np.round(np.log(u["N_star"].to_numpy()), 9))
+    if len(sizes) < 2:
+        raise ScalelawError(f"the optimum is the same model size (N* = {float(np.exp(sizes[0])):.4g}) in "
+                            f"all {len(u)} budgets used: N* ∝ C^a cannot be estimated (the exponent "
+                            "would be 0 with an interval of zero width); add model sizes around the "
+                            "optimum")
     a, (a_lower, a_upper), a_se, kN = _fit_exponent(logC, np.log(u["N_star"].to_numpy()), alpha)
     b, (b_lower, b_upper), b_se, kD = _fit_exponent(logC, np.log(u["D_star"].to_numpy()), alpha)
+    if not (np.isfinite(a_se) and a_se > 0 and a_upper > a_lower):
+        raise ScalelawError(f"the exponent fit over {len(u)} budgets is degenerate (a = {a:.4g} with "
+                            "an interval of zero width): the optima lie exactly on a line, as they "
+                            "do only for too few or duplicated budgets; add runs at more budgets")
+    if len(sizes) < 3:
+        msg = (f"N* takes only {len(sizes)} distinct model sizes over {len(u)} budgets: the exponent "
+               "rests on a step between them and its interval is too narrow to trust; add model "
+               "sizes between them")
+        warnings.warn(msg, ScalelawWarning, stacklevel=3)
+        notes = list(notes) + [msg]
     return IsoFlopResult(method=method, budgets=budgets.reset_index(drop=True), a=a,
                          a_lower=a_lower, a_upper=a_upper, a_se=a_se, b=b, b_lower=b_lower,
                          b_upper=b_upper, b_se=b_se, log_kN=kN, log_kD=kD,

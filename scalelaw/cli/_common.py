@@ -24,17 +24,30 @@ FLAG_SPELLING = {
 }
 
 
-def error_text(err) -> str:
+#: per-command remedies where a command has no flag for an option (or spells it otherwise)
+COMMAND_SPELLING = {
+    "predict": {"x": "rename the grid's column to the law's variable",
+                "y": "rename the grid's column to the law's variable"},
+}
+
+
+def error_text(err, command: str | None = None, parser=None) -> str:
     """A library error as the CLI says it: the option it points at spelled as a flag (in the
-    place the message names it, else appended)."""
+    place the message names it, else appended).  With ``command``/``parser``, only flags
+    that command has are named (its own remedy from :data:`COMMAND_SPELLING` otherwise)."""
     import re
 
     from ..errors import mentions
     message = getattr(err, "message", None) or str(err)
     option = getattr(err, "option", None) or ""
-    flag = FLAG_SPELLING.get(option)
+    flag = {**FLAG_SPELLING, **COMMAND_SPELLING.get(command or "", {})}.get(option)
+    name = re.search(r"--[\w-]+", flag or "")
+    if name and parser is not None and name.group() not in parser._option_string_actions:
+        flag = None      # a flag this command does not have
     if not flag:
         return message
+    if not name:         # a remedy in words
+        return f"{message} ({flag})"
     if mentions(message, option):
         return re.sub(rf"(?<![\w-]){re.escape(option)}(?![\w=(-])", "--" + option, message, count=1)
     return f"{message} ({flag})"
@@ -72,15 +85,94 @@ def given_options(args, names) -> list[str]:
 
 
 def check_writable(*paths):
-    """Refuse an output path whose folder does not exist before any work is done."""
+    """Refuse, before any work, an output path that cannot be written (kept for callers that
+    have no inputs to compare with; see :func:`check_outputs`)."""
+    check_outputs([("output", p, False) for p in paths])
+
+
+def check_outputs(outputs, inputs=()) -> dict:
+    """Check every output of a command before any work: ``outputs`` are
+    ``(flag, path, is_plot)`` (no path: skipped).  Refuses a folder that does not exist or is
+    not writable, a directory or special file, an output that is one of ``inputs``, two
+    outputs to one file, and a plot extension matplotlib cannot write.  ``-`` is standard
+    output.  Returns ``{flag: target}``."""
+    from .._output import check_outputs as check
+    return check([(f"{flag} {path}" if flag != "output" else str(path), path, plot)
+                  for flag, path, plot in outputs if path is not None], inputs)
+
+
+def report_stream(*paths):
+    """Where a command's human-readable report goes: stderr when one of its outputs is
+    standard output (``-``), so that the output can be piped; else stdout."""
+    import sys
+
+    from .._output import is_stdout
+    return sys.stderr if any(is_stdout(p) for p in paths if p is not None) else sys.stdout
+
+
+def wrote(path, what: str = "", stream=None) -> None:
+    """``wrote PATH (what)`` on the report stream; nothing for standard output."""
+    import sys
+
+    from .._output import is_stdout
+    if is_stdout(path):
+        return
+    print(f"wrote {path}" + (f" ({what})" if what else ""), file=stream or sys.stdout)
+
+
+#: most bootstrap resamples a command accepts (10,000 already give percentile intervals to
+#: about 1% of their width; a million take hours even for the quickest law)
+MAX_BOOTSTRAP = 1_000_000
+
+
+def check_bootstrap(n, flag: str = "--bootstrap") -> int:
+    """A resample count: 0 (none) or 2 .. :data:`MAX_BOOTSTRAP`."""
+    from ..errors import ScalelawError
+    if n is None:
+        return 0
+    if n < 0 or n == 1:
+        raise ScalelawError(f"{flag} {n}: give 0 (no bootstrap) or at least 2 resamples (e.g. 1000)")
+    if n > MAX_BOOTSTRAP:
+        raise ScalelawError(f"{flag} {n} is too many resamples: at most {MAX_BOOTSTRAP:,} "
+                            "(10,000 already pin percentile intervals down to about 1%)")
+    return int(n)
+
+
+def check_bootstrap_memory(n_boot: int, n_points: int, flag: str = "--bootstrap") -> None:
+    """Refuse a bootstrap whose resample weights (``n_boot`` x ``n_points`` numbers, twice
+    while they are drawn) would not fit in half the memory available now."""
     import os
 
     from ..errors import ScalelawError
-    for p in paths:
-        if p:
-            d = os.path.dirname(os.path.abspath(p))
-            if not os.path.isdir(d):
-                raise ScalelawError(f"cannot write {p}: directory {d} does not exist")
+    need = 16.0 * n_boot * max(n_points, 1)
+    try:
+        avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        avail = 8 * 2 ** 30
+    if need > avail / 2:
+        most = int(avail / 2 / (16.0 * max(n_points, 1)))
+        raise ScalelawError(f"{flag} {n_boot} on {n_points} points needs about {need / 2 ** 30:.3g} GiB "
+                            f"of memory ({avail / 2 ** 30:.3g} GiB free); give at most {most:,} resamples")
+
+
+def downsample_index(n: int, k: int):
+    """At most ``k`` of the indices 0..n-1, evenly spaced, first and last kept (the rule of
+    ``read_log(max_points=)``)."""
+    import numpy as np
+    if n <= k:
+        return np.arange(n)
+    if k == 1:
+        return np.array([n - 1])
+    return np.unique(np.round(np.linspace(0, n - 1, k)).astype(np.int64))
+
+
+def check_n_jobs(n_jobs, flag: str = "--n-jobs"):
+    """``--n-jobs``: None or 1 serial, K > 1 that many processes, -1 one per core."""
+    from ..errors import ScalelawError
+    if n_jobs is None or n_jobs >= 1 or n_jobs == -1:
+        return n_jobs
+    raise ScalelawError(f"{flag} {n_jobs}: give 1 (serial, the default), a number of processes "
+                        "K > 1, or -1 for one per core")
 
 
 def final_points(df, split=None):
@@ -101,21 +193,42 @@ def final_points(df, split=None):
     return out.reset_index(drop=True)
 
 
-def load_table(paths, fmt=None, final=False, split=None):
+def load_table(paths, fmt=None, final=False, split=None, max_points=None):
     """One frame from one or more files: run tables as they are, logs via ``read_log``
-    (reduced to each run's last point with ``final``)."""
+    (reduced to each run's last point with ``final``; at most ``max_points`` points per run
+    and split otherwise)."""
     import pandas as pd
 
+    from ..errors import ScalelawError
     from ..io import detect_format, read_log
     from ..io.table import read_table
     frames = []
+    dropped = 0
     for path in paths:
         f = fmt or detect_format(path)
         if final:
             df = final_points(read_log(path, format=fmt), split)
+        elif f == "table":
+            if max_points is not None:
+                raise ScalelawError(f"--max-points thins per-step logs; {path} is a table of runs "
+                                    "(one row per run)")
+            df = read_table(path)
         else:
-            df = read_table(path) if f == "table" else read_log(path, format=fmt)
+            df = read_log(path, format=fmt, max_points=max_points)
+            dropped += int(df.attrs.get("scalelaw", {}).get("dropped", {}).get("downsampled", 0) or 0)
         if len(paths) > 1:
             df = df.assign(file=str(path))
         frames.append(df)
-    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    out = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    if max_points is not None:
+        out.attrs.setdefault("scalelaw", {})
+        out.attrs["scalelaw"] = {**out.attrs["scalelaw"], "dropped": {
+            **out.attrs["scalelaw"].get("dropped", {}), "downsampled": dropped}}
+    return out
+
+
+def read_fit(path):
+    """A fit from the JSON ``scalelaw fit --json`` wrote (another command's JSON, or a fit
+    with parameters that are not numbers, is refused in one line)."""
+    from ..fit.results import FitResult
+    return FitResult.from_json(path)

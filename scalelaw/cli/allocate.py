@@ -7,8 +7,8 @@ From a chinchilla fit (``scalelaw fit --json``)::
 From runs grouped by budget (IsoFLOP profiles, Approach 2) or from training curves (lower
 envelope, Approach 1)::
 
-    scalelaw allocate --isoflop RUNS.csv [--budget-rtol 0.1] [--compute 1e24]
-    scalelaw allocate --envelope CURVES.csv [--per-decade 5] [--compute 1e24]
+    scalelaw allocate --isoflop RUNS.csv [--budget-rtol 0.1] [--where EXPR] [--compute 1e24]
+    scalelaw allocate --envelope CURVES.csv [--per-decade 5] [--where EXPR] [--compute 1e24]
 """
 from __future__ import annotations
 
@@ -32,13 +32,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="k in C = k·N·D (default 6: forward + backward)")
     p.add_argument("--level", type=str, default="0.95",
                    help="confidence level of the intervals (default 0.95)")
-    p.add_argument("--json", metavar="OUT", help="also write the result as JSON to OUT ('-' = stdout)")
+    p.add_argument("--json", metavar="OUT", help="also write the result as JSON to OUT ('-': "
+                   "standard output; the report then goes to stderr)")
     src = p.add_argument_group("from runs instead of a fit")
     src.add_argument("--isoflop", metavar="RUNS",
                      help="table of runs (N, loss, and C or D): IsoFLOP profiles (Approach 2)")
     src.add_argument("--envelope", metavar="RUNS",
                      help="table of (N, C or D, loss) points from training curves: lower envelope "
                           "(Approach 1)")
+    src.add_argument("--where", metavar="EXPR",
+                     help="rows of RUNS to use, e.g. \"condition == 'exp_loss'\" or 'N >= 1e8' "
+                          "(the table's columns and N, D, C, loss)")
     src.add_argument("--col", action="append", default=[], metavar="NAME=COLUMN",
                      help="use COLUMN for canonical NAME (N, D, C, loss); repeatable")
     src.add_argument("--budget-rtol", type=str, default="0.1", metavar="R",
@@ -107,17 +111,20 @@ def _warn_printer(caught, prefix: str, skip=()) -> None:
 def _write_json(dest: str, obj) -> None:
     import json
 
-    from .._atomic import write_text
+    from .._output import write_text
     text = json.dumps(obj, indent=2, default=float) + "\n"
-    if dest == "-":
-        print(text, end="")
-    else:
-        write_text(dest, text)
+    write_text(dest, text, label=dest if dest == "-" else f"--json {dest}")
 
 
 def _run_fit(args, k: float, alpha: float) -> int:
     from ..allocate import compute_optimal, params_from_fit
     from ..errors import ScalelawError
+    from ._common import report_stream
+
+    out = report_stream(args.json)
+
+    def say(*parts):
+        print(*parts, file=out)
 
     compute = _computes(args)
     if compute is None:
@@ -130,26 +137,26 @@ def _run_fit(args, k: float, alpha: float) -> int:
     law = doc.get("law")
     law = law.get("name") if isinstance(law, dict) else law
     lvl = f"{100 * (1 - alpha):g}%"
-    print(f"compute-optimal allocation from {law or 'chinchilla'} fit {args.fit}; C = {k:g}·N·D "
+    say(f"compute-optimal allocation from {law or 'chinchilla'} fit {args.fit}; C = {k:g}·N·D "
           f"(N in the parameter count the fit used)")
     if have_ci:
-        print(f"intervals: {lvl} percentile over {table.attrs['n_draws']} bootstrap draws")
-        print(f"N_opt ∝ C^a: a = {_fmt(ex['a'], ex['a_lower'], ex['a_upper'])};  "
+        say(f"intervals: {lvl} percentile over {table.attrs['n_draws']} bootstrap draws")
+        say(f"N_opt ∝ C^a: a = {_fmt(ex['a'], ex['a_lower'], ex['a_upper'])};  "
               f"D_opt ∝ C^b: b = {_fmt(ex['b'], ex['b_lower'], ex['b_upper'])};  G = {ex['G']:.4g}")
     else:
-        print("no bootstrap in FIT.json: rerun fit with --bootstrap N for intervals")
-        print(f"N_opt ∝ C^a: a = {ex['a']:.4f};  D_opt ∝ C^b: b = {ex['b']:.4f};  G = {ex['G']:.4g}")
+        say("no bootstrap in FIT.json: rerun fit with --bootstrap N for intervals")
+        say(f"N_opt ∝ C^a: a = {ex['a']:.4f};  D_opt ∝ C^b: b = {ex['b']:.4f};  G = {ex['G']:.4g}")
     cols = [("N_opt", "N_opt [params]"), ("D_opt", "D_opt [tokens]"),
             ("tokens_per_param", "tokens/param"), ("loss_opt", "loss_opt")]
     for r in table.to_dict(orient="records"):
-        print(f"C = {r['C']:.4g} FLOPs")
+        say(f"C = {r['C']:.4g} FLOPs")
         for key, label in cols:
             lo = r.get(f"{key}_lower")
             hi = r.get(f"{key}_upper")
-            print(f"  {label:<15} {_fmt(r[key], lo, hi)}")
+            say(f"  {label:<15} {_fmt(r[key], lo, hi)}")
     if args.json:
         _write_json(args.json, {
-            "source": args.fit, "law": law or "chinchilla", "params": params,
+            "kind": "allocation", "source": args.fit, "law": law or "chinchilla", "params": params,
             "flops_per_token": k, "convention": f"C = {k:g}·N·D",
             "level": 1 - alpha, "n_draws": table.attrs["n_draws"], "exponents": ex,
             "rows": table.to_dict(orient="records")})
@@ -174,7 +181,9 @@ def _run_runs(args, k: float, alpha: float, shown: set) -> int:
     from ..allocate import isoflop, lower_envelope
     from ..errors import ScalelawError
     from ..io.table import read_table
+    from ._common import report_stream
 
+    out = report_stream(args.json)
     compute = _computes(args)
     mapping = {}
     for item in args.col:
@@ -187,6 +196,8 @@ def _run_runs(args, k: float, alpha: float, shown: set) -> int:
         bins = int(_number(args.bins, "--bins"))
     path = args.isoflop or args.envelope
     frame = read_table(path)
+    if args.where:
+        frame = _select(frame, args.where, mapping)
     if args.isoflop:
         method = isoflop
         options = dict(budget_rtol=_number(args.budget_rtol, "--budget-rtol", positive=False),
@@ -200,23 +211,41 @@ def _run_runs(args, k: float, alpha: float, shown: set) -> int:
         if e.option is None and _flags(e.message) != e.message:
             raise ScalelawError(_flags(e.message)) from None
         raise
-    print(f"runs: {path}")
-    print(_flags(res.summary()))
+    print(f"runs: {path}" + (f" (where {args.where}: {len(frame)} rows)" if args.where else ""), file=out)
+    print(_flags(res.summary()), file=out)
     shown.update(str(n).splitlines()[0] for n in getattr(res, "notes", []))
     pred = None
     if compute is not None:
         pred = res.predict(compute)
-        print("extrapolated from the fitted exponents (point values):")
+        print("extrapolated from the fitted exponents (point values):", file=out)
         for r in pred.itertuples(index=False):
             print(f"  C = {r.C:.4g} FLOPs: N_opt {r.N_opt:.4g} params, D_opt {r.D_opt:.4g} tokens, "
-                  f"{r.tokens_per_param:.3g} tokens/param")
+                  f"{r.tokens_per_param:.3g} tokens/param", file=out)
     if args.json:
-        out = res.to_dict()
-        out["source"] = path
+        doc = {"kind": "allocation", **res.to_dict(), "source": path}
+        if args.where:
+            doc["where"] = args.where
         if pred is not None:
-            out["predictions"] = pred.to_dict(orient="records")
-        _write_json(args.json, out)
+            doc["predictions"] = pred.to_dict(orient="records")
+        _write_json(args.json, doc)
     return 0
+
+
+def _select(frame, where: str, mapping: dict):
+    """The rows of a run table that ``--where`` selects; the canonical names N, D, C and
+    loss may be used beside the table's own columns."""
+    from ..errors import ScalelawError
+    from ..expr import select_rows
+    from ..io.columns import resolve
+    env = frame.copy()
+    found = resolve(frame.columns, ("N", "D", "C", "loss"), mapping=mapping or None, required=[])
+    for canon, col in found.items():
+        if canon not in env.columns:
+            env[canon] = env[col]
+    keep = select_rows(env, where, "--where")
+    if not keep.any():
+        raise ScalelawError(f"--where {where!r} selects no rows of the {len(frame)}")
+    return frame.loc[keep].reset_index(drop=True)
 
 
 def run(args) -> int:
@@ -224,10 +253,14 @@ def run(args) -> int:
 
     from ..errors import ScalelawError
 
+    from ._common import check_outputs
     sources = [s for s in (args.fit, args.isoflop, args.envelope) if s]
     if len(sources) != 1:
         raise ScalelawError("give exactly one of FIT.json, --isoflop RUNS or --envelope RUNS "
                             "(see scalelaw allocate --help)")
+    check_outputs([("--json", args.json, False)], inputs=sources)
+    if args.fit and args.where:
+        raise ScalelawError("--where selects rows of --isoflop/--envelope RUNS; FIT.json has none")
     k = _number(args.flops_per_token, "--flops-per-token")
     level = _number(args.level, "--level")
     if not 0 < level < 1:

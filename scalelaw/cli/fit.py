@@ -41,16 +41,26 @@ def add_arguments(p):
     p.add_argument("--overpredict", type=float, default=0.0, metavar="K",
                    help="weigh over-predictions (1+K) times as much")
     p.add_argument("--weights", metavar="COL", help="column of per-point weights")
-    p.add_argument("--bootstrap", type=int, default=0, metavar="N", help="bootstrap resamples")
+    p.add_argument("--bootstrap", type=int, default=0, metavar="N",
+                   help="bootstrap resamples (0: none, the default; at most 1,000,000; a long "
+                        "one prints its estimated time, with a progress bar on a terminal)")
     p.add_argument("--groups", metavar="COL", help="resample whole groups (e.g. N) in the bootstrap; "
                    "LR-schedule laws: block (default), run or point")
     p.add_argument("--cv", metavar="COL", help="also report leave-one-group-out scores by COL")
-    p.add_argument("--n-jobs", type=int, default=None,
-                   help="processes for the bootstrap (default: serial; -1: all cores)")
+    p.add_argument("--n-jobs", type=int, default=None, metavar="K",
+                   help="processes for the bootstrap (default 1: serial; K > 1: K processes; "
+                        "-1: one per core)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--strict", action="store_true", help="refuse NaN/inf rows instead of dropping them")
-    p.add_argument("--json", metavar="OUT", help="write the fit as JSON")
-    p.add_argument("--plot", metavar="OUT.png", help="write a plot of data and fit")
+    p.add_argument("--json", metavar="OUT", help="write the fit as JSON ('-': standard output; "
+                   "the summary then goes to stderr)")
+    p.add_argument("--plot", metavar="OUT.png", help="write a plot of data and fit (.png, .pdf "
+                   "or .svg, by the extension)")
+    p.add_argument("--max-points", type=int, metavar="K",
+                   help="per-step logs: fit at most K loss points per run, evenly spaced (first "
+                        "and last kept); recorded in the notes and the JSON")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress bar or time estimate on stderr")
     # per-step logs (LR-schedule laws)
     lr = p.add_argument_group("training logs (LR-schedule laws)")
     lr.add_argument("--step", metavar="COL", help="step column")
@@ -78,14 +88,16 @@ def add_arguments(p):
 def run(args) -> int:
     from ..errors import ScalelawError
     from ..laws import curve_law_names, get_law
-    from ._common import check_writable, given_options
+    from ._common import check_bootstrap, check_n_jobs, check_outputs, given_options
 
     law = args.formula or args.law
     if not law:
         raise ScalelawError("choose a law with --law NAME or --formula EXPR")
-    check_writable(args.json, args.plot)
-    if args.bootstrap < 0:
-        raise ScalelawError("--bootstrap must be >= 0")
+    check_outputs([("--json", args.json, False), ("--plot", args.plot, True)], inputs=args.files)
+    args.bootstrap = check_bootstrap(args.bootstrap)
+    check_n_jobs(args.n_jobs)
+    if args.max_points is not None and args.max_points < 2:
+        raise ScalelawError(f"--max-points {args.max_points}: keep at least 2 points per run")
     law_obj = get_law(law, variables=args.x) if args.formula and args.x else get_law(law)
     if law_obj.predicts_curves:
         return _fit_curves(args, law_obj)
@@ -94,6 +106,8 @@ def run(args) -> int:
     if lr_only:
         raise ScalelawError(f"{', '.join(lr_only)} apply to the LR-schedule laws "
                             f"({', '.join(curve_law_names())}), not {law}")
+    if args.max_points is not None and args.final:
+        raise ScalelawError("--max-points thins per-step logs; with --final each run is one point already")
     return _fit_table(args, law_obj)
 
 
@@ -103,36 +117,65 @@ def _fit_table(args, law_obj) -> int:
 
     from .. import fit as fit_mod
     from ..errors import ScalelawWarning
-    from ._common import load_table, parse_assignments
+    from ._common import load_table, parse_assignments, report_stream
+    from ._progress import Ticker
 
+    out = report_stream(args.json, args.plot)
     fix = parse_assignments(args.fix, "--fix")
     start = parse_assignments(args.start, "--start")
     bounds = parse_assignments(args.bounds, "--bounds", allow_range=True)
-    data = load_table(args.files, args.format, final=args.final, split=args.split)
+    data = load_table(args.files, args.format, final=args.final, split=args.split,
+                      max_points=args.max_points)
     columns = _columns(args, law_obj)
     common = dict(fix=fix, objective=args.objective, delta=args.delta, space=args.space,
                   flops_per_token=args.flops_per_token)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ScalelawWarning)
-        res = fit_mod.fit(data, law_obj, columns=columns, where=args.where, holdout=args.holdout,
-                          weights=args.weights, groups=args.groups, start=start, bounds=bounds,
-                          overpredict=args.overpredict, bootstrap=args.bootstrap, seed=args.seed,
-                          n_jobs=args.n_jobs, strict=args.strict, **common)
-        print(res.summary())
+        with Ticker(f"fitting {law_obj.name}", quiet=args.quiet):
+            res = fit_mod.fit(data, law_obj, columns=columns, where=args.where, holdout=args.holdout,
+                              weights=args.weights, groups=args.groups, start=start, bounds=bounds,
+                              overpredict=args.overpredict, seed=args.seed, strict=args.strict, **common)
+        if args.max_points is not None:
+            _note_thinned(res, data.attrs.get("scalelaw", {}).get("dropped", {}).get("downsampled", 0),
+                          args.max_points)
+        _bootstrap(res, args, groups=True if args.groups else None)
+        print(res.summary(), file=out)
         if args.cv:
             cv = fit_mod.leave_one_group_out(data, law_obj, by=args.cv, columns=columns, **common)
-            print(f"\nleave-one-group-out by {args.cv}:")
-            print(cv.to_string(index=False))
+            print(f"\nleave-one-group-out by {args.cv}:", file=out)
+            print(cv.to_string(index=False), file=out)
             m = cv.attrs["mean"]
-            print(f"mean: RMSE {m['rmse']:.4g}, MAPE {100 * m['mape']:.3f}%, max |err| {m['max_abs_err']:.4g}")
+            print(f"mean: RMSE {m['rmse']:.4g}, MAPE {100 * m['mape']:.3f}%, max |err| {m['max_abs_err']:.4g}",
+                  file=out)
     for w in caught:
-        print(f"warning: {w.message}")
-    _write(res, args)
+        print(f"warning: {w.message}", file=out)
+    _write(res, args, out)
     if args.plot:
         from ..plot import plot_fit
+        from ._common import wrote
         plot_fit(res, args.plot)
-        print(f"wrote {args.plot}")
+        wrote(args.plot, stream=out)
     return 0
+
+
+def _note_thinned(res, dropped: int, k: int) -> None:
+    """Record ``--max-points`` in the result (notes and the JSON's data)."""
+    res.design_info["max_points"] = int(k)
+    res.design_info["points_thinned"] = int(dropped)
+    res.notes.append(f"loss points thinned to at most {k} per run (evenly spaced, first and last "
+                     f"kept): {int(dropped)} left out, {res.n} fitted")
+
+
+def _bootstrap(res, args, groups) -> None:
+    """``--bootstrap N`` on a finished fit, with a progress bar on a terminal, an estimate of
+    the time for a long one, and a refusal of one that would not fit in memory."""
+    if not args.bootstrap:
+        return
+    from ._common import check_bootstrap_memory
+    from ._progress import Progress
+    check_bootstrap_memory(args.bootstrap, res.n)
+    with Progress("bootstrap", args.bootstrap, quiet=args.quiet) as prog:
+        res.bootstrap(args.bootstrap, groups=groups, seed=args.seed, n_jobs=args.n_jobs, progress=prog)
 
 
 def _columns(args, law_obj):
@@ -169,8 +212,10 @@ def _fit_curves(args, law_obj) -> int:
     from ..errors import ScalelawError
     from ..fit import fit_lr
     from ..io import read_curves
-    from ._common import given_options, parse_assignments
+    from ._common import given_options, parse_assignments, report_stream
+    from ._progress import Ticker
 
+    out = report_stream(args.json)
     unsupported = given_options(args, ("x", "y", "cv", "plot", "weights", "overpredict", "final",
                                        "strict", "space", "flops_per_token"))
     if unsupported:
@@ -197,20 +242,69 @@ def _fit_curves(args, law_obj) -> int:
                                 f"use one of {', '.join(allowed)}")
     if args.amplitude is not None and "amplitude" not in law_obj.options():
         raise ScalelawError(f"--amplitude applies to --law multipower, not {law_obj.name}")
-    res = fit_lr(df, args.law if args.law and ":" not in args.law else law_obj, warmup=args.warmup,
-                 convention=conv, lam=lam, amplitude=args.amplitude, where=args.where,
-                 holdout=args.holdout, schedule=args.warmup_schedule, smooth=args.smooth,
-                 fix=parse_assignments(args.fix, "--fix"),
-                 start=parse_assignments(args.start, "--start"),
-                 bounds=parse_assignments(args.bounds, "--bounds", allow_range=True),
-                 objective=args.objective, delta=args.delta, bootstrap=args.bootstrap,
-                 seed=args.seed, n_jobs=args.n_jobs, groups=groups)
-    print(res.summary())
-    _write(res, args)
+    df = _thin(df, args.max_points, args.smooth) if args.max_points is not None else df
+    smooth = None if args.max_points is not None else args.smooth
+    with Ticker(f"fitting {law_obj.name}", quiet=args.quiet):
+        res = fit_lr(df, args.law if args.law and ":" not in args.law else law_obj, warmup=args.warmup,
+                     convention=conv, lam=lam, amplitude=args.amplitude, where=args.where,
+                     holdout=args.holdout, schedule=args.warmup_schedule, smooth=smooth,
+                     fix=parse_assignments(args.fix, "--fix"),
+                     start=parse_assignments(args.start, "--start"),
+                     bounds=parse_assignments(args.bounds, "--bounds", allow_range=True),
+                     objective=args.objective, delta=args.delta, seed=args.seed, groups=groups)
+    split = args.split or _fitted_split(df)
+    if split:
+        res.design_info["split"] = split
+    if args.max_points is not None:
+        if args.smooth:
+            res.notes.append(f"loss smoothed per run with {args.smooth} (before thinning)")
+        _note_thinned(res, df.attrs.get("thinned", 0), args.max_points)
+    _bootstrap(res, args, groups={"block": "block", "run": True, "point": None}[groups])
+    print(res.summary(), file=out)
+    _write(res, args, out)
     return 0
 
 
-def _write(res, args):
+def _fitted_split(df):
+    """The loss split the logs were read with (``read_curves`` notes it when a log has both)."""
+    notes = " ".join(df.attrs.get("notes", []))
+    if "fitted the validation loss" in notes:
+        return "val"
+    if "fitted the training loss" in notes:
+        return "train"
+    return None
+
+
+def _thin(df, k: int, smooth=None):
+    """At most ``k`` loss points per run, evenly spaced in order, first and last kept (rows
+    keep their LR: LR-schedule laws need the whole LR history).  ``smooth`` is applied
+    before thinning."""
+    import numpy as np
+
+    from ._common import downsample_index
+    df = df.reset_index(drop=True).copy()
+    loss = df["loss"].to_numpy(dtype=float).copy()
+    if smooth:
+        from ..io.smoothing import smooth_loss
+        for _, idx in df.groupby("run", sort=False).groups.items():
+            loss[idx] = smooth_loss(loss[idx], smooth)
+    dropped = 0
+    for _, idx in df.groupby("run", sort=False).groups.items():
+        idx = np.asarray(idx)
+        obs = idx[np.isfinite(loss[idx])]
+        keep = obs[downsample_index(len(obs), k)]
+        drop = np.setdiff1d(obs, keep)
+        loss[drop] = np.nan
+        dropped += len(drop)
+    notes = list(df.attrs.get("notes", []))
+    df["loss"] = loss
+    df.attrs["notes"] = notes
+    df.attrs["thinned"] = dropped
+    return df
+
+
+def _write(res, args, out=None):
     if args.json:
+        from ._common import wrote
         res.to_json(args.json)
-        print(f"wrote {args.json}")
+        wrote(args.json, stream=out)

@@ -21,18 +21,19 @@ def add_arguments(p):
                    help="final learning rates to try (default: 0, 1%% and 10%% of peak)")
     p.add_argument("--compare", nargs="+", metavar="SPEC", help="rank these schedules instead")
     p.add_argument("--top", type=int, default=10, help="rows to print (default 10)")
-    p.add_argument("--out", metavar="OUT.csv", help="write every candidate as CSV")
+    p.add_argument("--out", metavar="OUT.csv", help="write every candidate as CSV ('-': standard "
+                   "output; the ranking then goes to stderr)")
 
 
 def run(args) -> int:
     from ..errors import ScalelawError
-    from ..fit.results import FitResult
     from ..forecast import compare_schedules, optimize_schedule
     from ..laws import curve_law_names
-    from ._common import check_writable
+    from ._common import check_outputs, read_fit, report_stream, wrote
 
-    check_writable(args.out)
-    res = FitResult.from_json(args.fit)
+    check_outputs([("--out", args.out, False)], inputs=[args.fit])
+    out = report_stream(args.out)
+    res = read_fit(args.fit)
     if not res.law.predicts_curves:
         raise ScalelawError(f"{args.fit} is a {res.law.name} fit; plan needs an LR-schedule law "
                             f"({', '.join(curve_law_names())})")
@@ -48,12 +49,13 @@ def run(args) -> int:
                                   family=args.family, finals=args.finals)
         cols = ["spec", "final_loss"]
     if args.out:
-        from .._atomic import atomic_path
-        with atomic_path(args.out) as tmp:
-            table.to_csv(tmp, index=False)
+        from .._output import open_output
+        with open_output(args.out, label=f"--out {args.out}") as f:
+            table.to_csv(f, index=False)
     import pandas as pd
     with pd.option_context("display.width", 200, "display.max_colwidth", 120):
-        print(table[cols].head(args.top).to_string(index=False, float_format=lambda v: f"{v:.5f}"))
+        print(table[cols].head(args.top).to_string(index=False, float_format=lambda v: f"{v:.5f}"),
+              file=out)
     best = table.iloc[0]
     if not bool(best["valid"]):
         raise ScalelawError("no schedule has a positive predicted final loss: the fitted law is "
@@ -61,8 +63,8 @@ def run(args) -> int:
     invalid = int((~table["valid"]).sum())
     if invalid:
         print(f"\n{invalid} candidate(s) with a predicted final loss <= 0 ranked last (outside the "
-              "law's valid region)")
-    print(f"\nbest: {best[cols[0]]} (predicted final loss {best['final_loss']:.5f})")
+              "law's valid region)", file=out)
+    print(f"\nbest: {best[cols[0]]} (predicted final loss {best['final_loss']:.5f})", file=out)
     if args.out:
-        print(f"wrote {len(table)} candidates to {args.out}")
+        wrote(args.out, f"{len(table)} candidates", stream=out)
     return 0

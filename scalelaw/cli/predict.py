@@ -16,7 +16,8 @@ def add_arguments(p):
     p.add_argument("fit", metavar="FIT.json")
     p.add_argument("--at", nargs="+", metavar="VAR=VALUE", help="one point, e.g. N=7e10 D=1.4e12")
     p.add_argument("--grid", metavar="FILE", help="table of points to predict at")
-    p.add_argument("--out", metavar="OUT.csv", help="write the predictions as CSV")
+    p.add_argument("--out", metavar="OUT.csv", help="write the predictions as CSV ('-': standard "
+                   "output, the default for --log/--schedule)")
     p.add_argument("--alpha", type=float, default=0.05, help="1 - confidence level (default 0.05)")
     p.add_argument("--flops-per-token", type=float, default=6.0, metavar="K")
     lr = p.add_argument_group("LR-schedule laws")
@@ -29,21 +30,27 @@ def add_arguments(p):
     lr.add_argument("--run", metavar="COL")
     lr.add_argument("--warmup", type=int, metavar="W")
     lr.add_argument("--format", help="log format when it cannot be detected")
+    lr.add_argument("--split", choices=("train", "val"),
+                    help="--log: which loss of the log to compare with (default: the split the "
+                         "fit used when it chose one with --split, else val when logged)")
 
 
 def run(args) -> int:
     import warnings
 
     from ..errors import ScalelawError, ScalelawWarning
-    from ..fit.results import FitResult
-    from ._common import check_writable
+    from ._common import check_outputs, given_options, read_fit, report_stream, wrote
 
-    check_writable(args.out)
-    res = FitResult.from_json(args.fit)
+    check_outputs([("--out", args.out, False)], inputs=[args.fit, args.grid, args.log])
+    res = read_fit(args.fit)
     if res.law.predicts_curves:
         return _predict_curve(args, res)
     if args.log or args.schedule:
         raise ScalelawError(f"--log/--schedule need an LR-schedule fit; {args.fit} is a {res.law.name} fit")
+    lr_only = given_options(args, ("every", "step", "lr", "loss", "run", "warmup", "format", "split"))
+    if lr_only:
+        raise ScalelawError(f"{', '.join(lr_only)} apply to LR-schedule fits with --log or "
+                            f"--schedule; {args.fit} is a {res.law.name} fit")
     if not 0 < args.alpha < 1:
         raise ScalelawError("--alpha must be between 0 and 1")
     if bool(args.at) == bool(args.grid):
@@ -60,48 +67,97 @@ def run(args) -> int:
     else:
         from ._common import load_table
         data = load_table([args.grid])
+    out = report_stream(args.out)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ScalelawWarning)
         pred = res.predict(data, alpha=args.alpha)
     level = f"{100 * (1 - args.alpha):g}%"
     if args.out:
         _write_csv(pred, args.out)
-        print(f"wrote {len(pred)} prediction(s) to {args.out}")
+        wrote(args.out, f"{len(pred)} prediction(s)", stream=out)
     else:
         import pandas as pd
         with pd.option_context("display.width", 120, "display.max_columns", 20):
             print(f"{res.law.name}: {res.law.formula}   (bands: {level})")
             print(pred.to_string(index=False, float_format=lambda v: f"{v:.6g}"))
     for w in caught:
-        print(f"warning: {w.message}")
+        print(f"warning: {w.message}", file=out)
+    _no_band_note(pred, ("mean_ci_lower", "mean_ci_upper"), args.fit, out)
     return 0
+
+
+def _no_band_note(frame, cols, path, out) -> None:
+    """Say so when a fit gives no band (no covariance and no bootstrap draws in its JSON)."""
+    import numpy as np
+    if len(frame) and all(c in frame for c in cols) and not np.isfinite(frame[list(cols)].to_numpy()).any():
+        print(f"note: {path} has no covariance and no bootstrap draws: the bands are empty "
+              "(refit with scalelaw fit ... --json, or with --bootstrap N)", file=out)
 
 
 def _predict_curve(args, res) -> int:
     """The loss curve of a schedule (--schedule) or of a log's LRs (--log)."""
+    import sys
+
     from ..errors import ScalelawError
     from ..forecast import predict_curve
+    from ._common import report_stream, wrote
 
     if bool(args.log) == bool(args.schedule):
         raise ScalelawError("give exactly one of --log NEW.csv or --schedule SPEC")
     if args.every is not None and args.every < 1:
         raise ScalelawError("--every must be >= 1")
+    if not 0 < args.alpha < 1:
+        raise ScalelawError("--alpha must be between 0 and 1")
+    if args.at or args.grid:
+        raise ScalelawError(f"--at/--grid predict scaling-law fits; {args.fit} is an LR-schedule "
+                            f"({res.law.name}) fit: give --log NEW.csv or --schedule SPEC")
+    out = report_stream(args.out) if args.out else sys.stderr
     if args.log:
-        from ..io import read_curves
-        mapping = {k: getattr(args, k) for k in ("step", "lr", "loss", "run") if getattr(args, k)}
-        frame = read_curves([args.log], mapping or None, format=args.format, require_loss=False)
-        out = predict_curve(res, log=frame, every=args.every, alpha=args.alpha, warmup=args.warmup)
+        frame = _read_log_for(args, res, out)
+        pred = predict_curve(res, log=frame, every=args.every, alpha=args.alpha, warmup=args.warmup)
     else:
-        out = predict_curve(res, args.schedule, every=args.every, alpha=args.alpha)
-    if args.out:
-        _write_csv(out, args.out)
-        print(f"wrote {args.out} ({len(out)} rows)")
+        if args.split:
+            raise ScalelawError("--split chooses the loss of a --log to compare with; a --schedule has none")
+        pred = predict_curve(res, args.schedule, every=args.every, alpha=args.alpha)
+    if args.out and not _is_stdout(args.out):
+        _write_csv(pred, args.out)
+        wrote(args.out, f"{len(pred)} rows", stream=out)
     else:
-        print(out.to_csv(index=False), end="")
+        _write_csv(pred, "-")
+    _no_band_note(pred, ("loss_lower", "loss_upper"), args.fit, out)
     return 0
 
 
+def _read_log_for(args, res, out):
+    """``--log`` as a frame of curves: the loss of ``--split``, else of the split the fit
+    was made on (recorded in its JSON), else the log's default (val when it has one)."""
+    from ..errors import ScalelawError
+    from ..io import read_curves
+    mapping = {k: getattr(args, k) for k in ("step", "lr", "loss", "run") if getattr(args, k)}
+    fitted = (res.design_info or {}).get("split")
+    split = args.split or fitted
+    try:
+        frame = read_curves([args.log], mapping or None, format=args.format, require_loss=False,
+                            split=split)
+    except ScalelawError as e:
+        if args.split or not fitted or f"no {fitted} loss" not in str(e):
+            raise
+        frame = read_curves([args.log], mapping or None, format=args.format, require_loss=False)
+        print(f"note: the fit used the {fitted} loss; {args.log} has none, so its other loss is "
+              "compared", file=out)
+    else:
+        if fitted and not args.split and "loss" in frame and frame["loss"].notna().any():
+            print(f"note: compared with the {fitted} loss of {args.log}, the split the fit used "
+                  "(--split to choose)", file=out)
+    return frame
+
+
+def _is_stdout(path) -> bool:
+    from .._output import is_stdout
+    return is_stdout(path)
+
+
 def _write_csv(frame, path):
-    from .._atomic import atomic_path
-    with atomic_path(path) as tmp:
-        frame.to_csv(tmp, index=False)
+    from .._output import open_output
+    with open_output(path, label=path if path == "-" else f"--out {path}") as f:
+        frame.to_csv(f, index=False)

@@ -7,9 +7,11 @@ DESCRIPTION = ("Evaluate a learning-rate schedule spec such as "
 
 def add_arguments(p):
     p.add_argument("spec", metavar="SPEC", help="schedule spec (see docs/lr.md) or a CSV of LRs")
-    p.add_argument("--out", metavar="lr.csv", help="write step,lr as CSV (default: print a summary)")
+    p.add_argument("--out", metavar="lr.csv", help="write step,lr as CSV ('-': standard output, the "
+                   "summary then goes to stderr; default: print a summary only)")
     p.add_argument("--every", type=int, default=1, metavar="K", help="write every K-th step")
-    p.add_argument("--plot", metavar="lr.png", help="also plot the schedule")
+    p.add_argument("--plot", metavar="lr.png", help="also plot the schedule (.png, .pdf or .svg, "
+                   "by the extension)")
 
 
 #: most rows written without --every (a CSV of ~10 million rows takes tens of seconds)
@@ -19,10 +21,16 @@ MAX_AREA_STEPS = 100_000_000
 
 
 def run(args) -> int:
-    from .._atomic import atomic_path
+    import os
+
+    from .._output import atomic_path, open_output, plot_format
     from ..errors import ScalelawError
     from ..schedules import parse_schedule
+    from ._common import check_outputs, report_stream, wrote
 
+    check_outputs([("--out", args.out, False), ("--plot", args.plot, True)],
+                  inputs=[args.spec] if os.path.exists(args.spec) else [])
+    out = report_stream(args.out, args.plot)
     if args.every < 1:
         raise ScalelawError("--every must be >= 1")
     s = parse_schedule(args.spec)
@@ -35,11 +43,11 @@ def run(args) -> int:
     area = f"area S1 {s.area():.6g}" if s.total <= MAX_AREA_STEPS else \
         f"area S1 not summed (over {MAX_AREA_STEPS:.0e} steps)"
     print(f"{s.name}: {s.total} steps, warmup {s.warmup}, peak {df['lr'].max():.4g}, "
-          f"final {df['lr'].iloc[-1]:.4g}, {area}")
+          f"final {df['lr'].iloc[-1]:.4g}, {area}", file=out)
     if args.out:
-        with atomic_path(args.out) as tmp:
-            df.to_csv(tmp, index=False)
-        print(f"wrote {args.out} ({len(df)} rows)")
+        with open_output(args.out, label=f"--out {args.out}") as f:
+            df.to_csv(f, index=False)
+        wrote(args.out, f"{len(df)} rows", stream=out)
     if args.plot:
         import matplotlib
         matplotlib.use("Agg")
@@ -50,8 +58,8 @@ def run(args) -> int:
         ax.set_ylabel("learning rate")
         ax.set_title(args.spec if len(args.spec) < 70 else s.name, fontsize=8)
         fig.tight_layout()
-        with atomic_path(args.plot) as tmp:
-            fig.savefig(tmp, dpi=120)
+        with atomic_path(args.plot, label=f"--plot {args.plot}") as tmp:
+            fig.savefig(tmp, dpi=120, format=plot_format(args.plot))
         plt.close(fig)
-        print(f"wrote {args.plot}")
+        wrote(args.plot, stream=out)
     return 0

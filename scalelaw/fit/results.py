@@ -152,14 +152,16 @@ class FitResult:
             out["at_bound"] = [ab.get(p, "") for p in out.index]
         return out
 
-    def bootstrap(self, n: int = 1000, groups=None, seed: int = 0, pool=None, n_jobs=None) -> pd.DataFrame:
+    def bootstrap(self, n: int = 1000, groups=None, seed: int = 0, pool=None, n_jobs=None,
+                  progress=None) -> pd.DataFrame:
         """Refit on ``n`` resamples; stores and returns the draws (``self.boot``).
 
         ``groups``: None resamples points; an array of labels (or True for the groups
         given at fit time, e.g. the runs of an LR-schedule fit) resamples whole groups;
         ``"block"`` resamples blocks of consecutive points within each group (per-step
         logs, whose residuals are serially correlated; block length from the residuals'
-        autocorrelation, see :func:`scalelaw.fit.uncertainty.block_labels`).
+        autocorrelation, see :func:`scalelaw.fit.uncertainty.block_labels`).  ``progress``:
+        called as ``progress(done, n)`` while the resamples finish (a progress bar's hook).
         """
         from .uncertainty import block_labels, bootstrap
         if self._problem is None:
@@ -177,7 +179,8 @@ class FitResult:
                 raise ScalelawError("no groups in the data: pass groups=<labels> or fit with groups=COL")
         if n < 2:
             raise ScalelawError("bootstrap needs at least 2 resamples")
-        draws = bootstrap(pr, self.params.to_numpy(), n, groups=groups, seed=seed, pool=pool, n_jobs=n_jobs)
+        draws = bootstrap(pr, self.params.to_numpy(), n, groups=groups, seed=seed, pool=pool,
+                          n_jobs=n_jobs, progress=progress)
         drawn = np.array([p in self.free or p in self.anchored for p in self.params.index])
         self.boot = pd.DataFrame(draws[:, drawn], columns=self.params.index[drawn])
         self.boot_groups = unit
@@ -384,6 +387,8 @@ class FitResult:
             d = source
         else:
             d = read_fit_json(source)
+        where = "the JSON" if isinstance(source, dict) or str(source).lstrip().startswith("{") else str(source)
+        _check_fit_json(d, where)
         try:
             config = dict(d.get("config") or {})
             if d.get("law") == "multipower" and "anchored" not in d:
@@ -414,6 +419,33 @@ class FitResult:
             from .engine import SolveInfo
             res.convergence = SolveInfo.from_dict(d["convergence"])
         return res
+
+
+#: keys that mark the JSON files other scalelaw commands write (not fits)
+_OTHER_JSON = (
+    (("rows", "exponents"), "a compute-optimal allocation (written by scalelaw allocate FIT.json --json)"),
+    (("method", "budgets"), "an IsoFLOP/envelope allocation (written by scalelaw allocate --isoflop/--envelope --json)"),
+    (("rows_read", "dropped"), "a log report (written by scalelaw inspect --json)"),
+    (("eval_loss_per_char",), "a training result (written by scalelaw train)"),
+    (("entropy_rate", "conditional_entropies"), "a source report (written by scalelaw source --json)"),
+)
+
+
+def _check_fit_json(d: dict, where: str) -> None:
+    """Refuse, in one line, a JSON object that is not a fit (another command's output, or
+    parameters that are not numbers)."""
+    hint = "give the file written by `scalelaw fit --json`"
+    for keys, what in _OTHER_JSON:
+        if all(k in d for k in keys):
+            raise ScalelawError(f"{where} is {what}, not a fit; {hint}")
+    params = d.get("params")
+    if not isinstance(params, dict) or not params:
+        raise ScalelawError(f"{where} is not a fit: it has no \"params\" object; {hint}")
+    if "law" not in d:
+        raise ScalelawError(f"{where} is not a fit: it does not name its \"law\"; {hint}")
+    bad = [k for k, v in params.items() if not (v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)))]
+    if bad:
+        raise ScalelawError(f"{where}: parameter {bad[0]} is {params[bad[0]]!r}, not a number; {hint}")
 
 
 def _law_class_path(law):

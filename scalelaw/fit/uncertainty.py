@@ -189,14 +189,14 @@ def bootstrap(problem: Problem, p_hat: np.ndarray, n_boot: int = 1000, groups=No
     (:func:`n_processes`: None or 1 serial, k > 1 that many, -1 all cores), started with
     the ``forkserver`` (else ``spawn``) method; 4 chunks per process.  The draws are the
     same whichever way they are computed.  ``progress``: called as ``progress(done, n_boot)``
-    as resamples finish (serially: after chunks of 1, 2, 4, ... up to 1% of them; with
-    processes: per chunk, at least 8 per process; not with ``pool``), e.g. for a progress bar."""
+    as resamples finish, after chunks of 1, 2, 4, ... resamples up to 1% of them (serially)
+    or 1/8 of a process's share (processes); not with ``pool``.  For a progress bar."""
     counts = resample_weights(n_boot, problem.n, groups, seed)
     grid = _coarse_grid(problem)
     procs = 1 if pool is not None else min(n_processes(n_jobs), n_boot)
     n_chunks = 16 if pool is not None else 1 if procs == 1 else 4 * procs
-    if progress is not None and pool is None:
-        n_chunks = _progress_chunks(n_boot) if procs == 1 else min(n_boot, 8 * procs)
+    if progress is not None and pool is None:   # small first chunks: early reports
+        n_chunks = _progress_chunks(n_boot, max(1, n_boot // (100 if procs == 1 else 8 * procs)))
     chunks = [c for c in (np.split(counts, n_chunks) if isinstance(n_chunks, list)
                           else np.array_split(counts, n_chunks)) if len(c)]
     tasks = [(problem.law, problem.design, problem.obj, problem.w, problem.user_fixed, problem.bounds,
@@ -218,10 +218,9 @@ def bootstrap(problem: Problem, p_hat: np.ndarray, n_boot: int = 1000, groups=No
     return np.concatenate(parts, axis=0)
 
 
-def _progress_chunks(n: int) -> list:
-    """Split points for serial chunks of 1, 2, 4, ... resamples, then 1% of ``n`` each: the
-    first reports come at once (a time estimate), the rest cost no overhead."""
-    cap = max(1, n // 100)
+def _progress_chunks(n: int, cap: int) -> list:
+    """Split points for chunks of 1, 2, 4, ... resamples, then ``cap`` each: the first
+    reports come at once (a time estimate), the rest cost little overhead."""
     cuts, at, size = [], 0, 1
     while at + size < n:
         at += size
