@@ -201,6 +201,15 @@ def _renderer(fig):
     return fig._get_renderer()   # pragma: no cover - non-Agg canvases
 
 
+def settle(fig):
+    """Run the layout and draw once (without output), so that positions read afterwards are
+    final: an Agg canvas draws, a bare Figure (a canvas that cannot) draws without rendering."""
+    if hasattr(fig.canvas, "get_renderer"):
+        fig.canvas.draw()
+    else:
+        fig.draw_without_rendering()
+
+
 def _obstacles(ax, skip=()):
     """What a legend must not cover, in axes coordinates: points (markers and densely sampled
     lines) and filled polygons (bands)."""
@@ -274,7 +283,7 @@ def place_legend(ax, handles=None, labels=None, *, outside: str = "below", headr
     if not handles:
         return None
     fig = ax.figure
-    fig.canvas.draw()   # settle the layout: legend and data positions in axes coordinates
+    settle(fig)   # legend and data positions in axes coordinates, after the layout
     renderer = _renderer(fig)
 
     def first_clear(locs):

@@ -105,30 +105,29 @@ def frontier(closed_form_table=None, isoflop=None, envelope=None, *, axes=None, 
         ax.set_ylabel(what)
         log_ticks(ax, "x")
         log_ticks(ax, "y")
-    # the exponents side by side: a (N_opt ∝ C^a) and b (D_opt ∝ C^b) per method
-    ys = np.arange(len(exps))[::-1]
-    for y, (label, color, marker, a, alo, ahi, b, blo, bhi) in zip(ys, exps):
-        for v, vlo, vhi, dy, mk in ((a, alo, ahi, 0.13, marker or "o"), (b, blo, bhi, -0.13, marker or "o")):
-            if vlo is not None and vhi is not None and np.isfinite(vlo) and np.isfinite(vhi):
-                ax_e.errorbar([v], [y + dy], xerr=[[v - vlo], [vhi - v]], fmt="none", ecolor=color, lw=1.2,
-                              capsize=2.5)
-            ax_e.plot([v], [y + dy], ls="none", marker=mk, ms=5, color=color,
-                      mfc=color if dy > 0 else "white", mec=color)
+    # the exponents side by side: a (N_opt ∝ C^a), then b (D_opt ∝ C^b), one row per method
+    rows = [(e, "a", e[3:6]) for e in exps] + [(e, "b", e[6:9]) for e in exps]
+    ys = np.arange(len(rows))[::-1].astype(float)
+    ys[: len(exps)] += 0.6            # a gap between the a rows and the b rows
+    ticks = []
+    for y, (e, which, (v, vlo, vhi)) in zip(ys, rows):
+        label, color, marker = e[0], e[1], e[2] or "o"
+        if vlo is not None and vhi is not None and np.isfinite(vlo) and np.isfinite(vhi):
+            ax_e.errorbar([v], [y], xerr=[[v - vlo], [vhi - v]], fmt="none", ecolor=color, lw=1.2, capsize=2.5)
+        ax_e.plot([v], [y], ls="none", marker=marker, ms=5, color=color, mec="white", mew=0.5)
+        ticks.append(f"{label.split(' (')[0]}: {which} = {_interval(v, vlo, vhi)}")
     ax_e.set_yticks(ys)
-    ax_e.set_yticklabels([e[0].split(" (")[0] for e in exps])
-    ax_e.set_ylim(-0.6, len(exps) - 0.4)
+    ax_e.set_yticklabels(ticks, fontsize=6.5)
+    ax_e.set_ylim(ys.min() - 0.6, ys.max() + 0.6)
     ax_e.axvline(0.5, color="0.6", lw=0.7, ls=":", zorder=0)
-    ax_e.set_xlabel("exponent: a (filled, $N_{opt}$ ∝ $C^a$)\nb (open, $D_{opt}$ ∝ $C^b$)")
+    ax_e.set_xlabel("allocation exponent\n($N_{opt}$ ∝ $C^a$, $D_{opt}$ ∝ $C^b$)")
     ax_e.grid(axis="y", visible=False)
-    vals = [v for e in exps for v in (e[3], e[4], e[5], e[6], e[7], e[8]) if v is not None and np.isfinite(v)]
+    vals = [v for _, _, t in rows for v in t if v is not None and np.isfinite(v)]
     if vals:
         span = max(max(vals) - min(vals), 0.04)
-        ax_e.set_xlim(min(vals) - 0.15 * span, max(vals) + 0.15 * span)
-    for y, e in zip(ys, exps):
-        ax_e.annotate(f"a = {_interval(*e[3:6])}\nb = {_interval(*e[6:9])}", xy=(0.5, y), xycoords=("axes fraction", "data"),
-                      xytext=(0, -11), textcoords="offset points", ha="center", va="top", fontsize=6.5,
-                      color="0.25")
-    ax_e.set_ylim(-0.95, len(exps) - 0.4)
+        ax_e.set_xlim(min(vals) - 0.1 * span, max(vals) + 0.1 * span)
+    from matplotlib import ticker
+    ax_e.xaxis.set_major_locator(ticker.MaxNLocator(4))
     handles, labels = _legend_entries(table, iso, env)
     if own:   # one legend for both panels, below them: it covers nothing
         fig.legend(handles, labels, loc="outside lower center", ncol=2 if len(handles) > 3 else len(handles))

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ScalelawError
-from ._base import level_text, loss_label, new_figure, place_legend, quiet_extrapolation, styled_figure
+from ._base import level_text, loss_label, new_figure, place_legend, quiet_extrapolation, settle, styled_figure
 
 __all__ = ["schedule_curves"]
 
@@ -128,16 +128,18 @@ def schedule_curves(result, schedules: Mapping, observed=None, *, axes=None, alp
     ax_lr.set_ylim(bottom=0)
     ax_lr.yaxis.set_major_locator(ticker.MaxNLocator(3))
     # the final losses, at the right edge, spread so that no two labels overlap
-    fig.canvas.draw()
+    settle(fig)
     y0, y1 = ax.get_ylim()
     h = ax.get_window_extent().height
     gap = 1.5 * 7.5 * fig.dpi / 72 / max(h, 1.0) * (y1 - y0)
     ys = _spread(np.array([f[3] for f in finals]), gap)
+    x0, x1 = ax.get_xlim()
     for (name, color, xs, m, lo, hi), yt in zip(finals, ys):
-        ax.annotate(f"{name}: {m:.3f} [{lo:.3f}, {hi:.3f}]", xy=(xs, m), xytext=(1.02, yt),
-                    textcoords=("axes fraction", "data"), color=color, fontsize=7.5, va="center",
-                    annotation_clip=False,
-                    arrowprops={"arrowstyle": "-", "color": color, "lw": 0.6, "shrinkA": 1, "shrinkB": 1})
+        xa = (xs - x0) / (x1 - x0)          # the curve's end, in axes coordinates
+        ax.plot([xa, 1.01, 1.035], [m, m, yt], transform=ax.get_yaxis_transform(), clip_on=False,
+                color=color, lw=0.6)
+        ax.text(1.04, yt, f"{name}: {m:.3f} [{lo:.3f}, {hi:.3f}]", transform=ax.get_yaxis_transform(),
+                color=color, fontsize=7.5, va="center", ha="left", clip_on=False)
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
     handles, labels = ax.get_legend_handles_labels()

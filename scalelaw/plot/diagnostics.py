@@ -114,7 +114,7 @@ def residuals(result, holdout=None, *, x: str | None = None, ax=None, flops_per_
         ax.scatter(hx, hr, s=26, marker="D", facecolors="none", edgecolors=COLORS["holdout"], linewidths=1.0,
                    zorder=4, label=f"held out, not fitted (n = {len(hr)})")
         ys += list(hr)
-    if use_x and np.all(xf > 0):
+    if use_x and np.all(xf > 0) and not getattr(law, "predicts_curves", False):   # steps: linear
         ax.set_xscale("log")
     ax.set_xlabel(var_label(x, (getattr(result, "mapping", None) or {}).get(x), k, law.name) if use_x
                   else loss_label((getattr(result, "mapping", None) or {}).get("loss"), "fitted loss"))
@@ -155,12 +155,12 @@ def parity(result, holdout=None, *, ax=None, flops_per_token: float = 6.0, alpha
         ax.plot(line, dn, color="0.5", lw=0.8, ls=(0, (4, 3)), zorder=1)
     rmse, mape = _scores(fit["obs"], fit["pred"])
     ax.scatter(fit["obs"], fit["pred"], s=14, color=COLORS["data"], edgecolors="white", linewidths=0.4,
-               zorder=3, label=f"fitted (n = {len(fit['obs'])}, RMSE {rmse:.3g}, MAPE {100 * mape:.2g}%)")
+               zorder=3, label=f"fitted, n = {len(fit['obs'])}\nRMSE {rmse:.3g}, MAPE {100 * mape:.2g}%")
     if hold is not None:
         rmse, mape = _scores(hold["obs"], hold["pred"])
         ax.scatter(hold["obs"], hold["pred"], s=26, marker="D", facecolors="none",
                    edgecolors=COLORS["holdout"], linewidths=1.0, zorder=4,
-                   label=f"held out (n = {len(hold['obs'])}, RMSE {rmse:.3g}, MAPE {100 * mape:.2g}%)")
+                   label=f"held out, n = {len(hold['obs'])}\nRMSE {rmse:.3g}, MAPE {100 * mape:.2g}%")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlim(lo, hi)
@@ -171,5 +171,5 @@ def parity(result, holdout=None, *, ax=None, flops_per_token: float = 6.0, alpha
     ax.set_ylabel(loss_label(col, "predicted loss"))
     log_ticks(ax, "x")
     log_ticks(ax, "y")
-    place_legend(ax)
+    place_legend(ax, headroom=0)    # keep the square: equal ranges on both axes
     return fig
