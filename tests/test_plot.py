@@ -150,6 +150,8 @@ def test_forecast_of_a_result_loaded_from_json(res, tmp_path):
     ax = plot.forecast(loaded, target=1e23).axes[0]    # no data: the curve, bands and box from the fit
     assert len([c for c in ax.collections if isinstance(c, PolyCollection)]) >= 2
     assert constant_lines(ax, res.params["E"])
+    with pytest.raises(ScalelawError, match="loaded from JSON"):
+        plot.parity(loaded)
 
 
 def test_forecast_refuses_what_it_cannot_draw(res, lr_res):

@@ -34,7 +34,8 @@ def _diagnostic_points(result, holdout, x, k, alpha):
     obs = np.asarray(result.observed, float) if result.observed is not None else None
     fitted = np.asarray(result.fitted, float) if result.fitted is not None else None
     if obs is None or fitted is None:
-        raise ScalelawError("this result holds no fitted points (loaded from an old JSON file?): refit it")
+        raise ScalelawError("residuals and parity need the fitted points, which a result loaded from JSON "
+                            "does not hold: draw them from the fit itself (refit the data)")
     design = fitted_design(result)
     xv = None if design is None else _x_of(design.x, x, k)
     if xv is not None and len(xv) != len(obs):
