@@ -290,3 +290,18 @@ def test_every_user_fixable_problem_exits_2_with_one_line(inputs, monkeypatch, c
     code, out, err = run(capsys, *argv)
     assert code == 2
     one_line(err)
+
+
+def test_error_text_spells_each_command_its_own_flags():
+    from scalelaw.cli import build_parser
+    from scalelaw.cli._common import error_text
+    from scalelaw.errors import ScalelawError
+    parsers = build_parser()._scalelaw_commands
+    err = ScalelawError("log.csv: no loss values; name the loss column", option="loss")
+    assert error_text(err, "fit", parsers["fit"]) == "log.csv: no loss values; name the --loss column"
+    text = error_text(err, "inspect", parsers["inspect"])
+    assert text.endswith("(--column loss=SOURCE)") and "--loss" not in text
+    x = ScalelawError("no column for N; name the column", option="x")
+    assert error_text(x, "fit", parsers["fit"]).endswith("(--x COL)")
+    assert "--x" not in error_text(x, "allocate", parsers["allocate"])
+    assert "Python" not in error_text(x) and "columns=" not in error_text(x, "fit", parsers["fit"])

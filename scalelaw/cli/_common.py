@@ -28,6 +28,8 @@ FLAG_SPELLING = {
 COMMAND_SPELLING = {
     "predict": {"x": "rename the grid's column to the law's variable",
                 "y": "rename the grid's column to the law's variable"},
+    "inspect": {"step": "--column step=SOURCE", "lr": "--column lr=SOURCE",
+                "loss": "--column loss=SOURCE", "run": "--run NAME"},
 }
 
 
@@ -48,8 +50,10 @@ def error_text(err, command: str | None = None, parser=None) -> str:
         return message
     if not name:         # a remedy in words
         return f"{message} ({flag})"
-    if mentions(message, option):
-        return re.sub(rf"(?<![\w-]){re.escape(option)}(?![\w=(-])", "--" + option, message, count=1)
+    if name.group() == "--" + option and mentions(message, option):   # the last mention: the remedy's
+        hits = list(re.finditer(rf"(?<![\w-]){re.escape(option)}(?![\w=(-])", message))
+        at = hits[-1]
+        return message[:at.start()] + "--" + option + message[at.end():]
     return f"{message} ({flag})"
 
 
@@ -200,7 +204,7 @@ def load_table(paths, fmt=None, final=False, split=None, max_points=None):
     import pandas as pd
 
     from ..errors import ScalelawError
-    from ..io import detect_format, read_log
+    from ..io import RunTableError, detect_format, read_log
     from ..io.table import read_table
     frames = []
     dropped = 0
@@ -208,13 +212,14 @@ def load_table(paths, fmt=None, final=False, split=None, max_points=None):
         f = fmt or detect_format(path)
         if final:
             df = final_points(read_log(path, format=fmt), split)
-        elif f == "table":
-            if max_points is not None:
-                raise ScalelawError(f"--max-points thins per-step logs; {path} is a table of runs "
-                                    "(one row per run)")
+        elif f == "table" and max_points is None:
             df = read_table(path)
         else:
-            df = read_log(path, format=fmt, max_points=max_points)
+            try:
+                df = read_log(path, format=fmt, max_points=max_points)
+            except RunTableError:
+                raise ScalelawError(f"--max-points thins per-step logs; {path} is a table of runs "
+                                    "(one row per run)") from None
             dropped += int(df.attrs.get("scalelaw", {}).get("dropped", {}).get("downsampled", 0) or 0)
         if len(paths) > 1:
             df = df.assign(file=str(path))

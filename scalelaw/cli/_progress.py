@@ -11,6 +11,8 @@ ESTIMATE_ABOVE_S = 10.0
 #: the estimate waits for this many seconds or items, whichever comes first
 ESTIMATE_AFTER_S = 1.0
 ESTIMATE_AFTER_ITEMS = 16
+#: the shortest time between two redraws of a progress bar
+BAR_INTERVAL_S = 0.2
 #: a fit that runs longer than this shows its elapsed time on a terminal
 TICK_AFTER_S = 2.0
 
@@ -20,6 +22,16 @@ def _tty(stream) -> bool:
         return bool(stream.isatty())
     except (AttributeError, ValueError):
         return False
+
+
+def _size(stream) -> tuple[int, int]:
+    """The terminal's columns and rows (0 when unknown: a pseudo-terminal without a size)."""
+    import os
+    try:
+        size = os.get_terminal_size(stream.fileno())
+        return size.columns, size.lines
+    except (AttributeError, ValueError, OSError):
+        return 0, 0
 
 
 def _duration(seconds: float) -> str:
@@ -48,8 +60,10 @@ class Progress:
         self.done = 0
         if not quiet and _tty(self.stream):
             from tqdm import tqdm
-            self.bar = tqdm(total=self.total, desc=what, unit=unit, file=self.stream,
-                            leave=False, dynamic_ncols=True, mininterval=0.2)
+            cols, rows = _size(self.stream)    # a pseudo-terminal may have no size: tqdm then hides the bar
+            self.bar = tqdm(total=self.total, desc=what, unit=unit, file=self.stream, leave=False,
+                            mininterval=BAR_INTERVAL_S, nrows=rows or 20,
+                            **({"dynamic_ncols": True} if cols else {"ncols": 80}))
 
     def __call__(self, done: int, total: int | None = None) -> None:
         done = int(done)

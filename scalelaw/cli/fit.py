@@ -126,7 +126,7 @@ def _fit_table(args, law_obj) -> int:
     bounds = parse_assignments(args.bounds, "--bounds", allow_range=True)
     data = load_table(args.files, args.format, final=args.final, split=args.split,
                       max_points=args.max_points)
-    columns = _columns(args, law_obj)
+    columns = _columns(args, law_obj, list(data.columns))
     common = dict(fix=fix, objective=args.objective, delta=args.delta, space=args.space,
                   flops_per_token=args.flops_per_token)
     with warnings.catch_warnings(record=True) as caught:
@@ -178,8 +178,10 @@ def _bootstrap(res, args, groups) -> None:
         res.bootstrap(args.bootstrap, groups=groups, seed=args.seed, n_jobs=args.n_jobs, progress=prog)
 
 
-def _columns(args, law_obj):
-    """``--x``/``--y`` (and ``--loss``) as the library's ``columns`` mapping."""
+def _columns(args, law_obj, table_columns=None):
+    """``--x``/``--y`` (and ``--loss``) as the library's ``columns`` mapping.  For a
+    one-variable law, ``--x`` may name a column or a canonical variable (``--x C`` takes the
+    table's compute column, e.g. ``flops``)."""
     from ..errors import ScalelawError
     columns = {}
     if args.x and not args.formula:
@@ -187,7 +189,11 @@ def _columns(args, law_obj):
             if len(args.x) != 1:
                 raise ScalelawError(f"law {law_obj.name} has one variable; --x gave {len(args.x)} columns")
             from ..io.columns import resolve
-            columns[_canonical_x(args.x[0], resolve)] = args.x[0]
+            name = args.x[0]
+            column = name
+            if table_columns is not None and name not in table_columns:
+                column = resolve(list(table_columns), [name], required=[]).get(name, name)
+            columns[_canonical_x(name, resolve)] = column
         else:
             if len(args.x) != len(law_obj.variables):
                 raise ScalelawError(f"law {law_obj.name} has variables {', '.join(law_obj.variables)}; "
