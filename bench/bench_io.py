@@ -11,6 +11,8 @@
    protobuf-based record loader (``EventFileLoader``, iteration only).
 3. A directory of 500 small CSV logs (100 rows each) read by ``scalelaw.read_log`` (format
    detection, one run per file), against ``pandas.concat`` of ``read_csv`` per file.
+4. A sparse 2 GB file of zero bytes named ``.csv`` and ``events.out.tfevents.x``: the time
+   until ``read_log`` refuses it (it reads the first 64 KiB only).
 
 Timings are medians of ``--repeat`` interleaved runs; ratios are what to compare across
 machines.  Writing the event file takes ~30 s (pure-Python CRCs in the writer); ``--keep``
@@ -126,6 +128,19 @@ def main(argv=None):
           f"read_log is {t_tbl / med(tbours):.0f}x faster")
     print(f"directory of {len(paths)} CSV logs: pandas concat of read_csv {med(dirbase):.3f} s, "
           f"read_log {med(dirours):.3f} s, ratio {med(dirours) / med(dirbase):.2f}")
+    from scalelaw.errors import ScalelawError
+    for name in ("zeros.csv", "events.out.tfevents.zeros"):
+        z = os.path.join(d, name)
+        with open(z, "wb") as fh:
+            fh.truncate(2 * 1024 ** 3)      # sparse: no disk used
+        t = time.perf_counter()
+        try:
+            read_log(z)
+            why = "read (should have been refused)"
+        except ScalelawError as e:
+            why = str(e).split(": ", 1)[1]
+        print(f"2 GB zero file {name}: refused in {1000 * (time.perf_counter() - t):.1f} ms ({why})")
+        os.remove(z)
     return 0
 
 

@@ -51,3 +51,10 @@ def test_inspect_user_errors_exit_2_with_one_line(tmp_path, capsys):
     (tmp_path / "g.bin").write_bytes(b"\x00\x01\x02garbage")
     assert main(["inspect", str(tmp_path / "g.bin")]) == 2
     assert "error" in capsys.readouterr().err
+
+
+def test_inspect_help_lists_every_smoothing_kind(capsys):
+    assert main(["inspect", "--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "ema[:alpha]" in out and "median[:window]" in out and "lowess[:frac]" in out
+    assert "--split" in out and "--N" in out and "'-': standard input" in out

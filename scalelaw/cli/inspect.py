@@ -50,7 +50,7 @@ def parse_params(items):
     """``--N`` values -> what ``read_log(N=...)`` takes: ``None``, one number (``['124M']``)
     or ``{run: number}`` (``['small=124M', 'large=350M']``)."""
     from ..errors import ScalelawError
-    from ..io.columns import parse_count
+    from ..io.units import parse_count
 
     items = list(items or ())
     if not items:
@@ -82,7 +82,8 @@ def format_table_report(rep: dict) -> str:
         lines.append(f"  {canon:<11} <- {', '.join(map(str, srcs))}")
     for n in rep.get("notes", []):
         lines.append(f"note     {n}")
-    lines.append(f"         fit it with: scalelaw fit {rep['source']} --law chinchilla (or another law)")
+    src = "-" if rep["source"] == "<stdin>" else rep["source"]
+    lines.append(f"         fit it with: scalelaw fit {src} --law chinchilla (or another law)")
     return "\n".join(lines)
 
 

@@ -14,7 +14,8 @@ from typing import Mapping
 import numpy as np
 
 from ..errors import ScalelawError
-from .columns import normalize, resolve, show
+from ._sniff import NotALogError, RunTableError
+from .columns import SYNONYMS, normalize, resolve, show
 
 #: the tidy columns, in order
 TIDY = ("run", "step", "tokens", "lr", "loss", "split")
@@ -108,6 +109,7 @@ class Source:
     warnings: list = field(default_factory=list)
     ignored: list = field(default_factory=list)
     notes: list = field(default_factory=list)
+    decimal: str = "."
 
 
 @dataclass
@@ -229,8 +231,9 @@ def map_columns(columns, mapping: Mapping[str, str] | None, fixed: Mapping[str, 
             user_losses.append((sp, hit))
     unknown = set(user) - set(("step", "tokens", "lr", "run", "split") + RUN_LEVEL)
     if unknown:
-        raise ScalelawError(f"unknown canonical name(s) in columns=: {', '.join(sorted(unknown))}; "
-                            f"use step, tokens, lr, loss, val_loss, run, split, N, D, C")
+        raise ScalelawError(f"unknown canonical name(s) in the column mapping: "
+                            f"{', '.join(sorted(unknown))}; use step, tokens, lr, loss, val_loss, "
+                            f"run, split, N, D, C")
     found = dict(fixed)
     found.update(resolve(columns, list(user), user))
     taken = set(found.values()) | {c for _, c in user_losses}
@@ -254,7 +257,7 @@ def map_columns(columns, mapping: Mapping[str, str] | None, fixed: Mapping[str, 
                 found["lr"] = extra[0]
             elif len(extra) > 1:
                 raise ScalelawError(f"several learning-rate columns ({', '.join(extra)}); "
-                                    f"name one with columns={{'lr': ...}} / --column lr=...")
+                                    f"map the one to use explicitly")
         taken = set(found.values()) | {c for _, c in user_losses}
         free = [c for c in columns if c not in taken]
 
@@ -266,8 +269,8 @@ def map_columns(columns, mapping: Mapping[str, str] | None, fixed: Mapping[str, 
                 best = min(_loss_rank(c) for c in cands)
                 top = [c for c in cands if _loss_rank(c) == best]
                 if len(top) > 1:
-                    raise ScalelawError(f"several {sp} loss columns ({', '.join(top)}); name one "
-                                        f"with columns={{'loss': ...}} / --column loss=...")
+                    raise ScalelawError(f"several {sp} loss columns ({', '.join(top)}); map the "
+                                        f"one to use explicitly")
                 losses.append((sp, top[0]))
         if not losses:
             # fall back to the shared synonym list (e.g. 'y', 'final_loss')
@@ -293,15 +296,83 @@ def map_columns(columns, mapping: Mapping[str, str] | None, fixed: Mapping[str, 
 
 
 # ---------------------------------------------------------------------------------------
+# tables of runs
+
+
+def run_table(df) -> dict | None:
+    """``{canonical: column}`` (N, D, C, loss, run) when ``df`` is a table of runs -- one
+    row per run with model size, data or compute and a loss -- rather than a per-step log;
+    ``None`` for a log.
+
+    A table of runs has no step column (or a run column whose every value is distinct), a
+    loss, and an N or C column that varies between rows (or a D column that is not a
+    per-step token count)."""
+    cols = [str(c) for c in df.columns]
+    if not cols or len(df) == 0:
+        return None
+    found = resolve(cols, ["step", "run", "N", "D", "C", "loss"], required=(), ambiguous=())
+    one_per_run = "run" in found and len(df) > 1 and bool(df[found["run"]].is_unique)
+    if "step" in found and not one_per_run:
+        return None
+    if "loss" not in found:
+        hits = [c for c in cols if loss_split(c)]
+        if not hits:
+            return None
+        found["loss"] = hits[0]
+    token_names = {normalize(s) for s in SYNONYMS["tokens"]}
+    size = {}
+    for canon in ("N", "C", "D"):
+        if canon not in found:
+            continue
+        if canon == "D" and normalize(found["D"]) in token_names and not size:
+            continue
+        v = _num(df[found[canon]], found[canon])
+        v = v[np.isfinite(v)]
+        if len(v) and (len(np.unique(v)) > 1 or len(df) == 1 or one_per_run):
+            size[canon] = found[canon]
+    if not size:
+        return None
+    out = {**size, "loss": found["loss"]}
+    if "run" in found:
+        out["run"] = found["run"]
+    return out
+
+
+def run_table_error(path: str, mapping: dict, n_rows: int, notes=()) -> RunTableError:
+    """The error for a table of runs given as a log; its ``report`` is what ``inspect``
+    prints: ``source, format ('table of runs'), rows, columns, notes``."""
+    shown = ", ".join(f"{k} <- {v}" for k, v in mapping.items())
+    report = {"source": path, "format": "table of runs", "rows": int(n_rows),
+              "columns": {k: [v] for k, v in mapping.items()},
+              "notes": list(notes) + [f"a table of runs ({n_rows} rows, one per run: {shown}), "
+                                      f"not a training log: fit it as it is"]}
+    return RunTableError(f"{path}: a table of runs ({n_rows} rows: {shown}; no step column), "
+                         f"not a training log; fit it as it is (read_table reads it)", report)
+
+
+# ---------------------------------------------------------------------------------------
 # wide frame -> parts
 
 
-def _num(series) -> np.ndarray:
-    """A column as float64; text that is not a number becomes NaN."""
+def _num(series, name: str | None = None, src: "Source | None" = None,
+         count: "Counter | None" = None) -> np.ndarray:
+    """A column as float64.  Text cells that are numbers with a unit (``3.1 nats``, ``70M``
+    in a count column) are read by :func:`scalelaw.io.units.parse_cells` (noted in
+    ``count``); other text that is not a number becomes NaN."""
     import pandas as pd
 
     if series.dtype.kind in "fiub":
         return series.to_numpy(dtype=np.float64, na_value=np.nan)
+    if name is not None:
+        from .units import parse_cells
+
+        x, note = parse_cells(series, name, src.decimal if src is not None else ".")
+        if x is not None:
+            if count is not None:
+                msg = f"{src.path}: {note}" if src is not None else note
+                if msg not in count.notes:
+                    count.notes.append(msg)
+            return x
     return pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
 
 
@@ -351,6 +422,11 @@ def source_parts(src: Source, mapping, default_run: str, count: Counter) -> list
     count.warnings.extend(src.warnings)
     count.notes.extend(n for n in src.notes if n not in count.notes)
     found, losses, ignored = map_columns(df.columns, mapping, src.fixed)
+    if n and ("step" not in found or "run" in found):
+        # no step column, or a run column: maybe one row per run, not a log
+        runs = run_table(df)
+        if runs:
+            raise run_table_error(src.path, runs, n, src.notes)
     for c in list(ignored) + list(src.ignored):
         lab = src.labels.get(c, c)
         if lab not in count.ignored:
@@ -369,12 +445,11 @@ def source_parts(src: Source, mapping, default_run: str, count: Counter) -> list
     if n == 0:
         return []
     if not losses and "lr" not in found and "tokens" not in found:
-        raise ScalelawError(f"{src.path}: found no loss, lr or tokens column among "
-                            f"{show(df.columns, 12)}; name them with "
-                            f"columns={{'loss': ...}} / --column loss=...")
+        raise NotALogError(f"{src.path}: found no loss, lr or tokens column among "
+                            f"{show(df.columns, 12)}; map the columns explicitly")
 
     if "step" in found:
-        step = _num(df[found["step"]])
+        step = _num(df[found["step"]], found["step"], src, count)
     else:
         step = np.arange(n, dtype=np.float64)
         count.map("step", "<row number>")
@@ -384,14 +459,14 @@ def source_parts(src: Source, mapping, default_run: str, count: Counter) -> list
     def col(canon):
         nonlocal zeros
         if canon in found:
-            return _num(df[found[canon]])
+            return _num(df[found[canon]], found[canon], src, count)
         if zeros is None:
             zeros = np.full(n, np.nan)
         return zeros
 
     tokens, lr = col("tokens"), col("lr")
     # run-level quantities: constant per run
-    meta_cols = {c: _num(df[found[c]]) for c in RUN_LEVEL if c in found}
+    meta_cols = {c: _num(df[found[c]], found[c], src, count) for c in RUN_LEVEL if c in found}
 
     if "run" in found:
         run_codes, run_names = pd.factorize(df[found["run"]].astype(str), sort=False)
@@ -413,16 +488,16 @@ def source_parts(src: Source, mapping, default_run: str, count: Counter) -> list
     pieces = []
     if "split" in found:
         codes = norm_split(df[found["split"]].to_numpy())
-        loss = noinf(_num(df[losses[0][1]])) if losses else np.full(n, np.nan)
+        loss = noinf(_num(df[losses[0][1]], losses[0][1], src, count)) if losses else np.full(n, np.nan)
         any_finite = fin_tl | np.isfinite(loss)
         for sp in (0, 1):
             pieces.append((sp, loss, (codes == sp) & any_finite))
     else:
         forced = None if src.split is None else SPLITS.index(src.split)
-        by = {sp: noinf(_num(df[c])) for sp, c in losses}
+        by = {sp: noinf(_num(df[c], c, src, count)) for sp, c in losses}
         if forced is not None and len(by) > 1:
             raise ScalelawError(f"{src.path}: several loss columns in a {src.split} source; "
-                                f"name one with columns=")
+                                f"map the one to use explicitly")
         if forced is not None and by:
             by = {SPLITS[forced]: next(iter(by.values()))}
         tr, va = by.get("train"), by.get("val")
@@ -491,10 +566,10 @@ def _clean_part(run, split, step, tokens, lr, loss, meta, count: Counter, path) 
             tokens, lr, loss = (g[c].to_numpy(dtype=np.float64) for c in ("tokens", "lr", "loss"))
     if len(step) and (np.abs(step[[0, -1]]) > 2.0 ** 62).any():
         raise ScalelawError(f"{path}: step {step[np.argmax(np.abs(step))]:.3g} is out of range; "
-                            f"is the step column right? map it with columns={{'step': ...}}")
+                            f"is the step column right? map it explicitly")
     istep = step.astype(np.int64)
     if len(step) and not np.array_equal(istep, step):
         raise ScalelawError(f"{path}: steps are not whole numbers (e.g. {step[istep != step][0]}); "
-                            f"map the step column explicitly with columns={{'step': ...}}")
+                            f"map the step column explicitly")
     return Part(run, split, istep, np.ascontiguousarray(tokens), np.ascontiguousarray(lr),
                 np.ascontiguousarray(loss), meta)

@@ -7,6 +7,20 @@ import stat
 
 from ..errors import ScalelawError
 
+class NotALogError(ScalelawError):
+    """The file holds no training log (a config, a README, a table of runs): in a directory
+    such a file is a note, not a warning."""
+
+
+class RunTableError(NotALogError):
+    """A table of runs (one row per run) was given where a training log was expected.
+    ``report`` describes the table (``scalelaw inspect`` prints it)."""
+
+    def __init__(self, message: str, report: dict | None = None, *, option: str | None = None):
+        super().__init__(message, option=option)
+        self.report = report or {}
+
+
 HEAD = 65536
 LFS_MAGIC = b"version https://git-lfs.github.com/spec/v1"
 LFS_MESSAGE = "Git LFS pointer: run git lfs pull"

@@ -20,6 +20,7 @@ refused with the list of candidates, and an optional one is left unmapped.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Iterable, Mapping
 
 from ..errors import ScalelawError
@@ -62,9 +63,14 @@ def show(columns, limit: int = 20) -> str:
     return ", ".join(names) + (f" (and {more} more)" if more > 0 else "")
 
 
+@lru_cache(maxsize=8192)
+def _normalize(name: str) -> str:
+    return re.sub(r"[\s_\-.]+", "", name.strip().lower())
+
+
 def normalize(name: str) -> str:
     """Lower-case and drop separators: ``'Model Size'`` -> ``'modelsize'``."""
-    return re.sub(r"[\s_\-.]+", "", str(name).strip().lower())
+    return _normalize(str(name))
 
 
 def resolve(columns: Iterable[str], wanted: Iterable[str],
@@ -124,84 +130,3 @@ def resolve(columns: Iterable[str], wanted: Iterable[str],
             raise ScalelawError(f"no column for {canon} (tried {', '.join(SYNONYMS.get(canon, (canon,))[:6])}); "
                                 f"the table has: {show(columns)}")
     return out
-
-
-# ---------------------------------------------------------------------------------------
-# units stated in column names: "params (M)", "Compute (PFLOP-days)", "tokens_B"
-
-_COUNT_UNITS = {"k": 1e3, "thousand": 1e3, "thousands": 1e3, "m": 1e6, "mn": 1e6,
-                "million": 1e6, "millions": 1e6, "b": 1e9, "bn": 1e9, "billion": 1e9,
-                "billions": 1e9, "t": 1e12, "trillion": 1e12, "trillions": 1e12}
-_FLOP_PREFIX = {"": 1.0, "k": 1e3, "kilo": 1e3, "m": 1e6, "mega": 1e6, "g": 1e9, "giga": 1e9,
-                "t": 1e12, "tera": 1e12, "p": 1e15, "peta": 1e15, "e": 1e18, "exa": 1e18,
-                "z": 1e21, "zetta": 1e21}
-_FLOP_UNIT = re.compile(r"^(?P<p>kilo|mega|giga|tera|peta|exa|zetta|[kmgtpez])?(?P<f>flops?|f)"
-                        r"(?P<s>/s|s)?(?P<day>days?)?$")
-_LOSS_UNITS = {"nats": 1.0, "nat": 1.0, "bits": 0.6931471805599453, "bit": 0.6931471805599453}
-_COUNT_BASES = re.compile(r"param|token|size|^n$|^d$|^nonembedding|^data$", re.I)
-SECONDS_PER_DAY = 86400.0
-
-
-def flop_unit(unit: str) -> float | None:
-    """FLOPs per unit of ``unit`` (``GFLOP`` 1e9, ``PFLOP-days`` / ``PF-days`` 8.64e19);
-    ``None`` if it is not an amount of compute (``TFLOP/s`` is a rate)."""
-    u = re.sub(r"[\s_\-]+", "", str(unit).strip().lower())
-    m = _FLOP_UNIT.match(u)
-    if m is None:
-        return None
-    per_second = m.group("s") == "/s" or (m.group("s") == "s" and m.group("f") == "f")
-    if m.group("day"):
-        return _FLOP_PREFIX[m.group("p") or ""] * SECONDS_PER_DAY
-    if m.group("f") == "f" or per_second:
-        return None
-    return _FLOP_PREFIX[m.group("p") or ""]
-
-
-def column_unit(name: str):
-    """``(new name, factor, unit)`` for a column whose name states a unit that scalelaw
-    converts to its own (counts, FLOPs, nats): ``'params (M)'`` -> ``('params', 1e6, 'M')``,
-    ``'Compute (PFLOP-days)'`` -> ``('Compute', 8.64e19, 'PFLOP-days')``, ``'GFLOPs'`` ->
-    ``('flops', 1e9, 'GFLOPs')``, ``'loss (bits)'`` -> ``('loss', ln 2, 'bits')``; ``None``
-    otherwise.  A count unit (K, M, B, T, million, ...) needs a base that names a count
-    (parameters, tokens, size, N, D)."""
-    name = str(name).strip()
-    m = re.match(r"^(?P<b>.*?)\s*[\(\[]\s*(?P<u>[^\)\]]*?)\s*[\)\]]\s*$", name)
-    if m and m.group("u"):
-        forms = [(m.group("b").strip(), m.group("u"), True)]
-    else:
-        parts = re.split(r"[\s_\-]+", name)
-        forms = []
-        for k in (1, 2, 3):
-            if len(parts) > k:
-                forms.append((" ".join(parts[:-k]), "-".join(parts[-k:]), False))
-        forms.append(("", name, False))
-    for base, unit, bracket in forms:
-        f = flop_unit(unit)
-        if f is not None:
-            if f == 1.0 and not bracket:
-                return None        # "Training FLOP", "train_flops": already FLOPs
-            return (base or "flops", f, unit)
-        low = unit.strip().lower()
-        if base and low in _COUNT_UNITS and _COUNT_BASES.search(normalize(base)):
-            if not bracket and not (unit.strip().isupper() or len(low) > 1):
-                continue           # "params_m": a lower-case letter is too weak a hint
-            return (base, _COUNT_UNITS[low], unit.strip())
-        if base and bracket and low in _LOSS_UNITS and "loss" in base.lower():
-            return (base, _LOSS_UNITS[low], unit.strip())
-        e = re.match(r"^[x×*]?\s*(?:1e\+?|10\^)(\d{1,2})$", low)
-        if base and bracket and e and (_COUNT_BASES.search(normalize(base))
-                                       or re.search(r"flop|compute|^c$", normalize(base))):
-            return (base, 10.0 ** int(e.group(1)), unit.strip())
-    return None
-
-
-def parse_count(text) -> float:
-    """A count written as people write them: ``124354560``, ``124,354,560``, ``1.2e8``,
-    ``124.35M``, ``1.3B``, ``7K``, ``2T`` (K/M/B/T = 1e3/1e6/1e9/1e12).  Raises
-    :class:`ScalelawError` for anything else."""
-    t = str(text).strip().replace("_", "")
-    m = re.match(r"^([-+]?(?:\d[\d,]*\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([KMBTkmbt]?)$", t)
-    if m is None or ("," in m.group(1) and not re.match(r"^[-+]?\d{1,3}(,\d{3})+(\.\d+)?$", m.group(1))):
-        raise ScalelawError(f"not a count: {text!r}; write e.g. 124e6, 124,354,560 or 124.35M")
-    v = float(m.group(1).replace(",", ""))
-    return v * {"": 1.0, "k": 1e3, "m": 1e6, "b": 1e9, "t": 1e12}[m.group(2).lower()]

@@ -6,8 +6,9 @@ parser sees the file.
   LFS pointer, compressed or zipped files, UTF-16 text, binary bytes in a text format, a file
   that is not a regular file.  Every reader runs it first, so a 2 GB file of zero bytes is
   refused after reading 64 KiB whatever its name.
-* :func:`run_table` -- whether a table is a table of runs (one row per run: N, D or C,
-  loss) rather than a training log; :class:`RunTableError` says so.
+* :func:`run_table` (from :mod:`._frame`, where columns are mapped) -- whether a table is a
+  table of runs (one row per run: N, D or C, loss) rather than a training log;
+  :class:`RunTableError` says so.
 """
 from __future__ import annotations
 
@@ -15,7 +16,10 @@ import os
 
 from ..errors import ScalelawError
 from . import _stdin
-from ._sniff import HEAD, LFS_MAGIC, LFS_MESSAGE, content_problem, read_head  # noqa: F401
+# tables of runs are recognized where columns are mapped (_frame); re-exported here
+from ._frame import run_table, run_table_error  # noqa: F401
+from ._sniff import (HEAD, LFS_MAGIC, LFS_MESSAGE, NotALogError, RunTableError,  # noqa: F401
+                     content_problem, read_head)
 
 #: formats read_log understands (``format=`` values); aliases are listed in ``ALIASES``
 FORMATS = ("table", "wandb-csv", "wandb-history", "hf", "tensorboard", "mlflow",
@@ -121,8 +125,8 @@ def detect(path: str | os.PathLike) -> tuple[str, bytes | None]:
             raise ScalelawError(f"{path}: not a Parquet file (no PAR1 header)")
         return _table_kind(columns(path, ".parquet"), path), head
     if b"\x00" in head:
-        raise ScalelawError(f"{path}: binary content (NUL bytes), not a text log; give "
-                            f"format= (one of {', '.join(FORMATS)}) if it is one")
+        raise ScalelawError(f"{path}: binary content (NUL bytes), not a text log; is it the "
+                            f"right file?")
     stripped = head.lstrip()
     if ext == ".json" or stripped[:1] == b"{" and b"log_history" in head:
         if b"log_history" in head or name == "trainer_state.json":
@@ -139,8 +143,8 @@ def detect(path: str | os.PathLike) -> tuple[str, bytes | None]:
         return "text", head
     if ext == "" and stripped[:1] in (b"{", b"["):
         return "table", head
-    raise ScalelawError(f"{path}: cannot tell the log format; give format= "
-                        f"(one of {', '.join(FORMATS)})")
+    raise NotALogError(f"{path}: cannot tell what kind of log this is; name it (one of "
+                        f"{', '.join(FORMATS)})", option="format")
 
 
 def _table_kind(cols, path: str) -> str:
@@ -209,72 +213,3 @@ def columns(path: str, ext: str, head: bytes | None = None):
     except Exception:  # the full read will give the precise error
         return []
 
-
-# ---------------------------------------------------------------------------------------
-# tables of runs
-
-
-class RunTableError(ScalelawError):
-    """A table of runs (one row per run) was given where a training log was expected.
-    ``report`` describes the table (``scalelaw inspect`` prints it)."""
-
-    def __init__(self, message: str, report: dict):
-        super().__init__(message)
-        self.report = report
-
-
-def run_table(df) -> dict | None:
-    """``{canonical: column}`` (N, D, C, loss, run) when ``df`` is a table of runs -- one
-    row per run with model size, data or compute and a loss -- rather than a per-step log;
-    ``None`` for a log.
-
-    A table of runs has no step column (or a run column whose every value is distinct), a
-    loss, and an N or C column that varies between rows (or a D column that is not a
-    per-step token count)."""
-    import numpy as np
-    import pandas as pd
-
-    from ._frame import loss_split
-    from .columns import SYNONYMS, normalize, resolve
-
-    cols = [str(c) for c in df.columns]
-    if not cols or len(df) == 0:
-        return None
-    found = resolve(cols, ["step", "run", "N", "D", "C", "loss"], required=(), ambiguous=())
-    one_per_run = "run" in found and len(df) > 1 and bool(df[found["run"]].is_unique)
-    if "step" in found and not one_per_run:
-        return None
-    if "loss" not in found:
-        hits = [c for c in cols if loss_split(c)]
-        if not hits:
-            return None
-        found["loss"] = hits[0]
-    token_names = {normalize(s) for s in SYNONYMS["tokens"]}
-    size = {}
-    for canon in ("N", "C", "D"):
-        if canon not in found:
-            continue
-        if canon == "D" and normalize(found["D"]) in token_names and not size:
-            continue
-        v = pd.to_numeric(df[found[canon]], errors="coerce").to_numpy(dtype=float)
-        v = v[np.isfinite(v)]
-        if len(v) and (len(np.unique(v)) > 1 or len(df) == 1 or one_per_run):
-            size[canon] = found[canon]
-    if not size:
-        return None
-    out = {**size, "loss": found["loss"]}
-    if "run" in found:
-        out["run"] = found["run"]
-    return out
-
-
-def run_table_error(path: str, mapping: dict, n_rows: int, notes=()) -> RunTableError:
-    """The error for a table of runs given as a log; its ``report`` is what ``inspect``
-    prints: ``source, format ('table of runs'), rows, columns, notes``."""
-    shown = ", ".join(f"{k} <- {v}" for k, v in mapping.items())
-    report = {"source": path, "format": "table of runs", "rows": int(n_rows),
-              "columns": {k: [v] for k, v in mapping.items()},
-              "notes": list(notes) + [f"a table of runs ({n_rows} rows, one per run: {shown}), "
-                                      f"not a training log: fit it as it is"]}
-    return RunTableError(f"{path}: a table of runs ({n_rows} rows: {shown}; no step column), "
-                         f"not a training log; fit it as it is (read_table reads it)", report)

@@ -120,9 +120,6 @@ def _gather(path, fmt, columns, run, count: F.Counter):
     import pandas as pd
 
     if isinstance(path, pd.DataFrame):
-        rt = detect.run_table(path)
-        if rt and fmt in (None, "table"):
-            raise detect.run_table_error("<DataFrame>", rt, len(path))
         default_run = run or "run"
         parts = F.source_parts(F.Source(path, "<DataFrame>", run=run), columns, default_run, count)
         return "<DataFrame>", default_run, _nonempty(parts, "<DataFrame>", count), ["frame"]
@@ -130,6 +127,19 @@ def _gather(path, fmt, columns, run, count: F.Counter):
     real = _stdin.resolve(label)
     if not os.path.lexists(real):
         raise ScalelawError(f"file not found: {label}")
+    if real != label:       # standard input: messages name it, not its temporary copy
+        try:
+            return _gather_path(label, real, fmt, columns, run, count)
+        except ScalelawError as e:
+            msg = str(getattr(e, "message", e)).replace(real, "<stdin>")
+            if isinstance(e, detect.RunTableError):
+                rep = {k: (v.replace(real, "<stdin>") if isinstance(v, str) else v) for k, v in e.report.items()}
+                raise detect.RunTableError(msg, rep) from None
+            raise type(e)(msg, option=e.option) from None
+    return _gather_path(label, real, fmt, columns, run, count)
+
+
+def _gather_path(label, real, fmt, columns, run, count: F.Counter):
     if fmt is None:
         detected, head = detect.detect(real)
     else:
@@ -160,7 +170,7 @@ def _read_directory(root: str, run, columns, default_run: str, count: F.Counter)
     that cannot be read (unreadable, a Git LFS pointer, not a log, a table of runs) is one
     warning naming it, and the others are read."""
     units, passed = sources.directory_units(root, run)
-    parts, fmts, skipped = [], [], []
+    parts, fmts, skipped, not_logs = [], [], [], []
     for u in units:
         own = F.Counter()
         try:
@@ -172,9 +182,12 @@ def _read_directory(root: str, run, columns, default_run: str, count: F.Counter)
             if not got:
                 if problems:
                     continue
-                raise ScalelawError("no data points")
+                raise detect.NotALogError("no data points: not read")
         except detect.RunTableError:
-            skipped.append(f"{u.label}: a table of runs (one row per run), not a training log: not read")
+            not_logs.append(f"{u.label}: a table of runs (one row per run), not a training log: not read")
+            continue
+        except detect.NotALogError as e:
+            not_logs.append(sources.file_note(u, e, root))
             continue
         except ScalelawError as e:
             skipped.append(sources.file_note(u, e, root))
@@ -184,11 +197,13 @@ def _read_directory(root: str, run, columns, default_run: str, count: F.Counter)
         if fmt not in fmts:
             fmts.append(fmt)
     count.warnings.extend(skipped)
+    count.notes.extend(not_logs)
     if passed:
         shown = ", ".join(passed[:5]) + (f" and {len(passed) - 5} more" if len(passed) > 5 else "")
         count.notes.append(f"{len(passed)} file(s) not read (not a log file extension): {shown}")
     if not parts:
-        why = "; ".join(skipped[:3]) + (f"; and {len(skipped) - 3} more" if len(skipped) > 3 else "")
+        why = skipped + not_logs
+        why = "; ".join(why[:3]) + (f"; and {len(why) - 3} more" if len(why) > 3 else "")
         raise ScalelawError(f"{root}: no training logs found in this directory"
                             + (f" ({why})" if why else ""))
     return parts, fmts
@@ -316,7 +331,7 @@ def _frame(final, spec):
 
 
 def _report(df, final, count: F.Counter, label: str, fmts, options: dict) -> dict:
-    has_meta = [c for c in F.RUN_LEVEL if c in df.columns]
+    has_meta = [c for c in F.RUN_LEVEL if any(c in f[0].meta for f in final)]
     run_info = {}
     for p, step, *_rest in final:
         info = run_info.setdefault(p.run, {"rows": 0, "splits": {}, "step_min": None, "step_max": None})

@@ -44,22 +44,19 @@ def file_sources(path: str, fmt: str, run: str | None = None, head: bytes | None
             return [hf.source(path, default)]
         if fmt == "text":
             return [text.source(path, default)]
-        df = table.read(path, head)
+        df, notes, decimal = table.read(path, head, cells=False)
     except OSError as e:
         raise ScalelawError(f"{path}: unreadable: {e.strerror}") from e
-    notes = list(df.attrs.get("scalelaw", {}).get("notes", []))
     if fmt == "wandb-csv":
         if not wandb.is_panel_csv(df.columns):
             raise ScalelawError(f"{path}: not a W&B panel export (needs a Step column and "
                                 f"'<run> - <metric>' columns)")
         out = wandb.panel_sources(df, path)
+        for s in out:
+            s.decimal = decimal
         if out:
             out[0].notes.extend(notes)
         return out
-    if fmt in ("table", "wandb-history"):
-        runs = detect.run_table(df)
-        if runs:
-            raise detect.run_table_error(path, runs, len(df), notes)
     if fmt == "wandb-history":
         if "_step" not in df.columns:
             raise ScalelawError(f"{path}: not a W&B history export (no _step column)")
@@ -69,6 +66,7 @@ def file_sources(path: str, fmt: str, run: str | None = None, head: bytes | None
     else:
         src = F.Source(df, path, run=run)
     src.notes.extend(notes)
+    src.decimal = decimal
     return [src]
 
 
@@ -139,7 +137,11 @@ def directory_units(path: str, run: str | None = None) -> tuple[list, list]:
         def read_file(fp=fp, rel=rel):
             fmt, head = detect.detect(fp)
             if fmt == "dir":    # a directory named like a log
-                raise ScalelawError(f"{fp}: a directory")
+                raise detect.NotALogError(f"{fp}: a directory")
+            if fmt == "table" and fp.lower().endswith(".json") and head.lstrip()[:1] == b"{":
+                # config.json, tokenizer.json, ...: a JSON object without log_history
+                raise detect.NotALogError(f"{fp}: a JSON object without log_history, not a "
+                                          f"training log")
             name = walk.dir_run_name(fp, rel, fmt)
             # single-run formats are named by their path below the directory; a table keeps
             # its own run column if it has one

@@ -135,10 +135,13 @@ def scan_records(buf: bytes):
     off = 0
     if n >= 17:
         a = np.frombuffer(buf, dtype=np.uint8)
-        cand = np.flatnonzero(a[12:] == 0x09).astype(np.int64)
+        is09 = a[12:] == 0x09
         # a record takes >= 17 bytes: more candidates than that are data bytes (a file
         # made of 0x09, say); the record-by-record loop then bounds the memory
-        if len(cand) and cand[0] == 0 and len(cand) <= n // 16 + 1:
+        few = bool(is09[0]) and int(np.count_nonzero(is09)) <= n // 16 + 1
+        cand = np.flatnonzero(is09).astype(np.int64, copy=False) if few else np.zeros(0, np.int64)
+        del is09
+        if len(cand) and cand[0] == 0:
             L = _view(buf, "<u8")[cand]
             L = np.minimum(L, np.uint64(n)).astype(np.int64)
             nxt = cand + L + 16
@@ -374,7 +377,8 @@ def read_scalars(path: str, warnings: list | None = None) -> dict:
             why = content_problem(head, text=False) or header_problem(head, os.fstat(f.fileno()).st_size)
             if why:
                 raise ScalelawError(f"{path}: {why}")
-            buf = head + f.read()
+            f.seek(0)
+            buf = f.read()
     except OSError as e:
         raise ScalelawError(f"{path}: unreadable: {e.strerror}") from e
     try:

@@ -195,6 +195,10 @@ def source(path: str, run: str) -> Source:
                     if not rest or rest.endswith("\n"):
                         break
                 continue
+            if "--" in line and _is_command(line):
+                if any(ch.isdigit() for ch in line):
+                    n_command += 1
+                continue
             m = _STEP.search(line)
             if not m:
                 lm = _LONG.match(line)
@@ -222,9 +226,6 @@ def source(path: str, run: str) -> Source:
                         pass
                     continue
                 _param_line(line, params)
-                continue
-            if _is_command(line):
-                n_command += 1
                 continue
             val_line = bool(_VAL_LINE.search(line))
             rec = {}
