@@ -217,6 +217,7 @@ def _obstacles(ax, skip=()):
     from matplotlib.lines import Line2D
     to_axes = ax.transAxes.inverted()
     points, polys = [], []
+    titles = [ax.title] + [getattr(ax, a) for a in ("_left_title", "_right_title") if hasattr(ax, a)]
 
     def dense(xy):
         xy = xy[np.all(np.isfinite(xy), axis=1)]
@@ -249,7 +250,7 @@ def _obstacles(ax, skip=()):
             for p in art.get_paths():
                 polys.append(to_axes.transform(tr.transform(p.vertices)))
         elif hasattr(art, "get_text") and hasattr(art, "get_window_extent") and art.get_text() \
-                and art is not ax.title and art not in (ax._left_title, ax._right_title):
+                and art not in titles:
             bb = art.get_window_extent(_renderer(ax.figure)).transformed(ax.transAxes.inverted())
             points.append(np.array([[bb.x0, bb.y0], [bb.x1, bb.y1], [bb.x0, bb.y1], [bb.x1, bb.y0],
                                     [(bb.x0 + bb.x1) / 2, (bb.y0 + bb.y1) / 2]]))
