@@ -65,7 +65,7 @@ def main(argv=None):
         sys.path.insert(0, str(HERE))
         from bench_lr import TRAIN, W, dense_frame
 
-        from scalelaw.fit import fit_lr
+        from scalelaw.fitting import fit_lr
         train = pd.concat([dense_frame(DATA / "mpl_25m", n) for n in TRAIN], ignore_index=True)
         res = fit_lr(train, "multipower", warmup=W)
         report("multipower", a.multipower, res, a.jobs, groups="block")

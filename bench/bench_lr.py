@@ -4,7 +4,7 @@ Protocol (Luo et al. 2025): fit on constant_24000, cosine_24000, wsdcon_9; predi
 constant_72000, cosine_72000, wsd_20000_24000, wsdld_20000_24000, wsdcon_3, wsdcon_18.
 Per test curve: R², MAE, RMSE, mean relative error (PredE), max relative error (WorstE);
 then averaged.  The per-step LR of each run is rebuilt from the data README (exact
-schedules, warmup 2160 steps); the fit goes through scalelaw.fit.fit_lr (the one engine).
+schedules, warmup 2160 steps); the fit goes through scalelaw.fitting.fit_lr (the one engine).
 
     python bench/bench_lr.py [--laws momentum,multipower,multipower:free,s1power] [--data DIR]
     python bench/bench_lr.py --splits      # anchored vs free B over six training splits
@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from scalelaw.laws import get_law
-from scalelaw.fit import fit_lr
+from scalelaw.fitting import fit_lr
 from scalelaw.forecast import predict_curve
 from scalelaw.schedules import parse_schedule
 

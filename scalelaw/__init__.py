@@ -20,10 +20,11 @@ __version__ = "0.1.0"
 
 _LAZY = {
     # name: (module, attribute or None for the module itself)
-    "fit": ("scalelaw.fit", None),  # the package is callable: scalelaw.fit(data, law)
-    "fit_lr": ("scalelaw.fit.curves", "fit_lr"),
-    "leave_one_group_out": ("scalelaw.fit.api", "leave_one_group_out"),
-    "FitResult": ("scalelaw.fit", "FitResult"),
+    "fit": ("scalelaw.fitting.api", "fit"),
+    "fit_lr": ("scalelaw.fitting.curves", "fit_lr"),
+    "leave_one_group_out": ("scalelaw.fitting.api", "leave_one_group_out"),
+    "FitResult": ("scalelaw.fitting.results", "FitResult"),
+    "fitting": ("scalelaw.fitting", None),
     "get_law": ("scalelaw.laws", "get_law"),
     "Law": ("scalelaw.laws", "Law"),
     "read_log": ("scalelaw.io", "read_log"),

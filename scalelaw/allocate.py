@@ -95,7 +95,7 @@ def _as_param_dict(params: Any) -> dict[str, float]:
 def params_from_fit(fit: Any, draws: Any = None) -> tuple[dict[str, float], pd.DataFrame | None]:
     """Split ``fit`` into (params dict, draws DataFrame or None).
 
-    ``fit`` is a :class:`scalelaw.fit.FitResult`-like object (``.params``, ``.boot``,
+    ``fit`` is a :class:`scalelaw.fitting.FitResult`-like object (``.params``, ``.boot``,
     ``.law``), the fit's JSON document as a dict (``params``, optional ``bootstrap``,
     ``law``), or a plain mapping of E, A, B, alpha, beta.  ``draws`` (a DataFrame with those
     columns, or an array with them as columns in that order) overrides any draws in ``fit``.

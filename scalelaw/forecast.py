@@ -18,7 +18,7 @@ from .errors import ScalelawError
 from .schedules import Schedule, parse_schedule
 
 if TYPE_CHECKING:
-    from .fit import FitResult
+    from .fitting import FitResult
 
 #: the band columns of a predicted curve
 BAND = ("loss_lower", "loss_upper")
@@ -27,7 +27,7 @@ BAND = ("loss_lower", "loss_upper")
 def _result(result):
     """A fit of an LR-schedule law: the object itself, or read from its JSON path."""
     if isinstance(result, (str, os.PathLike)):
-        from .fit import FitResult
+        from .fitting import FitResult
         result = FitResult.from_json(result)
     if not result.law.predicts_curves:
         raise ScalelawError(f"a {result.law.name} fit predicts from its variables, not the loss "
@@ -41,7 +41,7 @@ def predict_curve(result: FitResult | str | os.PathLike,
                   steps: Sequence[int] | None = None, every: int | None = None, alpha: float = 0.05, warmup: int | None = None, max_points: int = 1000) -> pd.DataFrame:
     """Predicted loss curve ``step, lr, loss_pred, loss_lower, loss_upper`` (band: 1−alpha).
 
-    ``result``: a :class:`~scalelaw.fit.FitResult` of an LR-schedule law or its JSON path.
+    ``result``: a :class:`~scalelaw.fitting.FitResult` of an LR-schedule law or its JSON path.
     Either ``schedule`` (spec/Schedule/per-step LRs; predicted at ``steps``, else every
     ``every`` steps, default so that about ``max_points`` points come out, always including
     the last step) or ``log`` (a log path or frame: predicted at its steps that have a loss,
@@ -52,7 +52,7 @@ def predict_curve(result: FitResult | str | os.PathLike,
     result = _result(result)
     if (schedule is None) == (log is None):
         raise ScalelawError("give either a schedule or a log to predict")
-    from .fit.results import curve_prediction
+    from .fitting.results import curve_prediction
     if schedule is not None:
         return curve_prediction(result, schedule, alpha, steps=steps, every=every, warmup=warmup,
                                 max_points=max_points)
@@ -156,7 +156,7 @@ def _rank_valid(table, result, example, warmup):
     import warnings
 
     from .errors import ScalelawWarning
-    from .fit.results import curve_validity
+    from .fitting.results import curve_validity
     if example is not None:
         d, _ = result.law.curve_design(example, steps=[example.total], warmup=warmup)
         for note in curve_validity(result, result.law.domain(d), [1.0]):

@@ -1,6 +1,6 @@
 """Deprecated module: its functions moved to the floors they belong on.
 
-``read_logs`` -> :func:`scalelaw.io.read_curves`; ``fit_lr`` -> :func:`scalelaw.fit.fit_lr`;
+``read_logs`` -> :func:`scalelaw.io.read_curves`; ``fit_lr`` -> :func:`scalelaw.fitting.fit_lr`;
 ``predict_curve``, ``compare_schedules``, ``optimize_schedule`` -> :mod:`scalelaw.forecast`.
 Kept for one release; each name warns once used.
 """
@@ -10,7 +10,7 @@ import importlib
 
 _MOVED = {
     "read_logs": ("scalelaw.io.curves", "read_curves"),
-    "fit_lr": ("scalelaw.fit.curves", "fit_lr"),
+    "fit_lr": ("scalelaw.fitting.curves", "fit_lr"),
     "predict_curve": ("scalelaw.forecast", "predict_curve"),
     "compare_schedules": ("scalelaw.forecast", "compare_schedules"),
     "optimize_schedule": ("scalelaw.forecast", "optimize_schedule"),

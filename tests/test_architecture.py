@@ -20,7 +20,7 @@ FLOORS = {
     "io": 1,
     "schedules": 2,
     "laws": 3,
-    "fit": 4,
+    "fitting": 4,
     "forecast": 5, "allocate": 5, "lrfit": 5,
     "synthetic": 6,
     "train": 7,
@@ -128,7 +128,7 @@ def test_the_checker_sees_function_level_imports(tmp_path):
         _resolve("scalelaw.laws.base", False, imports[0]) == ["scalelaw.cli"]
 
 
-@pytest.mark.parametrize("name", ["scalelaw.fit", "scalelaw.laws", "scalelaw.io", "scalelaw.synthetic"])
+@pytest.mark.parametrize("name", ["scalelaw.fitting", "scalelaw.laws", "scalelaw.io", "scalelaw.synthetic"])
 def test_package_init_files_only_re_export(name):
     """``__init__`` files hold imports, ``__all__`` and docstrings (plus tiny lazy hooks)."""
     path = MODULES[name]
@@ -136,3 +136,14 @@ def test_package_init_files_only_re_export(name):
     logic = [type(n).__name__ for n in tree.body
              if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and n.name not in ("__getattr__", "__dir__")]
     assert not logic, f"{name} defines {logic}: move the logic to a module"
+
+
+def test_fit_is_a_plain_function_with_its_signature():
+    import inspect
+
+    import scalelaw as sl
+    import scalelaw.fitting.engine  # noqa: F401  (importing a submodule must not rebind sl.fit)
+    assert inspect.isfunction(sl.fit)
+    params = inspect.signature(sl.fit).parameters
+    assert list(params)[:2] == ["data", "law"]
+    assert {"columns", "objective", "bootstrap", "pool", "n_jobs"} <= set(params)

@@ -17,9 +17,9 @@ import pytest
 
 import scalelaw as sl
 from scalelaw.errors import ScalelawError
-from scalelaw.fit.engine import Problem
-from scalelaw.fit.results import FitResult
-from scalelaw.fit.uncertainty import n_processes
+from scalelaw.fitting.engine import Problem
+from scalelaw.fitting.results import FitResult
+from scalelaw.fitting.uncertainty import n_processes
 from scalelaw.laws import get_law
 
 TRUTH = {"E": 1.8, "A": 400.0, "B": 1800.0, "alpha": 0.34, "beta": 0.36}

@@ -8,8 +8,8 @@ import pytest
 
 import scalelaw as sl
 from scalelaw.errors import ScalelawError, ScalelawWarning
-from scalelaw.fit.engine import Problem
-from scalelaw.fit.objective import Objective
+from scalelaw.fitting.engine import Problem
+from scalelaw.fitting.objective import Objective
 from scalelaw.laws import get_law
 
 
@@ -171,7 +171,7 @@ def test_group_bootstrap_resamples_whole_groups():
     df = synth("chinchilla", truth, {"N": GRID_N, "D": GRID_D}, noise=0.005, seed=6)
     res = sl.fit(df, "chinchilla", groups="N", bootstrap=40)
     assert res.boot.shape == (40, 5)
-    from scalelaw.fit.uncertainty import resample_weights
+    from scalelaw.fitting.uncertainty import resample_weights
     w = resample_weights(5, len(df), groups=df["N"].to_numpy(), seed=0)
     for row in w:   # every point of one model size has the same count
         for n in np.unique(df["N"]):
@@ -252,7 +252,7 @@ def test_holdout_where_and_leave_one_group_out():
     assert res.n == int(used.sum())
     assert res.holdout["n"] == int((df.flops > 1e20).sum())
     assert 0 < res.holdout["mape"] < 0.05
-    cv = sl.fit.leave_one_group_out(df, "chinchilla", by="N")
+    cv = sl.leave_one_group_out(df, "chinchilla", by="N")
     assert len(cv) == 8 and set(cv.columns) >= {"group", "rmse", "mape", "max_abs_err"}
     assert cv.attrs["mean"]["mape"] < 0.05
 

@@ -444,3 +444,18 @@ def test_memory_stays_a_small_multiple_of_the_file(tmp_path):
     tracemalloc.stop()
     assert len(df) == 30_000
     assert peak < 3 * size, (peak, size)
+
+
+def test_other_trainer_text_shapes(tmp_path):
+    """Colour codes, DeepSpeed's step=/lr=[x] and 'steps: N', JSON lines in a .txt."""
+    p = tmp_path / "ds.log"
+    p.write_text("\x1b[32mstep 100\x1b[0m | loss: 3.2\n"
+                 "[2024-01-01 12:00:00,000] [INFO] [Rank 0] step=200, skipped=0, lr=[0.0003], mom=[(0.9, 0.95)]\n"
+                 "steps: 300 loss: 3.0100 iter time (s): 0.500 samples/sec: 100.0\n"
+                 "=> calculated gradient accumulation steps: 4\n")
+    df = read_log(p)
+    assert df["step"].tolist() == [100, 200, 300]
+    assert df["loss"].iloc[[0, 2]].tolist() == [3.2, 3.01] and df["lr"].iloc[1] == 0.0003
+    q = tmp_path / "metrics.txt"
+    q.write_text('{"step": 1, "loss": 3.0, "lr": 0.001}\n{"step": 2, "loss": 2.8, "lr": 0.001}\n')
+    assert detect_format(q) == "table" and read_log(q)["loss"].tolist() == [3.0, 2.8]

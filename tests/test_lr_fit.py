@@ -8,7 +8,7 @@ import pytest
 from scalelaw.cli import main
 from scalelaw.errors import ScalelawError
 from scalelaw.laws import get_law
-from scalelaw.fit import fit_lr
+from scalelaw.fitting import fit_lr
 from scalelaw.forecast import compare_schedules, optimize_schedule, predict_curve
 from scalelaw.schedules import parse_schedule
 
@@ -250,7 +250,7 @@ def test_cli_plan_ranks_schedules_by_the_fitted_law(tmp_path, capsys):
     assert table.final_loss.is_monotonic_increasing
     assert f"best: {table.spec.iloc[0]}" in text
     # the winner is what the fitted law says about it, and it beats a plain cosine
-    from scalelaw.fit.results import FitResult
+    from scalelaw.fitting.results import FitResult
     res = FitResult.from_json(out)
     best = compare_schedules(res, [table.spec.iloc[0]]).final_loss.iloc[0]
     assert best == pytest.approx(table.final_loss.iloc[0], rel=1e-9)
@@ -383,7 +383,7 @@ def test_multipower_anchor_survives_json(tmp_path):
     res = fit_lr(df, "multipower", warmup=W)
     path = tmp_path / "fit.json"
     res.to_json(path)
-    from scalelaw.fit import FitResult
+    from scalelaw.fitting import FitResult
     back = FitResult.from_json(path)
     assert back.anchored == ["B"] and back.free == res.free
     assert back.params["B"] == pytest.approx(res.params["B"])
@@ -416,7 +416,7 @@ def test_anchored_start_is_reported_and_old_json_stays_free(tmp_path):
     del d["anchored"]
     d["config"].pop("amplitude", None)
     path.write_text(json.dumps(d))
-    from scalelaw.fit import FitResult
+    from scalelaw.fitting import FitResult
     assert FitResult.from_json(path).law.amplitude == "free"
     assert FitResult.from_json(res.to_json()).law.amplitude == "anchored"
 
@@ -448,7 +448,7 @@ def test_block_bootstrap_sizes_errors_for_correlated_residuals():
     """Serially correlated residuals: resampling single points understates the spread of
     the estimates about threefold; the default block bootstrap is close to the
     Monte-Carlo spread over repeated noise draws."""
-    from scalelaw.fit.uncertainty import block_labels
+    from scalelaw.fitting.uncertainty import block_labels
     mc = np.std([fit_lr(_ar1_logs(s), "s1power", warmup=W).params["L0"] for s in range(30)], ddof=1)
     ratios_block, ratios_point = [], []
     for s in range(3):
@@ -485,7 +485,7 @@ def test_cli_bootstrap_unit(tmp_path, capsys):
     assert "resamples of blocks of" in capsys.readouterr().out
     js = json.loads(out.read_text())
     assert js["bootstrap_unit"].startswith("blocks of") and len(js["bootstrap"]["L0"]) == 20
-    from scalelaw.fit import FitResult
+    from scalelaw.fitting import FitResult
     assert FitResult.from_json(out).boot_groups == js["bootstrap_unit"]
     assert main(["fit", str(p), "--law", "s1power", "--warmup", str(W), "--bootstrap", "20",
                  "--groups", "point", "--n-jobs", "1"]) == 0
@@ -499,7 +499,7 @@ def test_bootstrap_units_edge_cases(tmp_path):
     out of the length; labels given as an array still work; 'block' on a scaling-law table
     is a column name."""
     import scalelaw as sl
-    from scalelaw.fit.uncertainty import block_labels
+    from scalelaw.fitting.uncertainty import block_labels
     rng = np.random.default_rng(1)
     ar = np.empty(600)
     ar[0] = 0.0
@@ -554,7 +554,7 @@ def test_predict_from_lr_only_logs_in_python_and_with_model_size(tmp_path):
 def test_fit_json_paths_and_bad_bootstrap(tmp_path, capsys):
     import json
     from pathlib import Path
-    from scalelaw.fit.results import read_fit_json
+    from scalelaw.fitting.results import read_fit_json
     res = fit_lr(synth("s1power", TRUE["s1power"]), "s1power", warmup=W)
     odd = tmp_path / "{a}.json"
     res.to_json(odd)

@@ -10,7 +10,7 @@ import pytest
 
 import scalelaw as sl
 from scalelaw.cli import main
-from scalelaw.fit import FitResult, fit_lr
+from scalelaw.fitting import FitResult, fit_lr
 from scalelaw.schedules import parse_schedule
 
 MODULE = textwrap.dedent('''

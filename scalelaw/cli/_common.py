@@ -235,5 +235,5 @@ def load_table(paths, fmt=None, final=False, split=None, max_points=None):
 def read_fit(path):
     """A fit from the JSON ``scalelaw fit --json`` wrote (another command's JSON, or a fit
     with parameters that are not numbers, is refused in one line)."""
-    from ..fit.results import FitResult
+    from ..fitting.results import FitResult
     return FitResult.from_json(path)

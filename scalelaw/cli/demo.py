@@ -62,7 +62,7 @@ def run(args) -> int:
     import numpy as np
 
     from .. import allocate
-    from .. import fit as fit_mod
+    from ..fitting import fit
     from .._output import check_output, make_folder
     from ._common import check_bootstrap
 
@@ -76,7 +76,7 @@ def run(args) -> int:
     runs = demo_runs()
     print(f"60 synthetic runs from E + A/N^alpha + B/D^beta with {TRUE}, 0.5% noise\n")
     t0 = time.perf_counter()
-    res = fit_mod.fit(runs, "chinchilla", bootstrap=n_boot, seed=0)
+    res = fit(runs, "chinchilla", bootstrap=n_boot, seed=0)
     dt = time.perf_counter() - t0
     print(res.summary())
     print(f"(fit + {n_boot} bootstrap resamples in {dt:.1f} s)\n")

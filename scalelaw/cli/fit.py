@@ -115,7 +115,7 @@ def _fit_table(args, law_obj) -> int:
     """A scaling law on a table of runs (or the last points of training logs)."""
     import warnings
 
-    from .. import fit as fit_mod
+    from ..fitting import fit, leave_one_group_out
     from ..errors import ScalelawWarning
     from ._common import load_table, parse_assignments, report_stream
     from ._progress import Ticker
@@ -132,7 +132,7 @@ def _fit_table(args, law_obj) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ScalelawWarning)
         with Ticker(f"fitting {law_obj.name}", quiet=args.quiet):
-            res = fit_mod.fit(data, law_obj, columns=columns, where=args.where, holdout=args.holdout,
+            res = fit(data, law_obj, columns=columns, where=args.where, holdout=args.holdout,
                               weights=args.weights, groups=args.groups, start=start, bounds=bounds,
                               overpredict=args.overpredict, seed=args.seed, strict=args.strict, **common)
         if args.max_points is not None:
@@ -141,7 +141,7 @@ def _fit_table(args, law_obj) -> int:
         _bootstrap(res, args, groups=True if args.groups else None)
         print(res.summary(), file=out)
         if args.cv:
-            cv = fit_mod.leave_one_group_out(data, law_obj, by=args.cv, columns=columns, **common)
+            cv = leave_one_group_out(data, law_obj, by=args.cv, columns=columns, **common)
             print(f"\nleave-one-group-out by {args.cv}:", file=out)
             print(cv.to_string(index=False), file=out)
             m = cv.attrs["mean"]
@@ -216,7 +216,7 @@ def _canonical_x(name, resolve):
 def _fit_curves(args, law_obj) -> int:
     """An LR-schedule law fitted jointly to per-step training logs."""
     from ..errors import ScalelawError
-    from ..fit import fit_lr
+    from ..fitting import fit_lr
     from ..io import read_curves
     from ._common import given_options, parse_assignments, report_stream
     from ._progress import Ticker

@@ -2,7 +2,7 @@
 
 A law is a plain object (in the spirit of lmfit's models): a name, the variables it reads,
 its parameter names, bounds, a default start grid for the fitting engine, a formula text,
-and a vectorized ``evaluate``.  The fitting engine (:mod:`scalelaw.fit`) is the only place
+and a vectorized ``evaluate``.  The fitting engine (:mod:`scalelaw.fitting`) is the only place
 that optimizes; a law only describes.
 
 Conventions

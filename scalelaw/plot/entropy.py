@@ -80,7 +80,7 @@ def entropy_curves(results_frame, *, size: str = "N_nonembed", loss: str = "eval
     e_x = nhi * 1.3 * 1.25   # where the fitted E intervals are drawn, just right of the data
     fitted = {}
     if fits is True:
-        from .. import fit as _fit   # the top-level namespace's fit (scalelaw.fit)
+        from ..fitting import fit as _fit
         for f in families:
             sub = df[df["family"] == f]
             if sub["N"].nunique() >= 4:

@@ -140,7 +140,8 @@ def multistep(peak: float, steps: int, milestones: Sequence[float] = _MILESTONES
         raise ScalelawError(f"multistep needs as many factors as milestones: {given} {len(ms)} "
                             f"milestones and {len(factors)} factors")
     if any(b <= a for a, b in zip([warmup] + ms, ms)):
-        raise ScalelawError(f"multistep milestones must increase and follow the warmup: {ms}")
+        raise ScalelawError(f"multistep milestones (steps {ms} of steps={steps}) must increase and "
+                            f"follow the warmup (warmup={warmup})")
     bounds = [warmup] + ms + [steps]
     levels = [1.0] + list(factors)
     phases = _warm(peak, warmup) + [Phase("constant", bounds[i + 1] - bounds[i], peak * lv, peak * lv)

@@ -1,0 +1,18 @@
+"""Fitting: the one engine, its results, uncertainty and validation.
+
+>>> import scalelaw as sl
+>>> res = sl.fit("runs.csv", "chinchilla", bootstrap=1000)       # doctest: +SKIP
+>>> # the same function: scalelaw.fitting.fit
+>>> print(res.summary()); res.predict(N=7e10, D=1.4e12)          # doctest: +SKIP
+
+Modules: :mod:`.objective` (what is minimized), :mod:`.engine` (the solve),
+:mod:`.uncertainty` (sandwich covariance, bootstrap), :mod:`.results` (:class:`FitResult`),
+:mod:`.data` (a user's table to a law's frame), :mod:`.api` (:func:`fit`,
+:func:`leave_one_group_out`), :mod:`.curves` (:func:`fit_lr` for training logs).
+"""
+from .api import fit, leave_one_group_out
+from .curves import fit_lr
+from .objective import Objective
+from .results import FitResult
+
+__all__ = ["fit", "fit_lr", "FitResult", "Objective", "leave_one_group_out"]

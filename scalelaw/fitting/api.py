@@ -1,0 +1,243 @@
+"""The fitting entry points: :func:`fit` and :func:`leave_one_group_out`.
+
+Keyword vocabulary (docs/architecture.md has the glossary): ``columns`` (canonical name ->
+source column), ``where`` (rows to fit), ``holdout`` (rows to score), ``weights``,
+``groups``, ``fix``, ``bounds``, ``start``, ``grid``, ``objective`` (``"huber"``/``"l2"``),
+``delta``, ``space`` (``"log"``/``"linear"``), ``overpredict``, ``bootstrap``, ``seed``,
+``pool``/``n_jobs``, ``strict``, ``flops_per_token``.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ScalelawError, deprecated
+from .engine import Problem
+from .objective import Objective
+from .objective import dof
+from .results import FitResult, compute_metrics, holdout_scores
+
+
+def fit(data, law, *, columns: Mapping[str, str] | None = None, where: str | None = None,
+        holdout: str | None = None, weights: str | None = None, groups: Any = None,
+        fix: Mapping[str, float] | None = None, bounds: Mapping[str, tuple] | None = None,
+        start: Mapping[str, float] | None = None, grid: Mapping[str, Any] | None = None,
+        objective: str = "huber", delta: float = 1e-3, space: str = "log",
+        overpredict: float = 0.0, n_polish: int | None = None, bootstrap: int = 0, seed: int = 0,
+        pool: Any = None, n_jobs: int | None = None, strict: bool = False,
+        flops_per_token: float = 6.0, x: Any = None, y: str | None = None,
+        loss: str | None = None) -> FitResult:
+    """Fit ``law`` to ``data`` and return a :class:`~scalelaw.fitting.FitResult`.
+
+    Parameters
+    ----------
+    data : DataFrame, dict of columns, or path to a table (CSV/TSV/Parquet/JSONL).
+    law : a law object, a registered name (``"chinchilla"``), a ``"module:Class"`` path or a
+        formula string.
+    columns : canonical name -> source column, for the law's variables and its target
+        (``loss``); unnamed ones are matched by name and synonym.  For the one-variable laws
+        (``powerlaw``, ``powerlaw_const``, ``bnsl``) the variable named here is the x.
+    where, holdout : row filters such as ``"C <= 1e21"``; ``where`` selects the rows to fit
+        (default all), ``holdout`` the rows scored afterwards (excluded from the fit).
+    weights : column of per-point weights.
+    fix, bounds, start, grid : per-parameter fixed values, (lo, hi) bounds, start values
+        (replace the start grid for that parameter), start grids.
+    objective, delta, space, overpredict : the objective (:mod:`scalelaw.fitting.objective`):
+        the per-point function ``"huber"`` (δ = ``delta``) or ``"l2"``, on ``"log"`` or
+        ``"linear"`` residuals, over-predictions weighed ``1 + overpredict`` times.
+    bootstrap : number of resamples (0: none); ``groups`` (a column) resamples whole
+        groups; for the LR-schedule laws ``groups="block"`` resamples blocks of consecutive
+        points of each run (serially correlated logs).  Serial unless ``n_jobs`` or
+        ``pool`` (any object with ``map``) is given.
+    n_polish : how many of the best grid points are polished (default: the law's
+        ``n_polish`` hint, else 4).
+    strict : refuse rows with NaN/inf instead of dropping them (and counting them).
+    flops_per_token : k in C = k·N·D when compute or tokens are derived (6: forward and
+        backward pass of a dense transformer).
+    x, y, loss : deprecated spellings of ``columns`` and ``objective``.
+    """
+    from ..laws import get_law
+    from .data import check_fittable, prepare_frame, row_mask
+
+    law = get_law(law)
+    if loss is not None:
+        deprecated("fit(loss=...)", "objective=")
+        objective = loss
+    xmap, ycol = _column_options(law, columns, x, y)
+    settings = Objective(loss=objective, delta=float(delta), space=space, overpredict=float(overpredict))
+    per_step = law.predicts_curves
+    boot_groups = True if groups is not None else None
+    if per_step and isinstance(groups, str) and groups == "block":
+        boot_groups, groups = "block", None   # per-step logs: blocks of consecutive points
+    law, prep = prepare_frame(data, law, x=xmap, y=ycol, weights=weights, groups=groups, strict=strict,
+                              flops_per_token=flops_per_token, keep_unobserved=per_step)
+    frame = prep.frame
+    fit_rows = row_mask(prep.env, where, "where")
+    hold_rows = np.zeros(len(frame), bool)
+    if holdout is not None:
+        hold_rows = row_mask(prep.env, holdout, "holdout")
+        if not hold_rows.any():
+            raise ScalelawError(f"the holdout selection {holdout!r} selects no rows", option="holdout")
+        fit_rows &= ~hold_rows
+    if per_step:
+        observed = frame["y"].notna().to_numpy()
+        fit_rows &= observed
+        hold_rows &= observed
+        if holdout is not None and not hold_rows.any():
+            raise ScalelawError(f"the holdout selection {holdout!r} selects no rows with a loss",
+                                option="holdout")
+    notes = list(prep.notes)
+    if where is not None or holdout is not None:
+        why = "; ".join(t for t in (f"where {where}" if where else "",
+                                    f"{int(hold_rows.sum())} held out" if holdout else "") if t)
+        notes.append(f"fitted on {int(fit_rows.sum())} of {len(frame)} rows ({why})")
+    if per_step:   # per-step logs: rows carry the LR history; mask losses instead
+        train = frame.assign(y=frame["y"].where(fit_rows))
+    else:
+        train = frame.loc[fit_rows].reset_index(drop=True)
+    if len(train) == 0 or not fit_rows.any():
+        what = " and ".join(t for t in (f"the selection {where!r}" if where else "",
+                                        f"the holdout {holdout!r}" if holdout else "") if t)
+        raise ScalelawError(f"no rows left to fit after {what}" if what else "no rows to fit")
+    n_free = len([p for p in law.param_names if p not in (fix or {})])
+    check_fittable(law, train, n_free, settings.space)
+    design = law.prepare(train, target="y")
+    if design.y is None or len(design.y) == 0:
+        raise ScalelawError("no observed values to fit")
+    if design.n <= n_free:
+        raise ScalelawError(f"{design.n} data point(s) for {n_free} free parameters of {law.name}: "
+                            "no degrees of freedom left to judge the fit; give more points or hold "
+                            "some parameters fixed", option="fix")
+    w = np.ones(design.n)
+    if "weight" in train and not per_step:
+        w = pd.to_numeric(train["weight"], errors="coerce").to_numpy(dtype=float)
+        if not np.all(np.isfinite(w) & (w >= 0)) or w.sum() <= 0:
+            raise ScalelawError("weights must be finite, non-negative and not all zero")
+    elif design.info.get("weights") is not None:
+        w = np.asarray(design.info["weights"], dtype=float)
+    problem = Problem(law, design, settings, weights=w, fixed=fix, bounds=bounds)
+    rng = np.random.default_rng(seed)
+    if n_polish is None:
+        n_polish = int(law.n_polish)
+    ignored = [p for p in {**(start or {}), **(grid or {})} if p in problem.anchored]
+    if ignored:
+        notes.append(f"start/grid for {', '.join(ignored)} ignored: anchored by the law "
+                     "(fix it, or for the multi-power law use amplitude free)")
+    p_hat, f_hat = problem.solve(grid=grid, start=start, n_polish=n_polish, rng=rng)
+    res = _make_result(problem, p_hat, f_hat, prep, notes)
+    if holdout is not None:
+        test = (frame.assign(y=frame["y"].where(hold_rows)) if per_step
+                else frame.loc[hold_rows].reset_index(drop=True))
+        tdesign = law.prepare(test, target="y")
+        pred = law.evaluate(tdesign.x, p_hat)
+        res.holdout = {**holdout_scores(tdesign.y, pred), "where": holdout}
+    if bootstrap:
+        res.bootstrap(int(bootstrap), groups=boot_groups, seed=seed, pool=pool, n_jobs=n_jobs)
+    return res
+
+
+def _column_options(law, columns, x, y):
+    """``columns`` (or the deprecated ``x``/``y``) as the variable mapping and target column
+    that :func:`~scalelaw.fitting.data.prepare_frame` takes."""
+    if x is not None:
+        deprecated("fit(x=...)", "columns={variable: column}", stacklevel=4)
+    if y is not None:
+        deprecated("fit(y=...)", "columns={'loss': column}", stacklevel=4)
+    if columns is None:
+        return x, y
+    if not isinstance(columns, Mapping):
+        raise ScalelawError("columns must map canonical names to source columns, "
+                            "e.g. {'N': 'params', 'loss': 'eval_loss'}")
+    cols = {str(k): v for k, v in columns.items()}
+    target = cols.pop(law.target, None)
+    target = cols.pop("y", None) or target
+    return (cols or x), (target or y)
+
+
+def _make_result(problem: Problem, p_hat, f_hat, prep, notes) -> FitResult:
+    from .uncertainty import sandwich_cov
+
+    law, design = problem.law, problem.design
+    with np.errstate(all="ignore"):
+        cov = sandwich_cov(problem, p_hat)
+    pred = problem.predict(p_hat)
+    r, _ = problem.obj.residual(pred, problem.y)
+    n_est = int(problem.free_mask.sum()) + len(problem.anchored)   # anchored ones are estimated too
+    w = problem.w
+    scale = float(np.sqrt(np.sum(w * r ** 2) / np.sum(w) * problem.n / max(dof(problem.n, n_est), 1)))
+    metrics = compute_metrics(problem.y, pred, n_est, problem.obj.space)
+    info = dict(design.info or {})
+    info.pop("weights", None)
+    res = FitResult(law, p_hat, list(problem.user_fixed), cov, f_hat, problem.obj, problem.n,
+                    anchored=list(problem.anchored), domain=law.domain(design),
+                    residual_scale=scale, mapping=prep.mapping,
+                    notes=notes + list(info.pop("notes", [])) + problem.notes
+                    + (problem.last_info.notes if problem.last_info else []), metrics=metrics,
+                    residuals=r, fitted=pred, observed=problem.y, problem=problem,
+                    design_info={k: v for k, v in info.items() if _jsonable(v)},
+                    bounds=problem.bounds, convergence=problem.last_info)
+    res.notes.extend(_degeneracy_notes(res))
+    return res
+
+
+def _degeneracy_notes(res: FitResult) -> list[str]:
+    """Notes for fits that should not be trusted as they stand: a law that fits worse than
+    a constant (R² < 0 in the fit's space) and free parameters the data do not identify (a
+    zero or non-finite asymptotic standard error)."""
+    out = []
+    r2 = res.metrics.get("r2_log" if res.settings.space == "log" else "r2")
+    if r2 is not None and np.isfinite(r2) and r2 < 0:
+        out.append(f"R2 = {r2:.3g} < 0: the law fits worse than a constant; the data may mix "
+                   "conditions (filter them) or need another law")
+    se = res._asymptotic_se()
+    flat = [p for p in res.free if not (np.isfinite(se.get(p, np.nan)) and se[p] > 0)
+            and p not in res.at_bound]
+    if flat:
+        out.append(f"{', '.join(flat)} not identified by the data (asymptotic standard error "
+                   f"zero or undefined): fix {'it' if len(flat) == 1 else 'them'} or give more varied data")
+    return out
+
+
+def _jsonable(v):
+    import json
+    try:
+        json.dumps(v)
+        return True
+    except TypeError:
+        return False
+
+
+def leave_one_group_out(data, law, by: str, **options) -> pd.DataFrame:
+    """Refit without each group (e.g. ``by="N"``: each model size) and score the fit on the
+    group left out.  Returns one row per group (``group, n, rmse, mape, max_abs_err``) and
+    the mean over groups in ``.attrs["mean"]``.  Other keywords go to :func:`fit`."""
+    from ..laws import get_law
+    from .data import prepare_frame
+
+    law0 = get_law(law)
+    xmap, ycol = _column_options(law0, options.get("columns"), options.get("x"), options.get("y"))
+    law1, prep = prepare_frame(data, law0, x=xmap, y=ycol, groups=by,
+                               flops_per_token=options.get("flops_per_token", 6.0))
+    frame = prep.frame
+    labels = frame.pop("group").to_numpy()
+    groups = pd.unique(labels)
+    if len(groups) < 2:
+        raise ScalelawError(f"leave-one-group-out needs at least 2 groups in {by!r}")
+    rows = []
+    kw = {k: v for k, v in options.items()
+          if k not in ("bootstrap", "holdout", "where", "x", "y", "columns")}
+    for g in groups:
+        mask = labels == g
+        res = fit(frame.loc[~mask].rename(columns={"y": law1.target}), law1, **kw)
+        test = frame.loc[mask].reset_index(drop=True)
+        d = law1.prepare(test, target="y")
+        pred = law1.evaluate(d.x, res.params.to_numpy())
+        rows.append({"group": g, **holdout_scores(d.y, pred)})
+    out = pd.DataFrame(rows)
+    out.attrs["mean"] = out[["rmse", "mape", "max_abs_err"]].mean().to_dict()
+    return out
+
+
+__all__ = ["fit", "leave_one_group_out"]

@@ -1,0 +1,630 @@
+"""The results of a fit: parameters, uncertainty, metrics, prediction, serialization.
+
+Modelled on statsmodels' results objects: ``params``, ``bse``/``stderr``, ``cov_params()``,
+``conf_int(alpha)``, ``summary()``, ``predict(...)`` returning a tidy frame with a band for
+the curve (``mean_ci_*``) and a wider band for a new run (``obs_ci_*``).
+"""
+from __future__ import annotations
+
+import json
+import os
+import warnings
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..errors import ScalelawError, ScalelawWarning
+from .objective import Objective, dof
+
+#: a prediction this many times beyond the fitted range of a variable triggers a warning
+EXTRAPOLATION_WARN = 10.0
+
+
+class FitResult:
+    """Outcome of :func:`scalelaw.fitting.fit`.
+
+    Attributes
+    ----------
+    law : the law object (``law.name``, ``law.formula``)
+    params : pandas.Series of all parameters (fixed ones included)
+    fixed : names of parameters held fixed
+    anchored : names the law estimated before the search and held during it (e.g. the
+        multi-power law's B); no asymptotic error, bootstrap draws when bootstrapped
+    cov : pandas.DataFrame covariance of the free parameters (asymptotic, sandwich form)
+    objective : Σ w·ρ(r) at the optimum (see :mod:`scalelaw.fitting.objective`)
+    n, dof : observations used and n − free parameters
+    boot : pandas.DataFrame of bootstrap draws (one row per resample) or None
+    metrics : dict of R², RMSE and MAPE in log and linear space, AIC, BIC
+    holdout : dict of holdout scores (n, rmse, mape, max_abs_err) or None
+    notes : what scalelaw decided for you (derived columns, dropped rows, ...), and what
+        went wrong (a parameter on a bound, no convergence)
+    convergence : :class:`~scalelaw.fitting.engine.SolveInfo` of the solve (evaluations,
+        converged, parameters on a bound) or None
+    at_bound : ``{parameter: "lower" | "upper"}``, free parameters whose estimate is on a
+        finite bound of the fit.  Their standard error and asymptotic interval are kept but
+        assume an interior estimate (the interval is cut at the bound); ``summary()`` marks
+        them, ``conf_int(at_bound=True)`` adds a column, ``notes`` say what to do
+    """
+
+    def __init__(self, law, params, fixed, cov, objective, settings: Objective, n, *,
+                 anchored=(), domain=None, residual_scale=None, mapping=None, notes=None, metrics=None,
+                 residuals=None, fitted=None, observed=None, problem=None, design_info=None,
+                 bounds=None, convergence=None):
+        self.law = law
+        self.params = pd.Series(params, index=list(law.param_names), dtype=float)
+        self.fixed = list(fixed)
+        self.anchored = [p for p in anchored if p not in self.fixed]
+        self.free = [p for p in law.param_names if p not in self.fixed and p not in self.anchored]
+        self.cov = pd.DataFrame(cov, index=self.free, columns=self.free, dtype=float)
+        self.objective = float(objective)
+        self.settings = settings
+        self.n = int(n)
+        self.dof = dof(self.n, len(self.free) + len(self.anchored))
+        self.domain = dict(domain or {})
+        self.residual_scale = residual_scale
+        self.mapping = dict(mapping or {})
+        self.notes = list(notes or [])
+        self.metrics = dict(metrics or {})
+        self.residuals = residuals
+        self.fitted = fitted
+        self.observed = observed
+        self.design_info = dict(design_info or {})
+        #: the parameter bounds of the fit (the law's, narrowed or widened by the user's)
+        self.bounds = {p: (float(lo), float(hi)) for p, (lo, hi) in
+                       (bounds or getattr(law, "bounds", {}) or {}).items()}
+        self.boot: pd.DataFrame | None = None
+        self.boot_groups: str | None = None
+        self.holdout: dict | None = None
+        self._problem = problem
+        #: how the solve went (:class:`~scalelaw.fitting.engine.SolveInfo`), None if unknown
+        self.convergence = convergence
+
+    # -- uncertainty ---------------------------------------------------------------------
+    @property
+    def stderr(self) -> pd.Series:
+        """Standard errors: bootstrap SD when a bootstrap was run, else asymptotic."""
+        s = self.boot.std(ddof=1) if self.boot is not None else self._asymptotic_se()
+        return s.reindex(self.params.index)
+
+    def _asymptotic_se(self) -> pd.Series:
+        return pd.Series(np.sqrt(np.clip(np.diag(self.cov.to_numpy()), 0, None)), index=self.free)
+
+    bse = stderr
+
+    @property
+    def at_bound(self) -> dict[str, str]:
+        """``{parameter: "lower" | "upper"}`` for free parameters on a finite bound of the
+        fit (from :attr:`convergence`, else from the parameters and bounds)."""
+        if self.convergence is not None:
+            return dict(self.convergence.at_bound)
+        from .engine import params_at_bound
+        return params_at_bound(list(self.params.index), self.params.to_numpy(), self.bounds,
+                               check=self.free, log_params=getattr(self.law, "log_params", ()))
+
+    def cov_params(self) -> pd.DataFrame:
+        return self.cov.copy()
+
+    def conf_int(self, alpha: float = 0.05, method: str | None = None,
+                 at_bound: bool = False) -> pd.DataFrame:
+        """(1 − alpha) intervals per parameter, columns ``lower, upper`` (and with
+        ``at_bound=True`` a column ``at_bound``: ``"lower"``/``"upper"`` for a parameter
+        whose estimate is on that bound of the fit, else ``""``).
+
+        ``method``: ``"bootstrap"`` (percentile), ``"asymptotic"`` (normal, sandwich
+        covariance; for log-scale parameters on the log scale, so intervals stay positive),
+        or None: bootstrap when available.  Asymptotic intervals are clipped to the fit's
+        parameter bounds (a β in (0, 1] fitted at 1 does not get an upper limit of 1.17) and
+        always contain the estimate.
+        """
+        if method is None:
+            method = "bootstrap" if self.boot is not None else "asymptotic"
+        rows = {}
+        if method == "bootstrap":
+            if self.boot is None:
+                raise ScalelawError("no bootstrap draws: call .bootstrap(n) or fit with bootstrap=n")
+            for p in self.params.index:
+                if p in self.boot:
+                    lo, hi = np.nanpercentile(self.boot[p], [100 * alpha / 2, 100 * (1 - alpha / 2)])
+                else:
+                    lo = hi = self.params[p]
+                rows[p] = (lo, hi)
+        elif method == "asymptotic":
+            z = stats.norm.ppf(1 - alpha / 2)
+            se = self._asymptotic_se()
+            for p, v in self.params.items():
+                s = se.get(p, np.nan)
+                if p in self.fixed or not np.isfinite(s):
+                    rows[p] = (v, v) if p in self.fixed else (np.nan, np.nan)
+                elif p in self.law.log_params and v > 0:
+                    with np.errstate(over="ignore"):   # an unidentified scale: (0, inf)
+                        f = np.exp(z * s / v)
+                    rows[p] = (v / f, v * f)
+                else:
+                    rows[p] = (v - z * s, v + z * s)
+                lo, hi = self.bounds.get(p, (-np.inf, np.inf))   # never outside the fit's box,
+                rows[p] = (min(max(rows[p][0], lo), v), max(min(rows[p][1], hi), v))  # always around v
+        else:
+            raise ScalelawError(f"unknown interval method {method!r}; use 'bootstrap' or 'asymptotic'")
+        out = pd.DataFrame(rows, index=["lower", "upper"]).T
+        if at_bound:
+            ab = self.at_bound
+            out["at_bound"] = [ab.get(p, "") for p in out.index]
+        return out
+
+    def bootstrap(self, n: int = 1000, groups=None, seed: int = 0, pool=None, n_jobs=None,
+                  progress=None) -> pd.DataFrame:
+        """Refit on ``n`` resamples; stores and returns the draws (``self.boot``).
+
+        ``groups``: None resamples points; an array of labels (or True for the groups
+        given at fit time, e.g. the runs of an LR-schedule fit) resamples whole groups;
+        ``"block"`` resamples blocks of consecutive points within each group (per-step
+        logs, whose residuals are serially correlated; block length from the residuals'
+        autocorrelation, see :func:`scalelaw.fitting.uncertainty.block_labels`).  ``progress``:
+        called as ``progress(done, n)`` while the resamples finish (a progress bar's hook).
+        """
+        from .uncertainty import block_labels, bootstrap
+        if self._problem is None:
+            raise ScalelawError("this result was loaded from JSON and has no data: refit to bootstrap")
+        pr = self._problem
+        unit = None if groups is None else "groups"
+        if isinstance(groups, str):
+            if groups != "block":
+                raise ScalelawError(f"bootstrap groups {groups!r}: give 'block', True or labels")
+            groups, length = block_labels(pr.design.groups, self.residuals)
+            unit = f"blocks of {length} consecutive points"
+        elif groups is True:
+            groups = pr.design.groups
+            if groups is None:
+                raise ScalelawError("no groups in the data: pass groups=<labels> or fit with groups=COL")
+        if n < 2:
+            raise ScalelawError("bootstrap needs at least 2 resamples")
+        draws = bootstrap(pr, self.params.to_numpy(), n, groups=groups, seed=seed, pool=pool,
+                          n_jobs=n_jobs, progress=progress)
+        drawn = np.array([p in self.free or p in self.anchored for p in self.params.index])
+        self.boot = pd.DataFrame(draws[:, drawn], columns=self.params.index[drawn])
+        self.boot_groups = unit
+        return self.boot
+
+    # -- prediction ----------------------------------------------------------------------
+    def predict(self, data=None, alpha: float = 0.05, **columns) -> pd.DataFrame:
+        """Predict at new points: ``predict({"N": [7e10], "D": [1.4e12]})`` or
+        ``predict(N=7e10, D=1.4e12)``.
+
+        Returns the input columns plus ``mean`` (the law), ``mean_ci_lower/upper`` (band
+        for the curve: bootstrap percentiles if available, else delta method) and
+        ``obs_ci_lower/upper`` (band for one new run: adds the residual scatter).  In a
+        log-space fit bands are built on log loss.  Warns (:class:`ScalelawWarning`) when a
+        point lies more than 10x outside the fitted range of a variable.
+
+        For a law that predicts curves (``law.predicts_curves``: the LR-schedule laws),
+        ``data`` is a schedule (spec, :class:`~scalelaw.schedules.Schedule`, per-step LRs) or
+        a log frame (``step, lr``, optionally ``run, loss``), and the result is the curve
+        ``step, lr, loss_pred, loss_lower, loss_upper`` (+ ``run``, observed ``loss`` for a
+        log); keywords ``steps``, ``every``, ``max_points``, ``warmup`` go to the law's
+        :meth:`~scalelaw.laws.base.Law.curve_design`.
+        """
+        if self.law.predicts_curves:
+            return self._predict_curve(data, alpha, **columns)
+        from .data import as_frame, prepare_frame
+        if data is None:
+            data = columns
+        frame = as_frame(data)
+        # reuse the column matching of fit (derives D = C/6N when needed)
+        law = self.law
+        _, prep = prepare_frame(frame, law, x=self._x_mapping(frame), keep_unobserved=True,
+                                require_target=False)
+        from .data import POSITIVE
+        for v in law.variables:
+            if (v in POSITIVE or getattr(law, "var", None) == v) and v in prep.frame:
+                bad = int((prep.frame[v] <= 0).sum())
+                if bad:
+                    raise ScalelawError(f"{bad} non-positive value(s) in {v}: the law needs {v} > 0")
+        design = law.prepare(prep.frame, target=None)
+        mean, center, sd_mean, lo, hi = curve_band(self, law, design.x, alpha)
+        log = self.settings.space == "log"
+        z = stats.norm.ppf(1 - alpha / 2)
+        s = self.residual_scale or 0.0
+        sd_obs = np.sqrt(sd_mean ** 2 + s ** 2)
+        olo, ohi = center - z * sd_obs, center + z * sd_obs
+        tr = exp_band if log else (lambda v: v)
+        out = prep.frame[[v for v in law.variables if v in prep.frame]].copy() \
+            if isinstance(design.x, dict) else pd.DataFrame(index=range(len(mean)))
+        out["mean"] = mean
+        out["mean_ci_lower"] = tr(lo)
+        out["mean_ci_upper"] = tr(hi)
+        out["obs_ci_lower"] = tr(olo)
+        out["obs_ci_upper"] = tr(ohi)
+        out["extrapolation"] = self._extrapolation(design)
+        far = out["extrapolation"] > EXTRAPOLATION_WARN
+        if far.any():
+            warnings.warn(f"{int(far.sum())} prediction(s) lie more than {EXTRAPOLATION_WARN:g}x outside "
+                          f"the fitted range ({self._range_text()}): treat them with care",
+                          ScalelawWarning, stacklevel=2)
+        return out.reset_index(drop=True)
+
+    def _predict_curve(self, source, alpha, **options):
+        return curve_prediction(self, source, alpha, **options)
+
+    def _x_mapping(self, frame):
+        if self.law.variables and all(v in frame.columns for v in self.law.variables):
+            return {v: v for v in self.law.variables}
+        return None
+
+    def _extrapolation(self, design):
+        if not self.domain or not isinstance(design.x, dict):
+            return np.ones(design.n)
+        f = np.ones(design.n)
+        for v, (lo, hi) in self.domain.items():
+            if v not in design.x or lo <= 0:
+                continue
+            a = np.asarray(design.x[v], dtype=float)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                f = np.fmax(f, np.fmax(lo / a, a / hi))
+        return f
+
+    def _range_text(self):
+        return ", ".join(f"{v} in [{lo:.3g}, {hi:.3g}]" for v, (lo, hi) in self.domain.items())
+
+    # -- reports -------------------------------------------------------------------------
+    @property
+    def aic(self):
+        return self.metrics.get("aic")
+
+    @property
+    def bic(self):
+        return self.metrics.get("bic")
+
+    def summary(self, alpha: float = 0.05) -> str:
+        """A text table in the style of statsmodels' ``summary()``."""
+        ci = self.conf_int(alpha)
+        se = self.stderr
+        method = ("bootstrap" if self.boot is not None else
+                  "asymptotic (sandwich; assumes the law is right - bootstrap for reports)")
+        lines = []
+        w = 78
+        lines.append("=" * w)
+        lines.append(f"{'scalelaw fit: ' + self.law.name:^{w}}")
+        lines.append("=" * w)
+        lines.append(f"law:        {self.law.formula}")
+        lines.append(f"objective:  {self.settings.describe()}")
+        lines.append(f"value:      {self.objective:.6g}    n = {self.n}    dof = {self.dof}")
+        m = self.metrics
+        if m:
+            lines.append(f"R2 (log) = {m.get('r2_log', np.nan):.5f}   R2 (linear) = {m.get('r2', np.nan):.5f}   "
+                         f"RMSE (log) = {m.get('rmse_log', np.nan):.4g}   RMSE = {m.get('rmse', np.nan):.4g}")
+            lines.append(f"MAPE = {100 * m.get('mape', np.nan):.3f}%   AIC = {m.get('aic', np.nan):.2f}   "
+                         f"BIC = {m.get('bic', np.nan):.2f}")
+        if self.mapping:
+            lines.append("columns:    " + ", ".join(f"{k} <- {v}" for k, v in self.mapping.items()))
+        lines.append("-" * w)
+        pct = f"{100 * (1 - alpha):g}%"
+        lines.append(f"{'param':<12}{'value':>14}{'std err':>14}{pct + ' lower':>16}{pct + ' upper':>16}")
+        lines.append("-" * w)
+        bound = self.at_bound
+        for p, v in self.params.items():
+            tag = " (fixed)" if p in self.fixed else " (anchored)" if p in self.anchored else ""
+            s = se.get(p, np.nan)
+            lines.append(f"{p + tag:<12}{v:>14.6g}{(s if p not in self.fixed else np.nan):>14.4g}"
+                         f"{ci.loc[p, 'lower']:>16.6g}{ci.loc[p, 'upper']:>16.6g}"
+                         + (f"  on {bound[p]} bound" if p in bound else ""))
+        lines.append("-" * w)
+        lines.append(f"intervals: {method}" + (f", {len(self.boot)} resamples" if self.boot is not None else "")
+                     + (f" of {self.boot_groups}" if self.boot is not None and self.boot_groups else ""))
+        if self.holdout:
+            h = self.holdout
+            lines.append(f"holdout:   n = {h['n']}, RMSE = {h['rmse']:.4g}, MAPE = {100 * h['mape']:.3f}%, "
+                         f"max |err| = {h['max_abs_err']:.4g}")
+        for note in self.notes:
+            lines.append(f"note:      {note}")
+        lines.append("=" * w)
+        return "\n".join(lines)
+
+    fit_report = summary
+
+    def __repr__(self):
+        ps = ", ".join(f"{k}={v:.4g}" for k, v in self.params.items())
+        return f"<FitResult {self.law.name}: {ps}; objective={self.objective:.4g}, n={self.n}>"
+
+    # -- serialization -------------------------------------------------------------------
+    def to_dict(self, alpha: float = 0.05) -> dict:
+        ci = self.conf_int(alpha)
+        se = self.stderr
+
+        def num(v):
+            v = float(v)
+            return v if np.isfinite(v) else None
+
+        d = {
+            "law": self.law.name,
+            "law_class": _law_class_path(self.law),
+            "formula": self.law.formula,
+            "config": self.law.config(),
+            "params": {k: num(v) for k, v in self.params.items()},
+            "stderr": {k: (None if k in self.fixed else num(se.get(k, np.nan))) for k in self.params.index},
+            "ci": {k: [num(ci.loc[k, "lower"]), num(ci.loc[k, "upper"])] for k in self.params.index},
+            "ci_level": 1 - alpha,
+            "ci_method": "bootstrap" if self.boot is not None else "asymptotic",
+            "objective": self.objective,
+            "n": self.n,
+            "dof": self.dof,
+            "metrics": {k: num(v) for k, v in self.metrics.items()},
+            "fixed": self.fixed,
+            "anchored": self.anchored,
+            "settings": self.settings.to_dict(),
+            "cov": self.cov.to_numpy().tolist(),
+            "domain": {k: list(v) for k, v in self.domain.items()},
+            "residual_scale": self.residual_scale,
+            "bounds": {k: [num(lo), num(hi)] for k, (lo, hi) in self.bounds.items()},
+            "columns": self.mapping,
+            "notes": self.notes,
+            "at_bound": self.at_bound,
+        }
+        if self.design_info:
+            d["data"] = self.design_info
+        if self.holdout is not None:
+            d["holdout"] = self.holdout
+        if self.convergence is not None:
+            d["convergence"] = self.convergence.to_dict()
+        if self.boot is not None:
+            d["bootstrap"] = {k: self.boot[k].tolist() for k in self.boot.columns}
+            d["bootstrap_unit"] = self.boot_groups or "points"
+        return d
+
+    def to_json(self, path: str | os.PathLike | None = None, alpha: float = 0.05) -> str:
+        """JSON text; written atomically to ``path`` when given."""
+        text = json.dumps(self.to_dict(alpha), indent=2, default=_json_default)
+        if path is not None:
+            from .._atomic import write_text
+            write_text(path, text + "\n")
+        return text
+
+    @classmethod
+    def from_json(cls, source) -> "FitResult":
+        """Rebuild a result (for prediction and allocation) from JSON text or a file path."""
+        if isinstance(source, dict):
+            d = source
+        else:
+            d = read_fit_json(source)
+        where = "the JSON" if isinstance(source, dict) or str(source).lstrip().startswith("{") else str(source)
+        _check_fit_json(d, where)
+        try:
+            config = dict(d.get("config") or {})
+            if d.get("law") == "multipower" and "anchored" not in d:
+                config.setdefault("amplitude", "free")   # written before B was anchored
+            law = _law_from_json(d, config)
+            params = [d["params"][p] for p in law.param_names]
+            settings = Objective(**d.get("settings", {}))
+            fixed = d.get("fixed", [])
+            free = [p for p in law.param_names if p not in fixed and p not in (d.get("anchored") or ())]
+            cov = np.asarray(d.get("cov") or np.full((len(free), len(free)), np.nan), dtype=float)
+        except (KeyError, TypeError) as e:
+            raise ScalelawError(f"not a scalelaw fit JSON: missing or malformed {e}") from None
+        res = cls(law, np.asarray(params, dtype=float), fixed, cov, d.get("objective", np.nan), settings,
+                  d.get("n", 0), anchored=d.get("anchored") or (), domain={k: tuple(v) for k, v in (d.get("domain") or {}).items()},
+                  residual_scale=d.get("residual_scale"), mapping=d.get("columns"),
+                  notes=d.get("notes"), metrics=d.get("metrics"), design_info=d.get("data"),
+                  bounds={k: (-np.inf if lo is None else lo, np.inf if hi is None else hi)
+                          for k, (lo, hi) in (d.get("bounds") or {}).items()} or None)
+        if d.get("bootstrap"):
+            if not isinstance(d["bootstrap"], dict):
+                raise ScalelawError("not a scalelaw fit JSON: \"bootstrap\" must map each parameter "
+                                    "to a list of draws")
+            res.boot = pd.DataFrame(d["bootstrap"])
+            unit = d.get("bootstrap_unit")
+            res.boot_groups = None if unit in (None, "points") else unit
+        res.holdout = d.get("holdout")
+        if d.get("convergence") is not None:
+            from .engine import SolveInfo
+            res.convergence = SolveInfo.from_dict(d["convergence"])
+        return res
+
+
+#: keys that mark the JSON files other scalelaw commands write (not fits)
+_OTHER_JSON = (
+    (("rows", "exponents"), "a compute-optimal allocation (written by scalelaw allocate FIT.json --json)"),
+    (("method", "budgets"), "an IsoFLOP/envelope allocation (written by scalelaw allocate --isoflop/--envelope --json)"),
+    (("rows_read", "dropped"), "a log report (written by scalelaw inspect --json)"),
+    (("eval_loss_per_char",), "a training result (written by scalelaw train)"),
+    (("entropy_rate", "conditional_entropies"), "a source report (written by scalelaw source --json)"),
+)
+
+
+def _check_fit_json(d: dict, where: str) -> None:
+    """Refuse, in one line, a JSON object that is not a fit (another command's output, or
+    parameters that are not numbers)."""
+    hint = "give the file written by `scalelaw fit --json`"
+    for keys, what in _OTHER_JSON:
+        if all(k in d for k in keys):
+            raise ScalelawError(f"{where} is {what}, not a fit; {hint}")
+    params = d.get("params")
+    if not isinstance(params, dict) or not params:
+        raise ScalelawError(f"{where} is not a fit: it has no \"params\" object; {hint}")
+    if "law" not in d:
+        raise ScalelawError(f"{where} is not a fit: it does not name its \"law\"; {hint}")
+    bad = [k for k, v in params.items() if not (v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)))]
+    if bad:
+        raise ScalelawError(f"{where}: parameter {bad[0]} is {params[bad[0]]!r}, not a number; {hint}")
+
+
+def _law_class_path(law):
+    """``"module:Class"`` of a law the registry does not build under its name (a user's
+    subclass), else None; ``from_json`` imports it to rebuild the law."""
+    from ..laws import REGISTRY, law_path
+    path = law_path(law)
+    return None if REGISTRY.get(law.name.lower()) == path or law.name == "formula" else path
+
+
+def _law_from_json(d, config):
+    from ..laws import get_law, law_class
+    if d.get("law_class"):
+        return law_class(d["law_class"])(**config)
+    return get_law(d["law"], **config)
+
+
+def curve_prediction(result, source, alpha: float = 0.05, **options) -> pd.DataFrame:
+    """The loss curve of a schedule or log under an LR-schedule fit, with the (1 − alpha)
+    band of the curve: ``step, lr, loss_pred, loss_lower, loss_upper`` (+ ``run`` and the
+    observed ``loss`` for a log).  ``result``: a :class:`FitResult` or any object with
+    ``law``, ``params``, ``cov``, ``boot`` (see :func:`curve_band`); ``options`` go to the
+    law's :meth:`~scalelaw.laws.base.Law.curve_design`."""
+    law = result.law
+    if source is None:
+        raise ScalelawError(f"{law.name} predicts loss curves: give a schedule "
+                            "(spec or per-step LRs) or a log frame to predict")
+    if isinstance(source, os.PathLike):
+        source = os.fspath(source)
+    design, out = law.curve_design(source, **options)
+    mean, _, _, lo, hi = curve_band(result, law, design.x, alpha)
+    notes = curve_validity(result, law.domain(design), mean)
+    for note in notes:
+        warnings.warn(note, ScalelawWarning, stacklevel=3)
+    if getattr(getattr(result, "settings", None), "space", "log") == "log":
+        lo, hi = exp_band(lo), exp_band(hi)
+    observed = out.pop("loss") if "loss" in out else None
+    out = out.assign(loss_pred=mean, loss_lower=lo, loss_upper=hi)
+    if observed is not None:
+        out["loss"] = observed.to_numpy()
+    if "run" in out and out["run"].nunique() == 1:
+        out = out.drop(columns="run")
+    out = out.reset_index(drop=True)
+    out.attrs["notes"] = notes
+    return out
+
+
+#: an LR-schedule prediction warns beyond these multiples of the fitted peak LR and steps
+CURVE_LR_WARN = 1.25
+CURVE_STEPS_WARN = 3.0
+
+
+def curve_validity(result, domain: dict, mean) -> list[str]:
+    """One-line notes when a predicted loss curve leaves the fitted law's valid region: a
+    peak LR above :data:`CURVE_LR_WARN` × the highest fitted LR, more steps than
+    :data:`CURVE_STEPS_WARN` × the longest fitted run, or a non-positive predicted loss."""
+    fitted = dict(getattr(result, "domain", None) or {})
+    notes = []
+    if "lr" in domain and "lr" in fitted and domain["lr"][1] > CURVE_LR_WARN * fitted["lr"][1]:
+        notes.append(f"peak LR {domain['lr'][1]:.3g} is {domain['lr'][1] / fitted['lr'][1]:.3g}x the "
+                     f"highest fitted LR {fitted['lr'][1]:.3g}: an extrapolation the law was not fitted on")
+    if "step" in domain and "step" in fitted and domain["step"][1] > CURVE_STEPS_WARN * fitted["step"][1]:
+        notes.append(f"step {domain['step'][1]:.0f} is {domain['step'][1] / fitted['step'][1]:.3g}x the "
+                     f"longest fitted run ({fitted['step'][1]:.0f} steps): an extrapolation")
+    mean = np.asarray(mean, dtype=float)
+    bad = ~(mean > 0)
+    if bad.any():
+        notes.append(f"predicted loss <= 0 (or not a number) at {int(bad.sum())} of {mean.size} step(s), "
+                     f"min {np.nanmin(mean):.4g}: the law is outside its valid region there")
+    return notes
+
+
+def curve_band(result, law, x, alpha: float = 0.05):
+    """The law's curve at prepared inputs ``x`` and its (1 − alpha) band.
+
+    ``result`` is a :class:`FitResult` or any object with ``params``, ``cov`` (free
+    parameters), ``boot`` and optionally ``settings``.  The band is the bootstrap percentile
+    interval when draws exist, else the delta method with the covariance; it is built on the
+    fit's scale (log loss for a log-space fit).  Returns ``(mean, center, sd, lower, upper)``
+    with ``center``, ``sd``, ``lower``, ``upper`` on that scale.
+    """
+    from .engine import law_jacobian
+    p = result.params.to_numpy(dtype=float)
+    mean = np.asarray(law.evaluate(x, p), dtype=float)
+    log = getattr(getattr(result, "settings", None), "space", "log") == "log"
+    z = stats.norm.ppf(1 - alpha / 2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        center = np.log(mean) if log else mean
+    boot = getattr(result, "boot", None)
+    if boot is not None and len(boot):
+        P = np.repeat(p[None, :], len(boot), axis=0)
+        P[:, [law.param_names.index(c) for c in boot.columns]] = boot.to_numpy()
+        preds = np.asarray(law.evaluate(x, P), dtype=float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            t = np.log(preds) if log else preds
+        lo, hi = np.nanpercentile(t, [100 * alpha / 2, 100 * (1 - alpha / 2)], axis=0)
+        return mean, center, (hi - lo) / (2 * z), lo, hi
+    free = list(result.cov.columns)
+    cov = result.cov.to_numpy()
+    if not free or not np.all(np.isfinite(cov)):
+        nan = np.full_like(mean, np.nan)
+        return mean, center, nan, nan, nan
+    J = law_jacobian(law, x, p)[:, [law.param_names.index(c) for c in free]]
+    sd = np.sqrt(np.clip(np.einsum("ni,ij,nj->n", J, cov, J), 0, None))
+    sd = sd / mean if log else sd
+    return mean, center, sd, center - z * sd, center + z * sd
+
+
+def exp_band(v):
+    """``exp`` of log-space band limits; an unidentified fit's band may reach 0 or inf, and
+    that needs no overflow warning."""
+    with np.errstate(over="ignore"):
+        return np.exp(v)
+
+
+def read_fit_json(source) -> dict:
+    """The JSON object of a fit: JSON text or a path to the file ``scalelaw fit --json``
+    wrote.  Every way the file can be bad is a one-line :class:`ScalelawError`."""
+    hint = "give the file written by `scalelaw fit --json`"
+    text, where = source, "the text"
+    is_text = isinstance(source, bytes) or (isinstance(source, str) and source.lstrip().startswith("{")
+                                             and not os.path.exists(source))
+    if not is_text:
+        where = str(source)
+        if not os.path.exists(source):
+            raise ScalelawError(f"file not found: {source}")
+        if os.path.isdir(source):
+            raise ScalelawError(f"{source} is a directory; {hint}")
+        try:
+            with open(source, encoding="utf-8") as f:
+                text = f.read()
+        except UnicodeDecodeError:
+            raise ScalelawError(f"{source} is not a text JSON file; {hint}") from None
+    try:
+        d = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ScalelawError(f"{where} is not valid JSON ({e.msg} at line {e.lineno}, column {e.colno}); "
+                            f"{hint}") from None
+    if not isinstance(d, dict):
+        raise ScalelawError(f"{where} is not a JSON object; {hint}")
+    return d
+
+
+def _json_default(o):
+    if isinstance(o, (np.floating, np.integer)):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(f"cannot serialize {type(o).__name__}")
+
+
+def compute_metrics(y, pred, n_free: int, space: str) -> dict:
+    """R², RMSE, MAPE in linear and log space; AIC/BIC from the Gaussian likelihood of the
+    fit-space residuals (a comparison aid between laws fitted to the same data)."""
+    y = np.asarray(y, float)
+    pred = np.asarray(pred, float)
+    n = len(y)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ly, lp = np.log(y), np.log(pred)
+    res_lin = pred - y
+    res_log = lp - ly
+
+    def r2(res, obs):
+        ss = np.sum((obs - np.mean(obs)) ** 2)
+        return 1 - np.sum(res ** 2) / ss if ss > 0 else np.nan
+
+    rss = np.sum((res_log if space == "log" else res_lin) ** 2)
+    ll_term = n * np.log(rss / n) if rss > 0 else -np.inf
+    return {
+        "r2": r2(res_lin, y), "rmse": float(np.sqrt(np.mean(res_lin ** 2))),
+        "r2_log": r2(res_log, ly), "rmse_log": float(np.sqrt(np.mean(res_log ** 2))),
+        "mape": float(np.mean(np.abs(res_lin / y))), "max_abs_err": float(np.max(np.abs(res_lin))),
+        "aic": float(ll_term + 2 * n_free), "bic": float(ll_term + n_free * np.log(n)),
+    }
+
+
+def holdout_scores(y, pred) -> dict:
+    """Scores on held-out rows, in the target's units (loss)."""
+    y = np.asarray(y, float)
+    pred = np.asarray(pred, float)
+    err = pred - y
+    return {"n": int(len(y)), "rmse": float(np.sqrt(np.mean(err ** 2))),
+            "mape": float(np.mean(np.abs(err / y))), "max_abs_err": float(np.max(np.abs(err)))}

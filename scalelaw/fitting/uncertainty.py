@@ -1,0 +1,307 @@
+"""Uncertainty: asymptotic covariance (sandwich) and the bootstrap.
+
+Sandwich covariance of an M-estimator, cov = A⁻¹·B·A⁻¹ with
+A = E[ψ′]·Σ wᵢ gᵢgᵢᵀ and B = n/(n−k)·Σ (wᵢψ(rᵢ))² gᵢgᵢᵀ, gᵢ = ∂rᵢ/∂θ.
+For squared error (ψ′ = 1) this is the heteroskedasticity-robust (HC1) covariance; for
+Huber with a small δ, E[ψ′] = P(|r| ≤ δ) is estimated as δ·f̂(0)·2 with a kernel estimate
+of the residual density at 0 (bandwidth: Silverman's rule on a MAD scale) when δ is below
+the bandwidth, which gives the least-absolute-deviation limit 1/(4 f(0)²)·(JᵀJ)⁻¹ as δ → 0
+instead of a covariance that blows up with the handful of residuals inside ±δ.
+
+The bootstrap refits on resampled data.  Resampling is done with multinomial counts used
+as weights (points, or whole groups such as all runs of one model size), so the prepared
+design is never copied.  Each refit starts from the full-data optimum and from the best
+point of a coarse grid, so a resample whose optimum lies in another basin finds it.
+Parallelism: serial (in this process) unless asked.  ``pool`` is any object with a
+``map(fn, iterable)`` method (emcee/schwimmbad-style, or a Ray/submitit executor);
+``n_jobs`` (joblib's convention, :func:`n_processes`) starts that many worker processes by
+the ``forkserver`` start method (``spawn`` where there is none), not ``fork``, so a
+bootstrap called from a threaded program cannot deadlock on a lock copied mid-use.
+Workers import the law's module by name: a law class must be importable (defined at the
+top of a module, or of a script guarded by ``if __name__ == "__main__":``).  The draws do
+not depend on how the work is split: they equal the serial ones for a given seed.
+Ctrl-C during a parallel bootstrap terminates the workers at once and raises
+KeyboardInterrupt; nothing is returned or stored.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from ..errors import ScalelawError
+from .engine import Problem, single_threaded_blas
+from .objective import dof as residual_dof
+
+
+def sandwich_cov(problem: Problem, p: np.ndarray) -> np.ndarray:
+    """Covariance of the free parameters (natural scale) at the optimum ``p``."""
+    obj = problem.obj
+    pred = problem.predict(p)
+    r, drdf = obj.residual(pred, problem.y)
+    J = problem.jacobian(p)[:, problem.free_mask] * drdf[:, None]      # d r / d theta
+    w = problem.w
+    n, k = J.shape
+    dof = max(residual_dof(n, k + len(problem.anchored)), 1)   # anchored ones were estimated too
+    if obj.loss == "l2" and not obj.overpredict:
+        s2 = np.sum(w * r * r) / dof
+        A = (J * w[:, None]).T @ J
+        return s2 * _inv(A)
+    psi = obj.psi(r)
+    Bm = (J * (w * psi)[:, None] ** 2).T @ J * (n / dof)
+    A = (J * w[:, None]).T @ J * mean_psi_prime(obj, r, w)
+    Ai = _inv(A)
+    return Ai @ Bm @ Ai
+
+
+def mean_psi_prime(obj, r, w) -> float:
+    """Weighted estimate of E[ψ′(r)], smoothed for a small Huber δ (see module doc)."""
+    if obj.loss == "l2":
+        return float(np.average(obj.psi_prime(r), weights=w))
+    a = np.abs(r)
+    med = np.median(r)
+    scale = 1.4826 * np.median(np.abs(r - med))
+    if not scale > 0:
+        scale = np.sqrt(np.mean(r * r)) or 1.0
+    h = 1.06 * scale * len(r) ** -0.2
+    if obj.delta >= h:
+        val = float(np.average((a <= obj.delta).astype(float), weights=w))
+    else:
+        dens0 = np.average((a <= h).astype(float), weights=w) / (2 * h)
+        val = float(2 * obj.delta * dens0)
+    if obj.overpredict:
+        val *= 1 + obj.overpredict / 2
+    return max(val, 1e-12)
+
+
+def _inv(A):
+    try:
+        return np.linalg.inv(A)
+    except np.linalg.LinAlgError:
+        return np.linalg.pinv(A)
+
+
+def resample_weights(n_boot: int, n: int, groups=None, seed=0) -> np.ndarray:
+    """(n_boot, n) multinomial counts: points resampled, or whole groups when ``groups``
+    labels the observations."""
+    rng = np.random.default_rng(seed)
+    if groups is None:
+        return rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(float)
+    labels, inv = np.unique(np.asarray(groups), return_inverse=True)
+    g = len(labels)
+    counts = rng.multinomial(g, np.full(g, 1.0 / g), size=n_boot).astype(float)
+    return counts[:, inv]
+
+
+def block_labels(groups, residuals, length: int | None = None):
+    """Labels of non-overlapping blocks of consecutive rows within each group (rows in
+    design order, e.g. the logged steps of each run), for a block bootstrap of serially
+    correlated residuals.  Returns ``(labels, length)``.
+
+    ``length`` defaults to the integrated autocorrelation time of the residuals,
+    ``1 + 2·Σ_k ρ_k`` over lags up to the first non-positive pooled autocorrelation ρ_k
+    (pooled over groups, each centred on its mean; non-finite residuals left out), capped
+    at a third of the longest group.  A group shorter than a block is one block.  For
+    independent residuals the length is 1: the plain point bootstrap."""
+    r = np.asarray(residuals, dtype=float)
+    if len(r) == 0:
+        raise ScalelawError("no residuals to form bootstrap blocks from")
+    g = np.zeros(len(r), dtype=int) if groups is None else np.unique(np.asarray(groups).astype(str),
+                                                                     return_inverse=True)[1]
+    members = [np.flatnonzero(g == k) for k in np.unique(g)]
+    cap = max(1, max(len(m) for m in members) // 3)
+    if length is None:
+        series = [e - e.mean() for e in (r[m][np.isfinite(r[m])] for m in members) if len(e) > 2]
+        den = sum(float(e @ e) for e in series)
+        tau = 1.0
+        if den > 0:
+            for k in range(1, cap):
+                rho = sum(float(e[:-k] @ e[k:]) for e in series if len(e) > k) / den
+                if rho <= 0:
+                    break
+                tau += 2 * rho
+        length = round(tau)
+    length = int(np.clip(length, 1, cap))
+    labels = np.empty(len(r), dtype=object)
+    for k, m in enumerate(members):
+        labels[m] = [f"{k}:{i // length}" for i in range(len(m))]
+    return labels, length
+
+
+def _coarse_grid(problem: Problem, max_points: int = 100):
+    need, axes, _ = problem.grid()
+    if not axes:
+        return {}
+    per = max(2, int(np.floor(max_points ** (1.0 / len(axes)))))
+    out = {}
+    for name, a in zip(need, axes):
+        if len(a) > per:
+            a = a[np.linspace(0, len(a) - 1, per).round().astype(int)]
+        out[name] = a
+    return out
+
+
+def _refit_chunk(args):
+    """Refit one chunk of resamples (top-level so that process pools can pickle it)."""
+    law, design, obj, base_w, fixed, bounds, p0, counts, grid = args
+    out = np.empty((len(counts), len(p0)))
+    lbfgs = not getattr(law, "costly", False)   # costly laws: Levenberg-Marquardt only
+    with single_threaded_blas():
+        for i, c in enumerate(counts):
+            pr = Problem(law, design, obj, weights=base_w * c, fixed=fixed, bounds=bounds)
+            best, fbest = pr.polish(p0, ftol=1e-12, restarts=1, thorough=False, lbfgs=lbfgs)
+            cands, vals = pr.search(grid, n_best=1)
+            # another basin: polish the coarse grid's best point when it scores close to
+            # (within 5% of) the warm-started optimum and lies elsewhere
+            if len(cands) and vals[0] < 1.05 * fbest and not np.allclose(
+                    pr.to_u(cands[0]), pr.to_u(best), rtol=0.05, atol=0.05):
+                q, fq = pr.polish(cands[0], ftol=1e-12, restarts=1, thorough=False, lbfgs=lbfgs)
+                if fq < fbest:
+                    best = q
+            out[i] = best
+    return out
+
+
+def n_processes(n_jobs) -> int:
+    """Worker processes for ``n_jobs``, joblib's convention: None or 1 → 1 (serial, in this
+    process, the default); k > 1 → k processes; -1 → one per core this process may use;
+    -k → all but k − 1 of them (at least 1).  0 and non-integers are refused."""
+    if n_jobs is None:
+        return 1
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)):
+        raise ScalelawError(f"n_jobs = {n_jobs!r}: give None or 1 (serial), a number of processes, "
+                            "or -1 for all cores")
+    n_jobs = int(n_jobs)
+    if n_jobs == 0:
+        raise ScalelawError("n_jobs = 0: give None or 1 (serial), a number of processes, or -1 for all cores")
+    if n_jobs > 0:
+        return n_jobs
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, cores + 1 + n_jobs)
+
+
+def bootstrap(problem: Problem, p_hat: np.ndarray, n_boot: int = 1000, groups=None, seed=0,
+              pool=None, n_jobs: int | None = None, progress=None) -> np.ndarray:
+    """Bootstrap parameter draws, shape (n_boot, k) on the natural scale.
+
+    Serial by default.  ``pool``: any object with ``map(fn, iterable)`` (gets 16 chunks of
+    resamples; ``n_jobs`` is then ignored).  ``n_jobs``: worker processes
+    (:func:`n_processes`: None or 1 serial, k > 1 that many, -1 all cores), started with
+    the ``forkserver`` (else ``spawn``) method; 4 chunks per process.  The draws are the
+    same whichever way they are computed.  ``progress``: called as ``progress(done, n_boot)``
+    as resamples finish, after chunks of 1, 2, 4, ... resamples up to 1% of them (serially)
+    or 1/8 of a process's share (processes); not with ``pool``.  For a progress bar."""
+    counts = resample_weights(n_boot, problem.n, groups, seed)
+    grid = _coarse_grid(problem)
+    procs = 1 if pool is not None else min(n_processes(n_jobs), n_boot)
+    n_chunks = 16 if pool is not None else 1 if procs == 1 else 4 * procs
+    if progress is not None and pool is None:   # small first chunks: early reports
+        n_chunks = _progress_chunks(n_boot, max(1, n_boot // (100 if procs == 1 else 8 * procs)))
+    chunks = [c for c in (np.split(counts, n_chunks) if isinstance(n_chunks, list)
+                          else np.array_split(counts, n_chunks)) if len(c)]
+    tasks = [(problem.law, problem.design, problem.obj, problem.w, problem.user_fixed, problem.bounds,
+              p_hat, c, grid) for c in chunks]
+    done = [0]
+
+    def finished(part):
+        done[0] += len(part)
+        if progress is not None:
+            progress(done[0], n_boot)
+        return part
+
+    if pool is not None:
+        parts = list(pool.map(_refit_chunk, tasks))
+    elif procs == 1:
+        parts = [finished(_refit_chunk(t)) for t in tasks]
+    else:
+        parts = _map_processes(_refit_chunk, tasks, procs, on_part=finished)
+    return np.concatenate(parts, axis=0)
+
+
+def _progress_chunks(n: int, cap: int) -> list:
+    """Split points for chunks of 1, 2, 4, ... resamples, then ``cap`` each: the first
+    reports come at once (a time estimate), the rest cost little overhead."""
+    cuts, at, size = [], 0, 1
+    while at + size < n:
+        at += size
+        cuts.append(at)
+        size = min(2 * size, cap)
+    return cuts
+
+
+def process_context():
+    """The multiprocessing context for worker processes: ``forkserver`` where the platform
+    has it (Linux, macOS), else ``spawn`` (Windows); never ``fork``, which copies the
+    parent's threads' locks in whatever state they are."""
+    import multiprocessing as mp
+    method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+    ctx = mp.get_context(method)
+    if method == "forkserver":   # the server imports the engine once; workers fork from it
+        ctx.set_forkserver_preload([__name__])
+    return ctx
+
+
+def _ignore_sigint():
+    """Workers leave Ctrl-C to the parent, which terminates them (no tracebacks from each)."""
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _main_importable() -> bool:
+    """Whether workers can import the parent's main module: forkserver and spawn workers
+    run a main *file* again (under ``__mp_main__``); one that does not exist (``python -``
+    reading stdin) kills every worker at start.  No file (``python -c``, notebooks) is fine."""
+    import sys
+    path = getattr(sys.modules.get("__main__"), "__file__", None)
+    return path is None or os.path.exists(path)
+
+
+def _map_processes(fn, tasks, procs: int, on_part=None) -> list:
+    """``[fn(t) for t in tasks]`` on ``procs`` worker processes, in order (``on_part`` gets
+    each result as it is collected).  On any exception in the parent (Ctrl-C included) or a
+    worker, the workers are terminated at once."""
+    import warnings
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import TimeoutError as FutureTimeout
+    from concurrent.futures.process import BrokenProcessPool
+
+    from ..errors import ScalelawWarning
+    if not _main_importable():
+        warnings.warn("the main program is not a file that worker processes can import (read "
+                      "from stdin?): the bootstrap runs serially", ScalelawWarning, stacklevel=4)
+        return [(on_part or (lambda r: r))(fn(t)) for t in tasks]
+    ex = ProcessPoolExecutor(max_workers=min(procs, len(tasks)), mp_context=process_context(),
+                             initializer=_ignore_sigint)
+    try:
+        futures = [ex.submit(fn, t) for t in tasks]
+        parts = []
+        for f in futures:
+            while True:   # short waits: the parent stays responsive to Ctrl-C
+                try:
+                    parts.append(f.result(timeout=0.1))
+                    if on_part is not None:
+                        on_part(parts[-1])
+                    break
+                except FutureTimeout:
+                    continue
+    except BaseException as e:
+        _terminate_workers(ex)
+        ex.shutdown(wait=False, cancel_futures=True)
+        if isinstance(e, BrokenProcessPool):
+            raise ScalelawError("a bootstrap worker process stopped unexpectedly (it could not start, "
+                                "ran out of memory or was killed); run the bootstrap serially or "
+                                "with fewer processes") from None
+        raise
+    ex.shutdown(wait=True)
+    return parts
+
+
+def _terminate_workers(ex) -> None:
+    """Stop an executor's worker processes now (``terminate_workers`` from Python 3.14)."""
+    stop = getattr(ex, "terminate_workers", None)
+    if stop is not None:
+        stop()
+        return
+    for proc in list((getattr(ex, "_processes", None) or {}).values()):
+        if proc.is_alive():
+            proc.terminate()
