@@ -52,7 +52,7 @@ def predict_curve(result: FitResult | str | os.PathLike,
     result = _result(result)
     if (schedule is None) == (log is None):
         raise ScalelawError("give either a schedule or a log to predict")
-    from .fitting.results import curve_prediction
+    from .fitting.bands import curve_prediction
     if schedule is not None:
         return curve_prediction(result, schedule, alpha, steps=steps, every=every, warmup=warmup,
                                 max_points=max_points)
@@ -156,7 +156,7 @@ def _rank_valid(table, result, example, warmup):
     import warnings
 
     from .errors import ScalelawWarning
-    from .fitting.results import curve_validity
+    from .fitting.bands import curve_validity
     if example is not None:
         d, _ = result.law.curve_design(example, steps=[example.total], warmup=warmup)
         for note in curve_validity(result, result.law.domain(d), [1.0]):

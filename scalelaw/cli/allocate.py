@@ -79,7 +79,7 @@ def load_fit_json(path: str) -> dict:
     """Read FIT.json as plain JSON (a hand-written ``{"params": ...}`` will do); a one-line
     ScalelawError for every way it can be bad."""
     from ..errors import ScalelawError
-    from ..fitting.results import read_fit_json
+    from ..fitting.serialize import read_fit_json
     doc = read_fit_json(path)
     if not isinstance(doc.get("params"), dict):
         raise ScalelawError(f"{path} has no \"params\" object; give the file written by "

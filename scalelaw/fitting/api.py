@@ -17,7 +17,8 @@ from ..errors import ScalelawError, deprecated
 from .engine import Problem
 from .objective import Objective
 from .objective import dof
-from .results import FitResult, compute_metrics, holdout_scores
+from .metrics import compute_metrics, holdout_scores
+from .results import FitResult
 
 
 def fit(data, law, *, columns: Mapping[str, str] | None = None, where: str | None = None,

@@ -15,7 +15,11 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import ScalelawError, ScalelawWarning
+from .bands import curve_band, curve_prediction, exp_band
+from .bands import curve_validity  # noqa: F401  (importable from here as before the split)
+from .metrics import compute_metrics, holdout_scores  # noqa: F401  (idem)
 from .objective import Objective, dof
+from .serialize import read_fit_json  # noqa: F401  (idem)
 
 #: a prediction this many times beyond the fitted range of a variable triggers a warning
 EXTRAPOLATION_WARN = 10.0
@@ -326,54 +330,16 @@ class FitResult:
         ps = ", ".join(f"{k}={v:.4g}" for k, v in self.params.items())
         return f"<FitResult {self.law.name}: {ps}; objective={self.objective:.4g}, n={self.n}>"
 
-    # -- serialization -------------------------------------------------------------------
+    # -- serialization (scalelaw.fitting.serialize) --------------------------------------
     def to_dict(self, alpha: float = 0.05) -> dict:
-        ci = self.conf_int(alpha)
-        se = self.stderr
-
-        def num(v):
-            v = float(v)
-            return v if np.isfinite(v) else None
-
-        d = {
-            "law": self.law.name,
-            "law_class": _law_class_path(self.law),
-            "formula": self.law.formula,
-            "config": self.law.config(),
-            "params": {k: num(v) for k, v in self.params.items()},
-            "stderr": {k: (None if k in self.fixed else num(se.get(k, np.nan))) for k in self.params.index},
-            "ci": {k: [num(ci.loc[k, "lower"]), num(ci.loc[k, "upper"])] for k in self.params.index},
-            "ci_level": 1 - alpha,
-            "ci_method": "bootstrap" if self.boot is not None else "asymptotic",
-            "objective": self.objective,
-            "n": self.n,
-            "dof": self.dof,
-            "metrics": {k: num(v) for k, v in self.metrics.items()},
-            "fixed": self.fixed,
-            "anchored": self.anchored,
-            "settings": self.settings.to_dict(),
-            "cov": self.cov.to_numpy().tolist(),
-            "domain": {k: list(v) for k, v in self.domain.items()},
-            "residual_scale": self.residual_scale,
-            "bounds": {k: [num(lo), num(hi)] for k, (lo, hi) in self.bounds.items()},
-            "columns": self.mapping,
-            "notes": self.notes,
-            "at_bound": self.at_bound,
-        }
-        if self.design_info:
-            d["data"] = self.design_info
-        if self.holdout is not None:
-            d["holdout"] = self.holdout
-        if self.convergence is not None:
-            d["convergence"] = self.convergence.to_dict()
-        if self.boot is not None:
-            d["bootstrap"] = {k: self.boot[k].tolist() for k in self.boot.columns}
-            d["bootstrap_unit"] = self.boot_groups or "points"
-        return d
+        """The JSON object of this fit (see :mod:`scalelaw.fitting.serialize`)."""
+        from .serialize import result_to_dict
+        return result_to_dict(self, alpha)
 
     def to_json(self, path: str | os.PathLike | None = None, alpha: float = 0.05) -> str:
         """JSON text; written atomically to ``path`` when given."""
-        text = json.dumps(self.to_dict(alpha), indent=2, default=_json_default)
+        from .serialize import json_default
+        text = json.dumps(self.to_dict(alpha), indent=2, default=json_default)
         if path is not None:
             from .._atomic import write_text
             write_text(path, text + "\n")
@@ -381,250 +347,7 @@ class FitResult:
 
     @classmethod
     def from_json(cls, source) -> "FitResult":
-        """Rebuild a result (for prediction and allocation) from JSON text or a file path."""
-        if isinstance(source, dict):
-            d = source
-        else:
-            d = read_fit_json(source)
-        where = "the JSON" if isinstance(source, dict) or str(source).lstrip().startswith("{") else str(source)
-        _check_fit_json(d, where)
-        try:
-            config = dict(d.get("config") or {})
-            if d.get("law") == "multipower" and "anchored" not in d:
-                config.setdefault("amplitude", "free")   # written before B was anchored
-            law = _law_from_json(d, config)
-            params = [d["params"][p] for p in law.param_names]
-            settings = Objective(**d.get("settings", {}))
-            fixed = d.get("fixed", [])
-            free = [p for p in law.param_names if p not in fixed and p not in (d.get("anchored") or ())]
-            cov = np.asarray(d.get("cov") or np.full((len(free), len(free)), np.nan), dtype=float)
-        except (KeyError, TypeError) as e:
-            raise ScalelawError(f"not a scalelaw fit JSON: missing or malformed {e}") from None
-        res = cls(law, np.asarray(params, dtype=float), fixed, cov, d.get("objective", np.nan), settings,
-                  d.get("n", 0), anchored=d.get("anchored") or (), domain={k: tuple(v) for k, v in (d.get("domain") or {}).items()},
-                  residual_scale=d.get("residual_scale"), mapping=d.get("columns"),
-                  notes=d.get("notes"), metrics=d.get("metrics"), design_info=d.get("data"),
-                  bounds={k: (-np.inf if lo is None else lo, np.inf if hi is None else hi)
-                          for k, (lo, hi) in (d.get("bounds") or {}).items()} or None)
-        if d.get("bootstrap"):
-            if not isinstance(d["bootstrap"], dict):
-                raise ScalelawError("not a scalelaw fit JSON: \"bootstrap\" must map each parameter "
-                                    "to a list of draws")
-            res.boot = pd.DataFrame(d["bootstrap"])
-            unit = d.get("bootstrap_unit")
-            res.boot_groups = None if unit in (None, "points") else unit
-        res.holdout = d.get("holdout")
-        if d.get("convergence") is not None:
-            from .engine import SolveInfo
-            res.convergence = SolveInfo.from_dict(d["convergence"])
-        return res
-
-
-#: keys that mark the JSON files other scalelaw commands write (not fits)
-_OTHER_JSON = (
-    (("rows", "exponents"), "a compute-optimal allocation (written by scalelaw allocate FIT.json --json)"),
-    (("method", "budgets"), "an IsoFLOP/envelope allocation (written by scalelaw allocate --isoflop/--envelope --json)"),
-    (("rows_read", "dropped"), "a log report (written by scalelaw inspect --json)"),
-    (("eval_loss_per_char",), "a training result (written by scalelaw train)"),
-    (("entropy_rate", "conditional_entropies"), "a source report (written by scalelaw source --json)"),
-)
-
-
-def _check_fit_json(d: dict, where: str) -> None:
-    """Refuse, in one line, a JSON object that is not a fit (another command's output, or
-    parameters that are not numbers)."""
-    hint = "give the file written by `scalelaw fit --json`"
-    for keys, what in _OTHER_JSON:
-        if all(k in d for k in keys):
-            raise ScalelawError(f"{where} is {what}, not a fit; {hint}")
-    params = d.get("params")
-    if not isinstance(params, dict) or not params:
-        raise ScalelawError(f"{where} is not a fit: it has no \"params\" object; {hint}")
-    if "law" not in d:
-        raise ScalelawError(f"{where} is not a fit: it does not name its \"law\"; {hint}")
-    bad = [k for k, v in params.items() if not (v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)))]
-    if bad:
-        raise ScalelawError(f"{where}: parameter {bad[0]} is {params[bad[0]]!r}, not a number; {hint}")
-
-
-def _law_class_path(law):
-    """``"module:Class"`` of a law the registry does not build under its name (a user's
-    subclass), else None; ``from_json`` imports it to rebuild the law."""
-    from ..laws import REGISTRY, law_path
-    path = law_path(law)
-    return None if REGISTRY.get(law.name.lower()) == path or law.name == "formula" else path
-
-
-def _law_from_json(d, config):
-    from ..laws import get_law, law_class
-    if d.get("law_class"):
-        return law_class(d["law_class"])(**config)
-    return get_law(d["law"], **config)
-
-
-def curve_prediction(result, source, alpha: float = 0.05, **options) -> pd.DataFrame:
-    """The loss curve of a schedule or log under an LR-schedule fit, with the (1 − alpha)
-    band of the curve: ``step, lr, loss_pred, loss_lower, loss_upper`` (+ ``run`` and the
-    observed ``loss`` for a log).  ``result``: a :class:`FitResult` or any object with
-    ``law``, ``params``, ``cov``, ``boot`` (see :func:`curve_band`); ``options`` go to the
-    law's :meth:`~scalelaw.laws.base.Law.curve_design`."""
-    law = result.law
-    if source is None:
-        raise ScalelawError(f"{law.name} predicts loss curves: give a schedule "
-                            "(spec or per-step LRs) or a log frame to predict")
-    if isinstance(source, os.PathLike):
-        source = os.fspath(source)
-    design, out = law.curve_design(source, **options)
-    mean, _, _, lo, hi = curve_band(result, law, design.x, alpha)
-    notes = curve_validity(result, law.domain(design), mean)
-    for note in notes:
-        warnings.warn(note, ScalelawWarning, stacklevel=3)
-    if getattr(getattr(result, "settings", None), "space", "log") == "log":
-        lo, hi = exp_band(lo), exp_band(hi)
-    observed = out.pop("loss") if "loss" in out else None
-    out = out.assign(loss_pred=mean, loss_lower=lo, loss_upper=hi)
-    if observed is not None:
-        out["loss"] = observed.to_numpy()
-    if "run" in out and out["run"].nunique() == 1:
-        out = out.drop(columns="run")
-    out = out.reset_index(drop=True)
-    out.attrs["notes"] = notes
-    return out
-
-
-#: an LR-schedule prediction warns beyond these multiples of the fitted peak LR and steps
-CURVE_LR_WARN = 1.25
-CURVE_STEPS_WARN = 3.0
-
-
-def curve_validity(result, domain: dict, mean) -> list[str]:
-    """One-line notes when a predicted loss curve leaves the fitted law's valid region: a
-    peak LR above :data:`CURVE_LR_WARN` × the highest fitted LR, more steps than
-    :data:`CURVE_STEPS_WARN` × the longest fitted run, or a non-positive predicted loss."""
-    fitted = dict(getattr(result, "domain", None) or {})
-    notes = []
-    if "lr" in domain and "lr" in fitted and domain["lr"][1] > CURVE_LR_WARN * fitted["lr"][1]:
-        notes.append(f"peak LR {domain['lr'][1]:.3g} is {domain['lr'][1] / fitted['lr'][1]:.3g}x the "
-                     f"highest fitted LR {fitted['lr'][1]:.3g}: an extrapolation the law was not fitted on")
-    if "step" in domain and "step" in fitted and domain["step"][1] > CURVE_STEPS_WARN * fitted["step"][1]:
-        notes.append(f"step {domain['step'][1]:.0f} is {domain['step'][1] / fitted['step'][1]:.3g}x the "
-                     f"longest fitted run ({fitted['step'][1]:.0f} steps): an extrapolation")
-    mean = np.asarray(mean, dtype=float)
-    bad = ~(mean > 0)
-    if bad.any():
-        notes.append(f"predicted loss <= 0 (or not a number) at {int(bad.sum())} of {mean.size} step(s), "
-                     f"min {np.nanmin(mean):.4g}: the law is outside its valid region there")
-    return notes
-
-
-def curve_band(result, law, x, alpha: float = 0.05):
-    """The law's curve at prepared inputs ``x`` and its (1 − alpha) band.
-
-    ``result`` is a :class:`FitResult` or any object with ``params``, ``cov`` (free
-    parameters), ``boot`` and optionally ``settings``.  The band is the bootstrap percentile
-    interval when draws exist, else the delta method with the covariance; it is built on the
-    fit's scale (log loss for a log-space fit).  Returns ``(mean, center, sd, lower, upper)``
-    with ``center``, ``sd``, ``lower``, ``upper`` on that scale.
-    """
-    from .engine import law_jacobian
-    p = result.params.to_numpy(dtype=float)
-    mean = np.asarray(law.evaluate(x, p), dtype=float)
-    log = getattr(getattr(result, "settings", None), "space", "log") == "log"
-    z = stats.norm.ppf(1 - alpha / 2)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        center = np.log(mean) if log else mean
-    boot = getattr(result, "boot", None)
-    if boot is not None and len(boot):
-        P = np.repeat(p[None, :], len(boot), axis=0)
-        P[:, [law.param_names.index(c) for c in boot.columns]] = boot.to_numpy()
-        preds = np.asarray(law.evaluate(x, P), dtype=float)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            t = np.log(preds) if log else preds
-        lo, hi = np.nanpercentile(t, [100 * alpha / 2, 100 * (1 - alpha / 2)], axis=0)
-        return mean, center, (hi - lo) / (2 * z), lo, hi
-    free = list(result.cov.columns)
-    cov = result.cov.to_numpy()
-    if not free or not np.all(np.isfinite(cov)):
-        nan = np.full_like(mean, np.nan)
-        return mean, center, nan, nan, nan
-    J = law_jacobian(law, x, p)[:, [law.param_names.index(c) for c in free]]
-    sd = np.sqrt(np.clip(np.einsum("ni,ij,nj->n", J, cov, J), 0, None))
-    sd = sd / mean if log else sd
-    return mean, center, sd, center - z * sd, center + z * sd
-
-
-def exp_band(v):
-    """``exp`` of log-space band limits; an unidentified fit's band may reach 0 or inf, and
-    that needs no overflow warning."""
-    with np.errstate(over="ignore"):
-        return np.exp(v)
-
-
-def read_fit_json(source) -> dict:
-    """The JSON object of a fit: JSON text or a path to the file ``scalelaw fit --json``
-    wrote.  Every way the file can be bad is a one-line :class:`ScalelawError`."""
-    hint = "give the file written by `scalelaw fit --json`"
-    text, where = source, "the text"
-    is_text = isinstance(source, bytes) or (isinstance(source, str) and source.lstrip().startswith("{")
-                                             and not os.path.exists(source))
-    if not is_text:
-        where = str(source)
-        if not os.path.exists(source):
-            raise ScalelawError(f"file not found: {source}")
-        if os.path.isdir(source):
-            raise ScalelawError(f"{source} is a directory; {hint}")
-        try:
-            with open(source, encoding="utf-8") as f:
-                text = f.read()
-        except UnicodeDecodeError:
-            raise ScalelawError(f"{source} is not a text JSON file; {hint}") from None
-    try:
-        d = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise ScalelawError(f"{where} is not valid JSON ({e.msg} at line {e.lineno}, column {e.colno}); "
-                            f"{hint}") from None
-    if not isinstance(d, dict):
-        raise ScalelawError(f"{where} is not a JSON object; {hint}")
-    return d
-
-
-def _json_default(o):
-    if isinstance(o, (np.floating, np.integer)):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    raise TypeError(f"cannot serialize {type(o).__name__}")
-
-
-def compute_metrics(y, pred, n_free: int, space: str) -> dict:
-    """R², RMSE, MAPE in linear and log space; AIC/BIC from the Gaussian likelihood of the
-    fit-space residuals (a comparison aid between laws fitted to the same data)."""
-    y = np.asarray(y, float)
-    pred = np.asarray(pred, float)
-    n = len(y)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ly, lp = np.log(y), np.log(pred)
-    res_lin = pred - y
-    res_log = lp - ly
-
-    def r2(res, obs):
-        ss = np.sum((obs - np.mean(obs)) ** 2)
-        return 1 - np.sum(res ** 2) / ss if ss > 0 else np.nan
-
-    rss = np.sum((res_log if space == "log" else res_lin) ** 2)
-    ll_term = n * np.log(rss / n) if rss > 0 else -np.inf
-    return {
-        "r2": r2(res_lin, y), "rmse": float(np.sqrt(np.mean(res_lin ** 2))),
-        "r2_log": r2(res_log, ly), "rmse_log": float(np.sqrt(np.mean(res_log ** 2))),
-        "mape": float(np.mean(np.abs(res_lin / y))), "max_abs_err": float(np.max(np.abs(res_lin))),
-        "aic": float(ll_term + 2 * n_free), "bic": float(ll_term + n_free * np.log(n)),
-    }
-
-
-def holdout_scores(y, pred) -> dict:
-    """Scores on held-out rows, in the target's units (loss)."""
-    y = np.asarray(y, float)
-    pred = np.asarray(pred, float)
-    err = pred - y
-    return {"n": int(len(y)), "rmse": float(np.sqrt(np.mean(err ** 2))),
-            "mape": float(np.mean(np.abs(err / y))), "max_abs_err": float(np.max(np.abs(err)))}
+        """Rebuild a result (for prediction and allocation) from JSON text, a file path or
+        the parsed object."""
+        from .serialize import result_from_json
+        return result_from_json(cls, source)

@@ -1,0 +1,110 @@
+"""Predicted values with their bands: the band of the law's curve (bootstrap percentiles or
+the delta method), loss curves of LR schedules, and when a curve leaves the fitted region."""
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..errors import ScalelawError, ScalelawWarning
+
+
+def curve_prediction(result, source, alpha: float = 0.05, **options) -> pd.DataFrame:
+    """The loss curve of a schedule or log under an LR-schedule fit, with the (1 − alpha)
+    band of the curve: ``step, lr, loss_pred, loss_lower, loss_upper`` (+ ``run`` and the
+    observed ``loss`` for a log).  ``result``: a :class:`FitResult` or any object with
+    ``law``, ``params``, ``cov``, ``boot`` (see :func:`curve_band`); ``options`` go to the
+    law's :meth:`~scalelaw.laws.base.Law.curve_design`."""
+    law = result.law
+    if source is None:
+        raise ScalelawError(f"{law.name} predicts loss curves: give a schedule "
+                            "(spec or per-step LRs) or a log frame to predict")
+    if isinstance(source, os.PathLike):
+        source = os.fspath(source)
+    design, out = law.curve_design(source, **options)
+    mean, _, _, lo, hi = curve_band(result, law, design.x, alpha)
+    notes = curve_validity(result, law.domain(design), mean)
+    for note in notes:
+        warnings.warn(note, ScalelawWarning, stacklevel=3)
+    if getattr(getattr(result, "settings", None), "space", "log") == "log":
+        lo, hi = exp_band(lo), exp_band(hi)
+    observed = out.pop("loss") if "loss" in out else None
+    out = out.assign(loss_pred=mean, loss_lower=lo, loss_upper=hi)
+    if observed is not None:
+        out["loss"] = observed.to_numpy()
+    if "run" in out and out["run"].nunique() == 1:
+        out = out.drop(columns="run")
+    out = out.reset_index(drop=True)
+    out.attrs["notes"] = notes
+    return out
+
+
+#: an LR-schedule prediction warns beyond these multiples of the fitted peak LR and steps
+CURVE_LR_WARN = 1.25
+CURVE_STEPS_WARN = 3.0
+
+
+def curve_validity(result, domain: dict, mean) -> list[str]:
+    """One-line notes when a predicted loss curve leaves the fitted law's valid region: a
+    peak LR above :data:`CURVE_LR_WARN` × the highest fitted LR, more steps than
+    :data:`CURVE_STEPS_WARN` × the longest fitted run, or a non-positive predicted loss."""
+    fitted = dict(getattr(result, "domain", None) or {})
+    notes = []
+    if "lr" in domain and "lr" in fitted and domain["lr"][1] > CURVE_LR_WARN * fitted["lr"][1]:
+        notes.append(f"peak LR {domain['lr'][1]:.3g} is {domain['lr'][1] / fitted['lr'][1]:.3g}x the "
+                     f"highest fitted LR {fitted['lr'][1]:.3g}: an extrapolation the law was not fitted on")
+    if "step" in domain and "step" in fitted and domain["step"][1] > CURVE_STEPS_WARN * fitted["step"][1]:
+        notes.append(f"step {domain['step'][1]:.0f} is {domain['step'][1] / fitted['step'][1]:.3g}x the "
+                     f"longest fitted run ({fitted['step'][1]:.0f} steps): an extrapolation")
+    mean = np.asarray(mean, dtype=float)
+    bad = ~(mean > 0)
+    if bad.any():
+        notes.append(f"predicted loss <= 0 (or not a number) at {int(bad.sum())} of {mean.size} step(s), "
+                     f"min {np.nanmin(mean):.4g}: the law is outside its valid region there")
+    return notes
+
+
+def curve_band(result, law, x, alpha: float = 0.05):
+    """The law's curve at prepared inputs ``x`` and its (1 − alpha) band.
+
+    ``result`` is a :class:`FitResult` or any object with ``params``, ``cov`` (free
+    parameters), ``boot`` and optionally ``settings``.  The band is the bootstrap percentile
+    interval when draws exist, else the delta method with the covariance; it is built on the
+    fit's scale (log loss for a log-space fit).  Returns ``(mean, center, sd, lower, upper)``
+    with ``center``, ``sd``, ``lower``, ``upper`` on that scale.
+    """
+    from .engine import law_jacobian
+    p = result.params.to_numpy(dtype=float)
+    mean = np.asarray(law.evaluate(x, p), dtype=float)
+    log = getattr(getattr(result, "settings", None), "space", "log") == "log"
+    z = stats.norm.ppf(1 - alpha / 2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        center = np.log(mean) if log else mean
+    boot = getattr(result, "boot", None)
+    if boot is not None and len(boot):
+        P = np.repeat(p[None, :], len(boot), axis=0)
+        P[:, [law.param_names.index(c) for c in boot.columns]] = boot.to_numpy()
+        preds = np.asarray(law.evaluate(x, P), dtype=float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            t = np.log(preds) if log else preds
+        lo, hi = np.nanpercentile(t, [100 * alpha / 2, 100 * (1 - alpha / 2)], axis=0)
+        return mean, center, (hi - lo) / (2 * z), lo, hi
+    free = list(result.cov.columns)
+    cov = result.cov.to_numpy()
+    if not free or not np.all(np.isfinite(cov)):
+        nan = np.full_like(mean, np.nan)
+        return mean, center, nan, nan, nan
+    J = law_jacobian(law, x, p)[:, [law.param_names.index(c) for c in free]]
+    sd = np.sqrt(np.clip(np.einsum("ni,ij,nj->n", J, cov, J), 0, None))
+    sd = sd / mean if log else sd
+    return mean, center, sd, center - z * sd, center + z * sd
+
+
+def exp_band(v):
+    """``exp`` of log-space band limits; an unidentified fit's band may reach 0 or inf, and
+    that needs no overflow warning."""
+    with np.errstate(over="ignore"):
+        return np.exp(v)
