@@ -459,3 +459,12 @@ def test_other_trainer_text_shapes(tmp_path):
     q = tmp_path / "metrics.txt"
     q.write_text('{"step": 1, "loss": 3.0, "lr": 0.001}\n{"step": 2, "loss": 2.8, "lr": 0.001}\n')
     assert detect_format(q) == "table" and read_log(q)["loss"].tolist() == [3.0, 2.8]
+
+
+def test_config_print_outs_are_not_points(tmp_path):
+    p = tmp_path / "train.log"
+    p.write_text("total steps: 1000, warmup steps: 100, lr: 3e-4\n"
+                 "  Total optimization steps = 5,000\nmax_steps: 1000 lr: 0.001\n"
+                 "iter 10: loss 3.0\niter 20: loss 2.9\n")
+    df = read_log(p)
+    assert df["step"].tolist() == [10, 20] and df["lr"].isna().all()

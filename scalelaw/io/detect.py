@@ -136,6 +136,8 @@ def detect(path: str | os.PathLike) -> tuple[str, bytes | None]:
         return _table_kind(columns(path, ext), path), head
     if ext in (".csv", ".tsv") or (ext not in TEXT_EXTS and looks_delimited(head)):
         return _table_kind(columns(path, ext, head), path), head
+    if ext not in (".csv", ".tsv") and _json_lines(head):
+        return _table_kind(columns(path, ".jsonl"), path), head     # JSON lines in a .log/.txt
     txt = head.decode("utf-8", errors="replace")
     if text.sniff(txt):
         return "text", head
@@ -145,6 +147,13 @@ def detect(path: str | os.PathLike) -> tuple[str, bytes | None]:
         return "table", head
     raise NotALogError(f"{path}: cannot tell what kind of log this is; name it (one of "
                         f"{', '.join(FORMATS)})", option="format")
+
+
+def _json_lines(head: bytes) -> bool:
+    """The first lines are JSON objects, one per line."""
+    lines = [ln.strip() for ln in head.split(b"\n")[:3] if ln.strip()]
+    return bool(lines) and all(ln.startswith(b"{") and ln.endswith(b"}") for ln in lines[:2]) \
+        and len(lines) >= 2
 
 
 def _table_kind(cols, path: str) -> str:

@@ -85,7 +85,9 @@ def read(path: str, head: bytes | None = None, *, units: bool = True, cells: boo
 
     head = check_content(path, "table", head)
     ext = os.path.splitext(path)[1].lower()
-    if ext == "" and head.lstrip()[:1] in (b"{", b"["):
+    if ext not in (".csv", ".tsv", ".parquet", ".pq", ".jsonl", ".ndjson", ".json") \
+            and head.lstrip()[:1] in (b"{", b"["):
+        # standard input, or JSON lines in a .log/.txt: told by the content
         first = head.lstrip().split(b"\n", 1)[0].strip()
         ext = ".jsonl" if first.startswith(b"{") and first.endswith(b"}") and \
             head.strip().count(b"\n") else ".json"

@@ -35,6 +35,8 @@ Also:
 * Command lines echoed by launchers (``--lr 0.00015 --train-iters 1000``) are not data: a
   step word right after ``-`` or ``_`` is not a step, and a line with two or more
   ``--options`` is skipped.
+* Terminal colour codes are stripped; DeepSpeed's ``step=100, ... lr=[0.0003]`` and
+  ``steps: 100 loss: 3.2`` are read.
 * Lines over 1 MiB are skipped (counted in a warning); values are kept in typed arrays, so
   memory stays a small multiple of the file's size.
 """
@@ -49,7 +51,12 @@ from .columns import normalize
 _NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|nan|inf"
 # a step word that is not part of a longer name or option (--train-iters, lr_decay_iters)
 _STEP = re.compile(r"(?<![\w-])(?:iter|iters|iteration|step|global[_ ]step)\s*[:=#]?\s*(\d+)\b", re.I)
-_PAIR = re.compile(r"([A-Za-z][A-Za-z _/\-]*?)\s*[:=]?\s*(" + _NUM + r")(?![\w.])", re.I)
+# DeepSpeed's "steps: 300 loss: 3.01 ...", only at the start of a line ("total steps: 1000,
+# lr: 3e-4" in a config print-out is not a point)
+_STEPS_LEAD = re.compile(r"^\s*steps\s*:\s*(\d+)\b", re.I)
+# "name value", "name: value", "name=value", "name=[value]" (DeepSpeed's lr=[0.0003])
+_PAIR = re.compile(r"([A-Za-z][A-Za-z _/\-]*?)\s*[:=]?\s*\[?\s*(" + _NUM + r")(?![\w.])", re.I)
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _VAL_LINE = re.compile(r"\b(validation|valid|eval|evaluation)\b[^|]*\b(at\s+)?(iter|iteration|step)", re.I)
 _FLAG = re.compile(r"(?:^|\s)--[A-Za-z][\w-]*")
 # build-nanogpt log.txt: "250 val 3.41"
@@ -195,11 +202,13 @@ def source(path: str, run: str) -> Source:
                     if not rest or rest.endswith("\n"):
                         break
                 continue
+            if "\x1b" in line:
+                line = _ANSI.sub("", line)      # colours of rich/loguru-style loggers
             if "--" in line and _is_command(line):
                 if any(ch.isdigit() for ch in line):
                     n_command += 1
                 continue
-            m = _STEP.search(line)
+            m = _STEP.search(line) or _STEPS_LEAD.match(line)
             if not m:
                 lm = _LONG.match(line)
                 if lm:
@@ -230,7 +239,7 @@ def source(path: str, run: str) -> Source:
             val_line = bool(_VAL_LINE.search(line))
             rec = {}
             for seg in re.split(r"[|,]", line):
-                seg = _STEP.sub(" ", seg)
+                seg = _STEPS_LEAD.sub(" ", _STEP.sub(" ", seg))
                 for name, value in _PAIR.findall(seg):
                     k = _key(name)
                     if k.startswith("epoch"):
