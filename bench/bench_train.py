@@ -15,7 +15,9 @@ chunked cross-entropy's memory and time, and a torch.profiler table for a small 
   data generation leave.
 * ce: chunked vs dense (F.cross_entropy on materialized logits) at vocabulary 32,768 and
   8,192 rows, width 256: peak resident memory of loss + backward, each in its own process
-  (ru_maxrss above the high-water mark before the loss), time, max gradient difference.
+  (the resident set sampled every 0.5 ms during loss + backward, minus the resident set
+  just before, after a small warm-up; Linux), time (best of 3), max gradient difference;
+  with 1 thread and with every thread.
 * profile: torch.profiler table of trainer steps for a small model, and the share of a
   step spent drawing the batch (numpy sampling).
 """
@@ -69,7 +71,13 @@ def trainer_tps(L, H, D, T, B, steps, vocab=2, warm=5) -> dict:
     dt = float(b["wall_time"]) - float(a["wall_time"])
     n = (int(b["step"]) - int(a["step"])) * B * T
     tps = n / dt
-    return {"tps": tps, "flops_per_token": res["flops_per_token"], "N_nonembed": res["N_nonembed"]}
+    # steady state: the median gap between consecutive training rows (no evaluation or
+    # checkpoint inside); the window figure above includes them at the configured intervals
+    import statistics
+    gaps = [float(r2["wall_time"]) - float(r1["wall_time"]) for r1, r2 in zip(rows[warm:], rows[warm + 1:])
+            if int(r2["step"]) == int(r1["step"]) + 1]
+    return {"tps": tps, "steady_tps": B * T / statistics.median(gaps),
+            "flops_per_token": res["flops_per_token"], "N_nonembed": res["N_nonembed"]}
 
 
 def bare_tps(L, H, D, T, B, steps, vocab=2, warm=3) -> float:
@@ -92,22 +100,42 @@ def bare_tps(L, H, D, T, B, steps, vocab=2, warm=3) -> float:
 
 
 _CE_CHILD = r"""
-import json, resource, sys, time, torch, torch.nn.functional as F
+import json, sys, time, torch, torch.nn.functional as F
+from scalelaw.train.loss import chunked_cross_entropy
 variant, N, V, d = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+torch.set_num_threads(int(sys.argv[6]))
+rows = int(variant.split(":")[1]) if ":" in variant else None
 torch.manual_seed(0)
 h = (torch.randn(N, d) * 0.5).requires_grad_(True)
 W = (torch.randn(V, d) * 0.02).requires_grad_(True)
 y = torch.randint(0, V, (N,))
 def run():
-    if variant == "chunked":
-        loss = chunked_cross_entropy(h, W, y)
+    if variant.startswith("chunked"):
+        loss = chunked_cross_entropy(h, W, y, chunk_rows=rows)
     else:
         loss = F.cross_entropy(h @ W.t(), y)
     loss.backward()
     return loss
-kb0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+import threading
+def rss_kb():
+    with open("/proc/self/status") as f:
+        return next(int(ln.split()[1]) for ln in f if ln.startswith("VmRSS:"))
+# warm up on a small problem (lazy kernel and thread-pool setup stays resident)
+h0, W0, y0 = h[:64].detach().clone().requires_grad_(True), W[:512].detach().clone().requires_grad_(True), y[:64] % 512
+(chunked_cross_entropy(h0, W0, y0) if variant.startswith("chunked") else F.cross_entropy(h0 @ W0.t(), y0)).backward()
+del h0, W0, y0
+kb0 = rss_kb()          # resident now; the loss + backward's peak is sampled above it
+peak = [kb0]
+stop = threading.Event()
+def sample():
+    while not stop.is_set():
+        peak[0] = max(peak[0], rss_kb())
+        stop.wait(0.0005)
+th = threading.Thread(target=sample, daemon=True)
+th.start()
 loss = run()
-kb1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+stop.set(); th.join()
+kb1 = max(peak[0], rss_kb())
 times = []
 for _ in range(3):
     h.grad = W.grad = None
@@ -117,15 +145,22 @@ print(json.dumps({"peak_mb": (kb1 - kb0) / 1024, "time": min(times), "loss": flo
 """
 
 
-def ce_bench(N=8192, V=32768, d=256) -> dict:
+def ce_bench(N=8192, V=32768, d=256, threads=1) -> dict:
+    """Each variant in its own process: dense, chunked (default chunk), chunked:ROWS."""
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for variant in ("dense", "chunked"):
-            g = os.path.join(tmp, f"{variant}.pt")
-            p = subprocess.run([sys.executable, "-c", _CE_CHILD, variant, str(N), str(V), str(d), g],
-                               capture_output=True, text=True, check=True, env={**os.environ})
+        for variant in ("dense", "chunked", "chunked:128", "chunked:512"):
+            g = os.path.join(tmp, f"{variant.replace(':', '_')}.pt")
+            p = subprocess.run([sys.executable, "-c", _CE_CHILD, variant, str(N), str(V), str(d), g,
+                                str(threads)], capture_output=True, text=True, check=True, env={**os.environ})
             out[variant] = json.loads(p.stdout.strip().splitlines()[-1])
             out[variant]["grads"] = torch.load(g, weights_only=True)
+    for v in ("chunked:128", "chunked:512"):
+        out[v].pop("grads")
+        out[v]["memory_ratio"] = out["dense"]["peak_mb"] / max(out[v]["peak_mb"], 1e-9)
+        out[v]["time_ratio"] = out[v]["time"] / out["dense"]["time"]
+    from scalelaw.train.loss import default_chunk_rows
+    out["default_chunk_rows"] = default_chunk_rows(V)
     gd, gc = out["dense"].pop("grads"), out["chunked"].pop("grads")
     out["max_grad_diff"] = max(float((gd[k] - gc[k]).abs().max()) for k in gd)
     out["max_grad"] = max(float(gd[k].abs().max()) for k in gd)
@@ -179,36 +214,55 @@ def main():
     def want(k):
         return a.only in (None, k)
     steps = 30 if a.quick else 80
+    peaks = {}
     if want("peak") or want("sizes") or want("bare"):
-        peak = matmul_peak()
-        rep["peak_gflops"] = peak
-        print(f"fp32 matmul peak (2048^3, best of 10): {peak:.1f} GFLOP/s")
+        for th in sorted({1, a.threads}):
+            torch.set_num_threads(th)
+            peaks[th] = matmul_peak()
+            print(f"fp32 matmul peak (2048^3, best of 10), {th} thread(s): {peaks[th]:.1f} GFLOP/s")
+        rep["peak_gflops"] = peaks
     if want("sizes") or want("bare"):
         rows = []
-        shapes = [(L, H, D, 64, 32, steps) for (L, H, D) in SWEEP_SIZES] if want("sizes") else []
-        shapes.append((4, 4, 256, 256, 16, 12 if a.quick else 30))
-        print("\n| model | N_nonembed | batch | trainer tok/s | bare tok/s | trainer/bare | MFU trainer | MFU bare |")
-        print("|---|---|---|---|---|---|---|---|")
-        for (L, H, D, T, B, n) in shapes:
-            tr = trainer_tps(L, H, D, T, B, n)
-            ba = bare_tps(L, H, D, T, B, max(5, n // 2))
+        # the sweep's sizes with one thread each (as a 2-worker sweep runs them), the bench
+        # model with every thread; MFU against the peak of the same thread count
+        shapes = [(L, H, D, 64, 32, steps, 1) for (L, H, D) in SWEEP_SIZES] if want("sizes") else []
+        shapes.append((4, 4, 256, 256, 16, 12 if a.quick else 30, a.threads))
+        print("\n| model | N_nonembed | batch | threads | trainer tok/s | trainer steady tok/s | "
+              "bare tok/s (before, after) | trainer/bare | steady/bare | MFU trainer | MFU bare |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
+        for (L, H, D, T, B, n, th) in shapes:
+            torch.set_num_threads(th)
+            peak = peaks[th]
+            b1 = bare_tps(L, H, D, T, B, max(5, n // 2))      # bare loop before and after the
+            tr = trainer_tps(L, H, D, T, B, n)                # trainer: the load of the shared
+            b2 = bare_tps(L, H, D, T, B, max(5, n // 2))      # machine drifts
+            ba = (b1 + b2) / 2
             f = tr["flops_per_token"]
-            r = {"model": f"L{L}H{H}E{D}", "context": T, "batch": B, "N_nonembed": tr["N_nonembed"],
-                 "trainer_tps": tr["tps"], "bare_tps": ba, "ratio": tr["tps"] / ba,
+            r = {"model": f"L{L}H{H}E{D}", "context": T, "batch": B, "threads": th, "N_nonembed": tr["N_nonembed"],
+                 "trainer_tps": tr["tps"], "trainer_steady_tps": tr["steady_tps"], "bare_tps": ba,
+                 "bare_tps_runs": [b1, b2], "ratio": tr["tps"] / ba, "steady_ratio": tr["steady_tps"] / ba,
                  "mfu_trainer": f * tr["tps"] / (peak * 1e9), "mfu_bare": f * ba / (peak * 1e9)}
             rows.append(r)
-            print(f"| {r['model']} | {r['N_nonembed']:,} | {B}x{T} | {r['trainer_tps']:,.0f} | {ba:,.0f} | "
-                  f"{r['ratio']:.2f} | {100 * r['mfu_trainer']:.1f}% | {100 * r['mfu_bare']:.1f}% |", flush=True)
+            print(f"| {r['model']} | {r['N_nonembed']:,} | {B}x{T} | {th} | {r['trainer_tps']:,.0f} | "
+                  f"{r['trainer_steady_tps']:,.0f} | {ba:,.0f} ({b1:,.0f}, {b2:,.0f}) | {r['ratio']:.2f} | "
+                  f"{r['steady_ratio']:.2f} | {100 * r['mfu_trainer']:.1f}% | {100 * r['mfu_bare']:.1f}% |", flush=True)
         rep["sizes"] = rows
+    torch.set_num_threads(a.threads)
     if want("ce"):
-        ce = ce_bench()
-        rep["ce"] = ce
-        print(f"\nchunked CE, V=32768, 8192 rows, d=256: peak memory dense {ce['dense']['peak_mb']:.0f} MB, "
-              f"chunked {ce['chunked']['peak_mb']:.0f} MB ({ce['memory_ratio']:.1f}x less); time dense "
-              f"{ce['dense']['time']:.3f} s, chunked {ce['chunked']['time']:.3f} s ({ce['time_ratio']:.2f}x); "
-              f"max |grad diff| {ce['max_grad_diff']:.2e} (max |grad| {ce['max_grad']:.2e}); "
-              f"|loss diff| {ce['loss_diff']:.2e}")
+        rep["ce"] = {}
+        for th in sorted({1, a.threads}):
+            ce = ce_bench(threads=th)
+            rep["ce"][th] = ce
+            print(f"\nchunked CE, V=32768, 8192 rows, d=256, {th} thread(s): peak memory dense "
+                  f"{ce['dense']['peak_mb']:.0f} MB, chunked ({ce['default_chunk_rows']} rows) "
+                  f"{ce['chunked']['peak_mb']:.0f} MB ({ce['memory_ratio']:.1f}x less); time dense "
+                  f"{ce['dense']['time']:.3f} s, chunked {ce['chunked']['time']:.3f} s ({ce['time_ratio']:.2f}x); "
+                  f"max |grad diff| {ce['max_grad_diff']:.2e} (max |grad| {ce['max_grad']:.2e}); "
+                  f"|loss diff| {ce['loss_diff']:.2e}; " + "; ".join(
+                      f"{v}: {ce[v]['peak_mb']:.0f} MB ({ce[v]['memory_ratio']:.1f}x), {ce[v]['time']:.3f} s "
+                      f"({ce[v]['time_ratio']:.2f}x)" for v in ("chunked:128", "chunked:512")), flush=True)
     if want("profile"):
+        torch.set_num_threads(1)
         txt = profile_small()
         rep["profile"] = txt
         print("\n" + txt)

@@ -11,8 +11,8 @@ logits of all rows at once: the rows are processed in chunks of ``chunk_rows``.
   gradient of each row, and accumulate ``dh_c = dz W`` and ``dW += dz^T h_c``.
 
 Extra memory is O(chunk_rows x V) instead of O(N x V); the price is one extra logits matmul
-in backward (8 instead of 6 ``N V d`` FLOPs).  The default chunk holds about 2^22 logits
-(16 MiB in float32).
+in backward (8 instead of 6 ``N V d`` FLOPs), partly repaid by working on cache-sized
+chunks in place.  The default chunk holds about 2^23 logits (32 MiB in float32).
 """
 from __future__ import annotations
 
@@ -21,72 +21,72 @@ import torch.nn.functional as F
 
 __all__ = ["chunked_cross_entropy", "ChunkedCrossEntropy", "default_chunk_rows"]
 
-#: logits kept per chunk by default (rows = this // vocab)
-CHUNK_ELEMENTS = 1 << 22
+#: logits kept per chunk by default (rows = this // vocab; 256 rows at V = 32,768); chosen
+#: on the bench (bench/RESULTS.md): smaller chunks pay per-op overhead, larger ones memory
+CHUNK_ELEMENTS = 1 << 23
 
 
 def default_chunk_rows(vocab: int) -> int:
     return max(1, CHUNK_ELEMENTS // max(1, int(vocab)))
 
 
-def _targets_dist_terms(z32, yc, valid, eps, V):
-    """Per-row loss terms given float32 chunk logits: lse, and loss = lse - target score."""
-    lse = torch.logsumexp(z32, dim=1)
-    ysafe = torch.where(valid, yc, torch.zeros_like(yc))
-    zy = z32.gather(1, ysafe[:, None]).squeeze(1)
-    if eps:
-        target_score = (1.0 - eps) * zy + eps * z32.mean(dim=1)
-    else:
-        target_score = zy
-    loss = torch.where(valid, lse - target_score, torch.zeros_like(lse))
-    return lse, loss
-
-
 class ChunkedCrossEntropy(torch.autograd.Function):
-    """Autograd function behind :func:`chunked_cross_entropy` (per-row losses out)."""
+    """Autograd function behind :func:`chunked_cross_entropy` (per-row losses out).
+
+    Per chunk the logits buffer is worked on in place (max, subtract, exp), and the
+    incoming per-row gradient scales the small ``chunk x d`` operands of the two backward
+    matmuls instead of the ``chunk x V`` softmax, so each chunk costs one matmul and three
+    passes over its logits forward, and two matmuls, one addmm and two passes backward.
+    """
 
     @staticmethod
     def forward(ctx, h, W, y, ignore_index, label_smoothing, chunk_rows):
-        N, V = h.shape[0], W.shape[0]
+        N = h.shape[0]
         acc = torch.promote_types(h.dtype, torch.float32)   # float32, or float64 for float64 input
         lse = torch.empty(N, dtype=acc, device=h.device)
         losses = torch.empty(N, dtype=acc, device=h.device)
         valid = y != ignore_index
+        ysafe = torch.where(valid, y, torch.zeros_like(y))
+        eps = label_smoothing
+        Wt = W.t()
         for a in range(0, N, chunk_rows):
             b = min(a + chunk_rows, N)
-            z = (h[a:b] @ W.t()).to(acc)
-            lse[a:b], losses[a:b] = _targets_dist_terms(z, y[a:b], valid[a:b], label_smoothing, V)
-        ctx.save_for_backward(h, W, y, lse)
-        ctx.ignore_index, ctx.eps, ctx.chunk_rows = ignore_index, label_smoothing, chunk_rows
+            z = (h[a:b] @ Wt).to(acc)
+            score = z.gather(1, ysafe[a:b, None]).squeeze(1)      # target logit
+            if eps:
+                score = (1.0 - eps) * score + eps * z.mean(dim=1)
+            m = z.amax(dim=1, keepdim=True)
+            z.sub_(m).exp_()
+            lse[a:b] = m.squeeze(1) + z.sum(dim=1).log_()
+            losses[a:b] = torch.where(valid[a:b], lse[a:b] - score, torch.zeros_like(score))
+        ctx.save_for_backward(h, W, ysafe, valid, lse)
+        ctx.eps, ctx.chunk_rows = eps, chunk_rows
         return losses
 
     @staticmethod
     def backward(ctx, g):
-        h, W, y, lse = ctx.saved_tensors
+        h, W, ysafe, valid, lse = ctx.saved_tensors
         eps, chunk_rows = ctx.eps, ctx.chunk_rows
         N, V = h.shape[0], W.shape[0]
         need_h, need_W = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
-        dh = torch.empty_like(h) if need_h else None
         acc = lse.dtype
+        dh = torch.empty_like(h) if need_h else None
         dW = torch.zeros(W.shape, dtype=acc, device=W.device) if need_W else None
-        valid = y != ctx.ignore_index
-        g = g.to(acc)
+        gv = torch.where(valid, g.to(acc), torch.zeros((), dtype=acc, device=g.device))  # 0 at ignored rows
+        Wt, Wa = W.t(), W.to(acc)
         for a in range(0, N, chunk_rows):
             b = min(a + chunk_rows, N)
             hc = h[a:b]
-            z = (hc @ W.t()).to(acc)
-            p = torch.exp(z - lse[a:b, None])          # softmax, in place of the logits
-            del z
+            p = (hc @ Wt).to(acc)
+            p.sub_(lse[a:b, None]).exp_()              # softmax, in place of the logits
             if eps:
-                p -= eps / V
-            ya = torch.where(valid[a:b], y[a:b], torch.zeros_like(y[a:b]))
-            p.scatter_add_(1, ya[:, None], torch.full((b - a, 1), -(1.0 - eps), dtype=acc, device=p.device))
-            p *= torch.where(valid[a:b], g[a:b], torch.zeros_like(g[a:b]))[:, None]
-            dz = p.to(h.dtype)
+                p.sub_(eps / V)
+            p.scatter_add_(1, ysafe[a:b, None], torch.full((b - a, 1), -(1.0 - eps), dtype=acc, device=p.device))
+            ga = gv[a:b, None]
             if need_h:
-                dh[a:b] = dz @ W
+                dh[a:b] = (p @ Wa) * ga
             if need_W:
-                dW += (dz.t() @ hc).to(acc)
+                dW.addmm_(p.t(), hc.to(acc) * ga)
         return dh, (dW.to(W.dtype) if need_W else None), None, None, None, None
 
 
