@@ -321,3 +321,21 @@ def test_problem_huber_gradient_is_exact():
     h = 1e-6
     num = [(pr.value_grad_u(u + h * e)[0] - pr.value_grad_u(u - h * e)[0]) / (2 * h) for e in np.eye(len(u))]
     np.testing.assert_allclose(g, num, rtol=1e-4, atol=1e-9)
+
+
+def test_non_positive_predictions_are_said_out_loud():
+    """A formula law extrapolated to where it goes negative warns instead of printing
+    negative losses silently."""
+    import warnings
+
+    from scalelaw.errors import ScalelawWarning
+    rng = np.random.default_rng(0)
+    N = np.geomspace(1e7, 1e9, 12)
+    loss = (4.0 - 0.1 * np.log(N)) * np.exp(0.002 * rng.standard_normal(N.size))
+    res = sl.fit({"N": N, "loss": loss}, "a - b*log(N)", space="linear")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ScalelawWarning)
+        assert (res.predict(N=[5e8])["mean"] > 0).all()
+    with pytest.warns(ScalelawWarning, match=r"predicted loss\(es\) <= 0"):
+        out = res.predict(N=[1e20])
+    assert out["mean"].iloc[0] < 0

@@ -45,17 +45,23 @@ def curve_prediction(result, source, alpha: float = 0.05, **options) -> pd.DataF
 #: an LR-schedule prediction warns beyond these multiples of the fitted peak LR and steps
 CURVE_LR_WARN = 1.25
 CURVE_STEPS_WARN = 3.0
+#: ... and below the lowest fitted (positive) LR divided by this
+CURVE_LR_LOW_WARN = 4.0
 
 
 def curve_validity(result, domain: dict, mean) -> list[str]:
     """One-line notes when a predicted loss curve leaves the fitted law's valid region: a
-    peak LR above :data:`CURVE_LR_WARN` × the highest fitted LR, more steps than
+    peak LR above :data:`CURVE_LR_WARN` × the highest fitted LR, a positive LR below the
+    lowest fitted one divided by :data:`CURVE_LR_LOW_WARN`, more steps than
     :data:`CURVE_STEPS_WARN` × the longest fitted run, or a non-positive predicted loss."""
     fitted = dict(getattr(result, "domain", None) or {})
     notes = []
     if "lr" in domain and "lr" in fitted and domain["lr"][1] > CURVE_LR_WARN * fitted["lr"][1]:
         notes.append(f"peak LR {domain['lr'][1]:.3g} is {domain['lr'][1] / fitted['lr'][1]:.3g}x the "
                      f"highest fitted LR {fitted['lr'][1]:.3g}: an extrapolation the law was not fitted on")
+    if "lr" in domain and "lr" in fitted and domain["lr"][0] < fitted["lr"][0] / CURVE_LR_LOW_WARN:
+        notes.append(f"lowest LR {domain['lr'][0]:.3g} is below 1/{CURVE_LR_LOW_WARN:g} of the lowest fitted LR "
+                     f"{fitted['lr'][0]:.3g}: the decay goes further than the fitted runs did")
     if "step" in domain and "step" in fitted and domain["step"][1] > CURVE_STEPS_WARN * fitted["step"][1]:
         notes.append(f"step {domain['step'][1]:.0f} is {domain['step'][1] / fitted['step'][1]:.3g}x the "
                      f"longest fitted run ({fitted['step'][1]:.0f} steps): an extrapolation")

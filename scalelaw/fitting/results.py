@@ -245,6 +245,10 @@ class FitResult:
             warnings.warn(f"{int(far.sum())} prediction(s) lie more than {EXTRAPOLATION_WARN:g}x outside "
                           f"the fitted range ({self._range_text()}): treat them with care",
                           ScalelawWarning, stacklevel=2)
+        bad = ~(np.asarray(mean, dtype=float) > 0)
+        if bad.any():
+            warnings.warn(f"{int(bad.sum())} predicted loss(es) <= 0 or not a number: the law is outside "
+                          "its valid region there (a loss in nats is positive)", ScalelawWarning, stacklevel=2)
         return out.reset_index(drop=True)
 
     def _predict_curve(self, source, alpha, **options):
