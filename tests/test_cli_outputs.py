@@ -122,8 +122,9 @@ def test_demo_files_honour_the_umask(tmp_path, capsys):
         os.umask(old)
     assert code == 0, err
     names = sorted(os.listdir(tmp_path / "d"))
-    assert names == ["fit.json", "fit.png", "isoflop.csv", "runs.csv"]
-    assert {stat.S_IMODE(os.stat(tmp_path / "d" / n).st_mode) for n in names} == {0o644}
+    assert {"fit.json", "fit.png", "isoflop.csv", "runs.csv", "report.html", "report.md"} <= set(names)
+    files = [os.path.join(d, n) for d, _, ns in os.walk(tmp_path / "d") for n in ns]   # figures/ too
+    assert {stat.S_IMODE(os.stat(p).st_mode) for p in files} == {0o644}
 
 
 # -- 2. symlinks and special files ----------------------------------------------------------
