@@ -7,7 +7,8 @@ role to a plain code span before the docstring is parsed: ``~a.b.C`` becomes ``C
 Sphinx meaning of the tilde), anything else stays as written.  No links are made, so a
 role naming a private module or a relative name cannot break the strict build.  Doctest
 lines (``>>> ...`` and what follows them up to a blank line) become a code block, which
-Markdown would otherwise read as nested quotes.  Configured in mkdocs.yml (``extensions:``
+Markdown would otherwise read as nested quotes, and so do reST simple tables (rows between
+``====  ====`` borders), which Markdown would run together into one paragraph.  Configured in mkdocs.yml (``extensions:``
 of the python handler).
 """
 from __future__ import annotations
@@ -51,9 +52,33 @@ def fence_doctests(text: str) -> str:
     return "\n".join(out)
 
 
+BORDER = re.compile(r"^\s*=+(\s+=+)+\s*$")
+
+
+def fence_tables(text: str) -> str:
+    """reST simple tables (from a ``===  ===`` border to the border followed by a blank
+    line or the end) in a fenced ``text`` block, their columns kept aligned."""
+    lines = text.splitlines()
+    out, i = [], 0
+    while i < len(lines):
+        if BORDER.match(lines[i]):
+            j = i + 1
+            while j < len(lines) and not (BORDER.match(lines[j])
+                                          and (j + 1 == len(lines) or not lines[j + 1].strip())):
+                j += 1
+            if j < len(lines):
+                out += ["```text", *lines[i:j + 1], "```"]
+                i = j + 1
+                continue
+        out.append(lines[i])
+        i += 1
+    return "\n".join(out)
+
+
 class SphinxRolesAsCode(Extension):
-    """Rewrite Sphinx roles in every docstring to Markdown code spans, and fence doctests."""
+    """Rewrite Sphinx roles in every docstring to Markdown code spans; fence doctests and
+    reST simple tables."""
 
     def on_object(self, *, obj, **kwargs) -> None:
         if obj.docstring is not None:
-            obj.docstring.value = fence_doctests(strip_roles(obj.docstring.value))
+            obj.docstring.value = fence_tables(fence_doctests(strip_roles(obj.docstring.value)))
