@@ -166,16 +166,33 @@ def _nonempty(parts, label, count):
 
 
 def _read_directory(root: str, run, columns, default_run: str, count: F.Counter):
-    """Every log below a directory, each unit read and canonicalized on its own: a unit
-    that cannot be read (unreadable, a Git LFS pointer, not a log, a table of runs) is one
-    warning naming it, and the others are read."""
+    """Every log below a directory, each unit read and canonicalized on its own.  A file
+    that should hold data but cannot be read (unreadable, a Git LFS pointer, damaged) is a
+    warning naming it; a file that is no training log (a table of runs, a config, a README)
+    a note; the others are read.  Only a directory with nothing readable is an error."""
     units, passed = sources.directory_units(root, run)
     parts, fmts, skipped, not_logs = [], [], [], []
+
+    def note(u, e):
+        if isinstance(e, detect.RunTableError):
+            not_logs.append(f"{u.label}: a table of runs (one row per run), not a training log: not read")
+        elif isinstance(e, detect.NotALogError):
+            not_logs.append(sources.file_note(u, e, root))
+        else:
+            skipped.append(sources.file_note(u, e, root))
+
+    read = []       # every file first, then their canonicalization (measurably faster)
     for u in units:
-        own = F.Counter()
         try:
             srcs, fmt, problems = u.read()
-            skipped += problems
+        except ScalelawError as e:
+            note(u, e)
+            continue
+        skipped += problems
+        read.append((u, srcs, fmt, problems))
+    for u, srcs, fmt, problems in read:
+        own = F.Counter()
+        try:
             got = []
             for s in srcs:
                 got += F.source_parts(s, columns, default_run, own)
@@ -183,14 +200,8 @@ def _read_directory(root: str, run, columns, default_run: str, count: F.Counter)
                 if problems:
                     continue
                 raise detect.NotALogError("no data points: not read")
-        except detect.RunTableError:
-            not_logs.append(f"{u.label}: a table of runs (one row per run), not a training log: not read")
-            continue
-        except detect.NotALogError as e:
-            not_logs.append(sources.file_note(u, e, root))
-            continue
         except ScalelawError as e:
-            skipped.append(sources.file_note(u, e, root))
+            note(u, e)
             continue
         count.merge(own)
         parts += got

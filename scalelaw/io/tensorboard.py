@@ -372,7 +372,8 @@ def read_scalars(path: str, warnings: list | None = None) -> dict:
     """Every scalar of one event file: ``{tag: (steps int64, values float64)}`` in file
     order.  Raises :class:`ScalelawError` for a file that is not an event file."""
     try:
-        with open(path, "rb") as f:
+        # unbuffered: a buffered reader copies the rest through its buffer after a seek
+        with open(path, "rb", buffering=0) as f:
             head = f.read(64)
             why = content_problem(head, text=False) or header_problem(head, os.fstat(f.fileno()).st_size)
             if why:
