@@ -547,22 +547,21 @@ def explorer_model(res, overrides: Mapping | None = None) -> dict:
     """What the page's schedule explorer computes from: the law (name, convention, λ, the
     warmup option), the fitted parameters, and the start settings of the WSD schedule
     (``peak`` LR, ``final`` LR, ``steps``, ``warmup`` steps, ``cooldown`` fraction,
-    ``shape``), by default the fitted runs' peak LR, warmup and length, their lowest LR as the
-    final LR, a 20% linear cooldown.  ``overrides`` replaces any of them; its ``observed``
+    ``shape``), by default the fitted runs' peak LR, warmup and length, a final LR of a tenth
+    of the peak, a 20% linear cooldown.  ``overrides`` replaces any of them; its ``observed``
     (``{"name", "steps", "loss"}``: a logged run of the start schedule) is drawn as points
     while the settings are the start's."""
     law = res.law
     if not _explorer_law(law):
         raise ScalelawError(f"the schedule explorer computes the {', '.join(EXPLORER_LAWS)} laws, not {law.name}")
     dom = res.domain or {}
-    lr_lo, lr_hi = dom.get("lr", (1e-4, 1e-3))
-    peak = float(lr_hi)
+    peak = float(dom.get("lr", (1e-4, 1e-3))[1])
     steps = int(round(dom.get("step", (0, 1000))[1])) or 1000
     warm = law.warmup
     if warm is None:
         ws = [int(v) for v in ((res.design_info or {}).get("warmup") or {}).values()]
         warm = int(np.median(ws)) if ws else 0
-    final = float(lr_lo) if 0 < lr_lo < peak else peak / 10
+    final = peak / 10
     d = {"peak": peak, "final": final, "steps": steps, "warmup": int(warm), "cooldown": 0.2, "shape": "linear"}
     overrides = dict(overrides or {})
     observed = overrides.pop("observed", None)
