@@ -225,6 +225,7 @@ def test_ctrl_c_stops_a_parallel_bootstrap_and_writes_nothing(tmp_path):
             x = np.geomspace(1e6, 1e10, 25)
             y = (2.0 + 300 * x ** -0.3) * np.exp(np.random.default_rng(7).normal(0, 0.01, 25))
             res = sl.fit({{"N": x, "loss": y}}, "powerlaw_const")
+            res.bootstrap(4, n_jobs=2)            # the worker machinery is up
             print("go", flush=True)
             res.bootstrap(200000, n_jobs=2)       # minutes of work
             res.to_json({str(out)!r})
@@ -233,7 +234,7 @@ def test_ctrl_c_stops_a_parallel_bootstrap_and_writes_nothing(tmp_path):
                             text=True, start_new_session=True)
     try:
         assert proc.stdout.readline().strip() == "go"
-        time.sleep(2.0)                              # workers up and refitting
+        time.sleep(1.5)                              # workers up and refitting
         assert proc.poll() is None
         t = time.perf_counter()
         os.killpg(proc.pid, signal.SIGINT)            # what Ctrl-C in a terminal does

@@ -209,13 +209,37 @@ def bootstrap(problem: Problem, p_hat: np.ndarray, n_boot: int = 1000, groups=No
             progress(done[0], n_boot)
         return part
 
+    if procs > 1 and not _main_importable():
+        import warnings
+
+        from ..errors import ScalelawWarning
+        warnings.warn("the main program is not a file that worker processes can import (read "
+                      "from stdin?): the bootstrap runs serially", ScalelawWarning, stacklevel=3)
+        procs = 1
     if pool is not None:
         parts = list(pool.map(_refit_chunk, tasks))
     elif procs == 1:
         parts = [finished(_refit_chunk(t)) for t in tasks]
-    else:
-        parts = _map_processes(_refit_chunk, tasks, procs, on_part=finished)
+    else:   # the law, data and start go to each worker once; tasks carry only the counts
+        shared = tasks[0][:7] + tasks[0][8:]
+        parts = _map_processes(_refit_shared, [t[7] for t in tasks], procs, on_part=finished,
+                               shared=shared)
     return np.concatenate(parts, axis=0)
+
+
+_SHARED: tuple | None = None   # a worker's (law, design, obj, w, fixed, bounds, p0, grid)
+
+
+def _worker_start(shared):
+    """Worker initializer: keep the payload common to all chunks; Ctrl-C is the parent's."""
+    global _SHARED
+    _SHARED = shared
+    _ignore_sigint()
+
+
+def _refit_shared(counts):
+    """:func:`_refit_chunk` for one chunk's counts against the worker's payload."""
+    return _refit_chunk(_SHARED[:7] + (counts,) + _SHARED[7:])
 
 
 def _progress_chunks(n: int, cap: int) -> list:
@@ -256,22 +280,17 @@ def _main_importable() -> bool:
     return path is None or os.path.exists(path)
 
 
-def _map_processes(fn, tasks, procs: int, on_part=None) -> list:
+def _map_processes(fn, tasks, procs: int, on_part=None, shared=None) -> list:
     """``[fn(t) for t in tasks]`` on ``procs`` worker processes, in order (``on_part`` gets
-    each result as it is collected).  On any exception in the parent (Ctrl-C included) or a
-    worker, the workers are terminated at once."""
-    import warnings
+    each result as it is collected); each worker starts with ``_SHARED = shared``.  On any
+    exception in the parent (Ctrl-C included) or a worker, the workers are terminated at
+    once."""
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures import TimeoutError as FutureTimeout
     from concurrent.futures.process import BrokenProcessPool
 
-    from ..errors import ScalelawWarning
-    if not _main_importable():
-        warnings.warn("the main program is not a file that worker processes can import (read "
-                      "from stdin?): the bootstrap runs serially", ScalelawWarning, stacklevel=4)
-        return [(on_part or (lambda r: r))(fn(t)) for t in tasks]
     ex = ProcessPoolExecutor(max_workers=min(procs, len(tasks)), mp_context=process_context(),
-                             initializer=_ignore_sigint)
+                             initializer=_worker_start, initargs=(shared,))
     try:
         futures = [ex.submit(fn, t) for t in tasks]
         parts = []
