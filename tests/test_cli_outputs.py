@@ -11,20 +11,8 @@ import pytest
 
 from scalelaw.cli import main
 
-SCHEDULE = "cosine:peak=1e-3,final=1e-4,steps=50,warmup=5"
+from cli_helpers import SCHEDULE, one_line, run, write_runs
 
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_line(err):
-    lines = [ln for ln in err.strip().splitlines() if ln]
-    assert len(lines) == 1, err
-    assert "Traceback" not in err and "internal error" not in err, err
-    return lines[0]
 
 
 @pytest.fixture(scope="module")
@@ -33,10 +21,7 @@ def inputs(tmp_path_factory):
     s1power fit, a grid of points: the inputs of the commands with outputs."""
     d = tmp_path_factory.mktemp("inputs")
     rng = np.random.default_rng(0)
-    N = np.repeat(np.geomspace(5e7, 5e9, 8), 5)
-    D = N * np.tile(np.geomspace(5, 120, 5), 8)
-    L = (1.8 + 400 / N ** 0.34 + 1800 / D ** 0.36) * np.exp(rng.normal(0, 0.004, len(N)))
-    pd.DataFrame({"N": N, "D": D, "loss": L}).to_csv(d / "runs.csv", index=False)
+    write_runs(d / "runs.csv", rng)
     pd.DataFrame({"N": [1e8, 1e9], "D": [2e9, 2e10]}).to_csv(d / "grid.csv", index=False)
     steps = np.arange(0, 2001, 20)
     lr = np.where(steps < 100, 1e-3 * steps / 100, 1e-3 * (0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * steps / 2000))))
