@@ -132,3 +132,17 @@ def test_demo_report_md_names_what_it_shows(demo):
     for p in re.findall(r"\]\((figures/[^)]+)\)", md):
         assert (folder / p).is_file()
     assert np.isfinite(float(re.search(r"final loss of ([\d.]+)", md).group(1)))
+
+
+def test_demo_without_out_writes_a_new_temporary_folder_and_prints_it(capsys):
+    import shutil
+    import tempfile
+    assert main(["demo", "--bootstrap", "0"]) == 0
+    out = capsys.readouterr().out
+    path = Path(re.search(r"^report: (\S+report\.html)", out, flags=re.M).group(1))
+    try:
+        assert path.is_file() and path.parent.name.startswith("scalelaw-demo-")
+        assert path.parent.parent == Path(tempfile.gettempdir())
+        assert "(no bootstrap)" in out or "0 bootstrap resamples" in out
+    finally:
+        shutil.rmtree(path.parent)
