@@ -81,7 +81,7 @@ def _num(v, digits: int = 4) -> str:
     if isinstance(v, (bool, np.bool_)):
         return "yes" if v else "no"
     if isinstance(v, (int, np.integer)):
-        return f"{int(v):,}" if abs(int(v)) >= 10_000 else str(int(v))
+        return str(int(v))
     try:
         x = float(v)
     except (TypeError, ValueError):
@@ -397,7 +397,8 @@ def _logo(sec: Section, res, data, by, k):
                               flops_per_token=k)
     sec.heading(f"Leave one group out (by {by})")
     sec.text(f"The law refitted {len(out)} times, each time without the runs of one value of {by}, "
-             "and scored on the runs left out (loss units; MAPE in percent).")
+             "and scored on the runs left out (loss units; MAPE in percent). The groups at the ends of the "
+             "range are extrapolations: the smallest or largest value, predicted from the others.")
     t = out.rename(columns={"group": by, "rmse": "RMSE", "mape": "MAPE (%)", "max_abs_err": "max |error|"})
     t["MAPE (%)"] = 100 * t["MAPE (%)"]
     mean = out.attrs.get("mean", {})
