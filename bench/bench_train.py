@@ -201,6 +201,7 @@ def main():
     ap.add_argument("--only", choices=("peak", "sizes", "bare", "ce", "profile"))
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--json", metavar="OUT")
+    ap.add_argument("--repeat", type=int, default=1, help="trainer runs per size, alternating with bare loops")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     rep = {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
@@ -228,19 +229,27 @@ def main():
         shapes = [(L, H, D, 64, 32, steps, 1) for (L, H, D) in SWEEP_SIZES] if want("sizes") else []
         shapes.append((4, 4, 256, 256, 16, 12 if a.quick else 30, a.threads))
         print("\n| model | N_nonembed | batch | threads | trainer tok/s | trainer steady tok/s | "
-              "bare tok/s (before, after) | trainer/bare | steady/bare | MFU trainer | MFU bare |")
+              "bare tok/s (first, last) | trainer/bare | steady/bare | MFU trainer | MFU bare |")
         print("|---|---|---|---|---|---|---|---|---|---|---|")
         for (L, H, D, T, B, n, th) in shapes:
             torch.set_num_threads(th)
             peak = peaks[th]
-            b1 = bare_tps(L, H, D, T, B, max(5, n // 2))      # bare loop before and after the
-            tr = trainer_tps(L, H, D, T, B, n)                # trainer: the load of the shared
-            b2 = bare_tps(L, H, D, T, B, max(5, n // 2))      # machine drifts
-            ba = (b1 + b2) / 2
+            # bare loop before and after each trainer run (the shared machine's load drifts);
+            # --repeat R alternates R trainer runs with R + 1 bare loops and takes medians
+            import statistics
+            bares = [bare_tps(L, H, D, T, B, max(5, n // 2))]
+            trs = []
+            for _ in range(a.repeat):
+                trs.append(trainer_tps(L, H, D, T, B, n))
+                bares.append(bare_tps(L, H, D, T, B, max(5, n // 2)))
+            tr = {k: statistics.median(t[k] for t in trs) for k in ("tps", "steady_tps")}
+            tr.update(flops_per_token=trs[0]["flops_per_token"], N_nonembed=trs[0]["N_nonembed"])
+            b1, b2 = bares[0], bares[-1]
+            ba = statistics.median(bares)
             f = tr["flops_per_token"]
             r = {"model": f"L{L}H{H}E{D}", "context": T, "batch": B, "threads": th, "N_nonembed": tr["N_nonembed"],
                  "trainer_tps": tr["tps"], "trainer_steady_tps": tr["steady_tps"], "bare_tps": ba,
-                 "bare_tps_runs": [b1, b2], "ratio": tr["tps"] / ba, "steady_ratio": tr["steady_tps"] / ba,
+                 "bare_tps_runs": bares, "trainer_tps_runs": [t["tps"] for t in trs], "ratio": tr["tps"] / ba, "steady_ratio": tr["steady_tps"] / ba,
                  "mfu_trainer": f * tr["tps"] / (peak * 1e9), "mfu_bare": f * ba / (peak * 1e9)}
             rows.append(r)
             print(f"| {r['model']} | {r['N_nonembed']:,} | {B}x{T} | {th} | {r['trainer_tps']:,.0f} | "
