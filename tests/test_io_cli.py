@@ -34,7 +34,7 @@ def test_inspect_options_and_mapping(tmp_path, capsys):
                  "--max-points", "3", "--json"]) == 0
     rep = json.loads(capsys.readouterr().out)
     assert rep["columns"] == {"step": ["it"], "loss:train": ["obj"]}
-    assert rep["dropped"]["warmup"] == 2 and rep["dropped"]["downsampled"] == 5
+    assert rep["dropped"]["min_step"] == 2 and rep["dropped"]["downsampled"] == 5
     assert rep["runs"]["r"]["step_min"] == 2 and rep["runs"]["r"]["step_max"] == 9
 
 

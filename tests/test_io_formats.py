@@ -160,8 +160,8 @@ def test_warmup_downsample_smoothing(tmp_path):
     n = 101
     pd.DataFrame({"step": np.arange(n), "loss": np.linspace(5, 3, n) + np.where(np.arange(n) % 2, 0.1, -0.1),
                   "lr": np.full(n, 1e-3)}).to_csv(tmp_path / "r.csv", index=False)
-    df = read_log(tmp_path / "r.csv", warmup=10)
-    assert df["step"].iloc[0] == 10 and len(df) == 91 and rep(df)["dropped"]["warmup"] == 10
+    df = read_log(tmp_path / "r.csv", min_step=10)
+    assert df["step"].iloc[0] == 10 and len(df) == 91 and rep(df)["dropped"]["min_step"] == 10
     df = read_log(tmp_path / "r.csv", max_points=11)
     assert df["step"].tolist() == list(range(0, 101, 10))
     assert rep(df)["dropped"]["downsampled"] == 90

@@ -18,7 +18,8 @@ def add_arguments(p):
                    help="map a canonical column (step, tokens, lr, loss, val_loss, run, split, "
                         "N, D, C) to a source column; repeatable")
     p.add_argument("--run", default=None, help="run name for a single-run log")
-    p.add_argument("--warmup", type=int, default=None, help="drop steps before this one")
+    p.add_argument("--min-step", "--warmup", dest="min_step", type=int, default=None,
+                   help="drop steps before this one (--warmup is the old spelling)")
     p.add_argument("--max-points", type=int, default=None, help="downsample to this many points per run and split")
     p.add_argument("--smooth", default=None, metavar="SPEC",
                    help="smooth the loss per run and split: ema[:alpha] (debiased EMA, alpha "
@@ -105,7 +106,7 @@ def format_report(rep: dict) -> str:
     dropped = {k: v for k, v in rep["dropped"].items() if v}
     why = {"no_step": "no step", "nonfinite": "no finite loss/lr/tokens",
            "resumed": "superseded by a resumed segment", "duplicate_step": "duplicate step merged",
-           "split": "of the other split", "warmup": "before the warmup cut",
+           "split": "of the other split", "min_step": "before --min-step",
            "downsampled": "downsampled"}
     if dropped:
         lines.append("dropped")
@@ -129,7 +130,7 @@ def run(args) -> int:
 
     try:
         df = read_log(args.log, format=args.format, columns=parse_columns(args.column), run=args.run,
-                      warmup=args.warmup, max_points=args.max_points, smooth=args.smooth,
+                      min_step=args.min_step, max_points=args.max_points, smooth=args.smooth,
                       split=args.split, N=parse_params(args.N))
     except RunTableError as e:
         if args.json:

@@ -25,7 +25,7 @@ MEASURED = ("tokens", "lr", "loss")
 RUN_LEVEL = ("N", "D", "C")
 SPLITS = ("train", "val")
 #: keys of ``report["dropped"]``, in the order they are applied
-DROP_KEYS = ("no_step", "nonfinite", "resumed", "duplicate_step", "split", "warmup", "downsampled")
+DROP_KEYS = ("no_step", "nonfinite", "resumed", "duplicate_step", "split", "min_step", "downsampled")
 
 # ---------------------------------------------------------------------------------------
 # column classification

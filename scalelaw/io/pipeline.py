@@ -4,7 +4,7 @@ The steps, each a function below: find the sources (:func:`_gather`: one file, a
 or every file below a directory, a bad file there becoming a note), canonicalize them
 (:func:`scalelaw.io._frame.source_parts`), merge same-named runs (:func:`_merge`), set the
 run-level N the caller gives (:func:`_give_N`), keep one split (:func:`_keep_split`), cut
-the warmup, smooth and downsample (:func:`_shape`), assemble the frame (:func:`_frame`)
+the early steps (``min_step``), smooth and downsample (:func:`_shape`), assemble the frame (:func:`_frame`)
 and the report (:func:`_report`).  See ``docs/io.md`` for the formats, the frame's columns
 and units, and the cleaning rules.
 """
@@ -36,8 +36,9 @@ UNITS = {
 
 
 def read_log(path, format: str | None = None, columns: Mapping[str, str] | None = None, *,
-             run: str | None = None, warmup: int | None = None, max_points: int | None = None,
-             smooth=None, split: str | None = None, N=None, warn: bool = False):
+             run: str | None = None, min_step: int | None = None, max_points: int | None = None,
+             smooth=None, split: str | None = None, N=None, warn: bool = False,
+             warmup: int | None = None):
     """Read a training log (any supported format) into one tidy frame.
 
     Parameters
@@ -50,12 +51,14 @@ def read_log(path, format: str | None = None, columns: Mapping[str, str] | None 
         ``val_loss``, ``run``, ``split``, ``N``, ``D``, ``C``.
     run : run name for a single-run source (default: the file stem, or the directory name for
         generic file names such as ``trainer_state.json``).
-    warmup : drop points with ``step < warmup`` (counted as ``warmup``).
+    min_step : drop points with ``step < min_step`` (counted as ``min_step``), e.g. the
+        warmup.  (``warmup=`` is its deprecated spelling: a warmup is a property of a
+        schedule, see docs/architecture.md.)
     max_points : keep at most this many points per (run, split), evenly spaced in index,
         always keeping the first and the last (counted as ``downsampled``).
     smooth : ``'ema[:alpha]'`` (debiased EMA, alpha default 0.9), ``'median[:window]'``
         (centered rolling median, default 11) or ``'lowess[:frac]'`` (statsmodels LOWESS,
-        default 0.05) applied to ``loss`` per (run, split) after the warmup cut and before
+        default 0.05) applied to ``loss`` per (run, split) after the ``min_step`` cut and before
         downsampling; the raw loss is kept in ``loss_raw``.
     split : ``'train'`` or ``'val'``: keep only that split's rows (the other rows are
         counted as ``split``); a log without that split is an error.
@@ -79,7 +82,11 @@ def read_log(path, format: str | None = None, columns: Mapping[str, str] | None 
     row per run, no step column), which is not a training log.
     """
     fmt = detect.canonical_format(format)
-    _check_options(warmup, max_points, split)
+    if warmup is not None:
+        from ..errors import deprecated
+        deprecated("read_log(warmup=...)", "min_step=")
+        min_step = warmup if min_step is None else min_step
+    _check_options(min_step, max_points, split)
     spec = _parse_smooth(smooth)
     count = F.Counter()
     label, default_run, parts, fmts = _gather(path, fmt, columns, run, count)
@@ -88,10 +95,10 @@ def read_log(path, format: str | None = None, columns: Mapping[str, str] | None 
         _give_N(merged, N, count, label)
     if split is not None:
         merged = _keep_split(merged, split, count, label)
-    final = _shape(merged, warmup, spec, max_points, count, label)
+    final = _shape(merged, min_step, spec, max_points, count, label)
     df = _frame(final, spec)
     df.attrs["scalelaw"] = _report(df, final, count, label, fmts, options={
-        "format": fmt, "columns": dict(columns or {}), "run": run, "warmup": warmup,
+        "format": fmt, "columns": dict(columns or {}), "run": run, "min_step": min_step,
         "max_points": max_points, "smooth": None if spec is None else f"{spec[0]}:{spec[1]}",
         "split": split, "N": N if not isinstance(N, Mapping) else dict(N)})
     if warn:
@@ -106,9 +113,9 @@ def read_log(path, format: str | None = None, columns: Mapping[str, str] | None 
 # steps
 
 
-def _check_options(warmup, max_points, split) -> None:
-    if warmup is not None and (not isinstance(warmup, (int, np.integer)) or warmup < 0):
-        raise ScalelawError(f"warmup must be a whole number of steps >= 0, got {warmup!r}")
+def _check_options(min_step, max_points, split) -> None:
+    if min_step is not None and (not isinstance(min_step, (int, np.integer)) or min_step < 0):
+        raise ScalelawError(f"min_step must be a whole number of steps >= 0, got {min_step!r}")
     if max_points is not None and (not isinstance(max_points, (int, np.integer)) or max_points < 1):
         raise ScalelawError(f"max_points must be a whole number >= 1, got {max_points!r}")
     if split is not None and split not in F.SPLITS:
@@ -290,16 +297,16 @@ def _downsample_idx(n: int, k: int) -> np.ndarray:
     return np.unique(np.round(np.linspace(0, n - 1, k)).astype(np.int64))
 
 
-def _shape(parts, warmup, spec, max_points, count: F.Counter, label: str) -> list:
+def _shape(parts, min_step, spec, max_points, count: F.Counter, label: str) -> list:
     """Warmup cut, smoothing and downsampling per (run, split):
     ``[(part, step, tokens, lr, loss, raw loss or None)]``."""
     final = []
     for p in parts:
         step, tokens, lr, loss = p.step, p.tokens, p.lr, p.loss
-        if warmup:
-            m = step >= warmup
+        if min_step:
+            m = step >= min_step
             if not m.all():
-                count.drop("warmup", int((~m).sum()))
+                count.drop("min_step", int((~m).sum()))
                 step, tokens, lr, loss = step[m], tokens[m], lr[m], loss[m]
         raw = None
         if spec is not None:
@@ -313,7 +320,7 @@ def _shape(parts, warmup, spec, max_points, count: F.Counter, label: str) -> lis
         if len(step):
             final.append((p, step, tokens, lr, loss, raw))
     if not final:
-        raise ScalelawError(f"{label}: no data points left after the warmup cut ({warmup} steps)")
+        raise ScalelawError(f"{label}: no data points left before step {min_step} (min_step)")
     return final
 
 
