@@ -472,7 +472,11 @@ def _curve_sections(rf: ReportFit, sec: Section, alpha: float):
             for run, g in logs.groupby("run", sort=False):
                 if "loss" not in g or not g["loss"].notna().any():
                     continue
-                p = res.predict(g, alpha=alpha)
+                try:
+                    p = res.predict(g, alpha=alpha)
+                except ScalelawError as e:
+                    sec.text(f"log {run}: not predicted ({e})", "note")
+                    continue
                 p = p[p["loss"].notna()].reset_index(drop=True)
                 if rf.where is not None:
                     from .expr import select_rows
@@ -496,8 +500,13 @@ def _curve_sections(rf: ReportFit, sec: Section, alpha: float):
             sec.table(pd.DataFrame(rows), f"Each log predicted from its own LR schedule; scored on {scored}",
                       digits=5)
     schedules = dict(rf.schedules) if rf.schedules else (_log_schedules(logs) if logs is not None else {})
-    model = explorer_model(res, rf.explorer if isinstance(rf.explorer, Mapping) else None) \
-        if rf.explorer is not False and _explorer_law(res.law) else None
+    model = None
+    if rf.explorer is not False and _explorer_law(res.law):
+        try:
+            model = explorer_model(res, rf.explorer if isinstance(rf.explorer, Mapping) else None)
+        except ScalelawError as e:
+            sec.text(f"No schedule explorer: its start settings are no WSD schedule ({e}).", "note")
+            rf = ReportFit(**{**rf.__dict__, "explorer": False})
     if not schedules and model is not None:
         schedules = {"WSD (the explorer's start)": _spec(model["defaults"])}
     if schedules:

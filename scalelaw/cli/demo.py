@@ -325,7 +325,9 @@ def run(args) -> int:
              "shipped runs all saw the same number of tokens, so this part runs on 60 synthetic runs of a known "
              f"Chinchilla law (E = {TRUE['E']}, A = {TRUE['A']:g}, B = {TRUE['B']:g}, α = {TRUE['alpha']}, "
              f"β = {TRUE['beta']}; 0.5% noise, seeded) and on IsoFLOP profiles of the same law (5 budgets × 8 "
-             "model sizes): every fitted number can be checked against the truth.")
+             "model sizes): every fitted number can be checked against the truth. The true allocation "
+             f"exponents are a = β/(α+β) = {TRUE['beta'] / (TRUE['alpha'] + TRUE['beta']):.3f} (N_opt ∝ C^a) and "
+             f"b = α/(α+β) = {TRUE['alpha'] / (TRUE['alpha'] + TRUE['beta']):.3f} (D_opt ∝ C^b).")
     sec.table(pd.DataFrame(rec), "The fitted parameters and their 95% intervals against the truth", digits=4)
     table = allocate.compute_optimal(res, np.geomspace(1e18, 1e24, 25))
     sec.figure(lambda: plot.frontier(table, iso, param_count="total"), "allocation-methods",
