@@ -7,8 +7,8 @@ Library messages are neutral: they say what is wrong and what to do without nami
 Python keyword or a command-line flag.  When the remedy is an option, the error carries its
 name in :attr:`ScalelawError.option`; ``str(error)`` then ends with the Python spelling
 (``(fix={name: value})``) and the CLI prints its flag instead (``(--fix P=V)``).  A message
-that names the option as a word (``cannot parse where 'N >>> 3'``) gets no suffix; the CLI
-puts the flag in that word's place (``cannot parse --where 'N >>> 3'``).
+that names the option before the value it quotes (``cannot parse where 'N >>> 3'``) gets
+no suffix; the CLI puts the flag in that place (``cannot parse --where 'N >>> 3'``).
 """
 from __future__ import annotations
 
@@ -56,10 +56,18 @@ class ScalelawError(ValueError):
         return (_rebuild, (type(self), self.message, self.option))
 
 
-def mentions(message: str, option: str) -> bool:
-    """Whether ``message`` names ``option`` as a word (then no spelling is appended)."""
+def mention(message: str, option: str):
+    """Where ``message`` names ``option`` as the thing it quotes (``cannot parse where
+    'N >>> 3'``, ``unknown column 'z' in where 'C > 1'``): the match, else None.  Only
+    that form counts; the same word elsewhere (a column named x) is just a word."""
     import re
-    return re.search(rf"(?<![\w-]){re.escape(option)}(?![\w=(-])", message) is not None
+    return re.search(rf"(?<![\w-]){re.escape(option)}(?= ')", message)
+
+
+def mentions(message: str, option: str) -> bool:
+    """Whether ``message`` names ``option`` (see :func:`mention`; then no spelling is
+    appended)."""
+    return mention(message, option) is not None
 
 
 def _rebuild(cls, message, option):

@@ -285,7 +285,14 @@ def test_error_text_spells_each_command_its_own_flags():
     from scalelaw.errors import ScalelawError
     parsers = build_parser()._scalelaw_commands
     err = ScalelawError("log.csv: no loss values; name the loss column", option="loss")
-    assert error_text(err, "fit", parsers["fit"]) == "log.csv: no loss values; name the --loss column"
+    assert error_text(err, "fit", parsers["fit"]) == "log.csv: no loss values; name the loss column (--loss COL)"
+    # the option's word elsewhere in a message is just a word: no flag put into a column list
+    xs = ScalelawError("no column for N; the table has: x, D, loss; name the column", option="x")
+    assert error_text(xs, "fit", parsers["fit"]) == ("no column for N; the table has: x, D, loss; "
+                                                    "name the column (--x COL)")
+    where = ScalelawError("cannot parse where 'N >>> 3': invalid syntax", option="where")
+    assert error_text(where, "fit", parsers["fit"]) == "cannot parse --where 'N >>> 3': invalid syntax"
+    assert str(where) == "cannot parse where 'N >>> 3': invalid syntax"
     text = error_text(err, "inspect", parsers["inspect"])
     assert text.endswith("(--column loss=SOURCE)") and "--loss" not in text
     x = ScalelawError("no column for N; name the column", option="x")

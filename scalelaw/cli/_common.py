@@ -39,7 +39,7 @@ def error_text(err, command: str | None = None, parser=None) -> str:
     that command has are named (its own remedy from :data:`COMMAND_SPELLING` otherwise)."""
     import re
 
-    from ..errors import mentions
+    from ..errors import mention
     message = getattr(err, "message", None) or str(err)
     option = getattr(err, "option", None) or ""
     flag = {**FLAG_SPELLING, **COMMAND_SPELLING.get(command or "", {})}.get(option)
@@ -50,9 +50,8 @@ def error_text(err, command: str | None = None, parser=None) -> str:
         return message
     if not name:         # a remedy in words
         return f"{message} ({flag})"
-    if name.group() == "--" + option and mentions(message, option):   # the last mention: the remedy's
-        hits = list(re.finditer(rf"(?<![\w-]){re.escape(option)}(?![\w=(-])", message))
-        at = hits[-1]
+    at = mention(message, option)
+    if name.group() == "--" + option and at is not None:   # "cannot parse where '...'"
         return message[:at.start()] + "--" + option + message[at.end():]
     return f"{message} ({flag})"
 

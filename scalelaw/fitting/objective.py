@@ -29,7 +29,7 @@ class Objective:
 
     def __post_init__(self):
         if self.loss not in ("huber", "l2"):
-            raise ScalelawError(f"unknown loss {self.loss!r}; use 'huber' or 'l2'")
+            raise ScalelawError(f"unknown objective {self.loss!r}; use 'huber' or 'l2'")
         if self.space not in ("log", "linear"):
             raise ScalelawError(f"unknown space {self.space!r}; use 'log' or 'linear'")
         if not self.delta > 0:
