@@ -140,3 +140,47 @@ def test_user_laws_through_the_cli(mylaws, tmp_path, capsys):
     curve = pd.read_csv(pred)
     truth = _true_curve(mylaws.MyS1(warmup=100), curve)
     assert np.max(np.abs(curve["loss_pred"] / truth - 1)) < 0.003
+
+
+def test_review_cases_for_user_laws(mylaws, tmp_path):
+    """A bare curve law without conventions fits through fit_lr; a registered law reloads from
+    JSON by its name; sl.fit on logs bootstraps blocks by default and takes 'point'."""
+    from scalelaw.laws import register
+    from scalelaw.laws.curves import CurveLaw
+
+    class Plain(mylaws.MyS1):
+        conventions = auto_conventions = ()
+    law = Plain(warmup=100)
+    df = _logs(law)
+    res = fit_lr(df, law)
+    np.testing.assert_allclose(res.params.to_numpy(), TRUE_S1, rtol=0.1)
+    assert issubclass(Plain, CurveLaw)
+    register("reg_s1", mylaws.MyS1)
+    reg = fit_lr(df, sl.get_law("reg_s1", warmup=100))
+    back = FitResult.from_json(reg.to_json())
+    assert type(back.law) is mylaws.MyS1
+    blocks = sl.fit(df, law, columns={"loss": "loss"}, bootstrap=3)
+    assert blocks.boot_groups.startswith("blocks of")
+    points = sl.fit(df, law, columns={"loss": "loss"}, bootstrap=3, groups="point")
+    assert points.boot_groups is None and len(points.boot) == 3
+
+
+def test_anchored_parameter_on_its_bound_is_said(tmp_path):
+    """The multi-power law's anchored B held at a bound gets a note."""
+    from scalelaw.laws import get_law
+    law = get_law("multipower", warmup=100)
+    rng = np.random.default_rng(0)
+    frames = []
+    for name, spec in {"const": "constant:peak=1e-3,steps=2000,warmup=100",
+                       "step": "constant:peak=1e-3,steps=1000,warmup=100+constant:peak=3e-4,steps=1000"}.items():
+        s = parse_schedule(spec)
+        steps = np.arange(s.total + 1)
+        f = pd.DataFrame({"run": name, "step": steps, "lr": s(steps), "loss": np.nan})
+        obs = (steps % 20 == 0) & (steps >= 100)
+        d = law.prepare(f.assign(y=np.where(obs, 1.0, np.nan)), target="y")
+        p = np.array([2.0, 0.8, 0.5, 300.0, 2.0, 0.5, 0.6])
+        f.loc[obs, "loss"] = law.evaluate(d.x, p) * (1 + 0.002 * rng.standard_normal(d.n))
+        frames.append(f)
+    res = fit_lr(pd.concat(frames, ignore_index=True), law, bounds={"B": (0, 100)})
+    assert res.params["B"] == pytest.approx(100)
+    assert any(n.startswith("B = 100 (anchored) is on its upper bound") for n in res.notes), res.notes

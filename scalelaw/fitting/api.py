@@ -49,8 +49,9 @@ def fit(data, law, *, columns: Mapping[str, str] | None = None, where: str | Non
         the per-point function ``"huber"`` (δ = ``delta``) or ``"l2"``, on ``"log"`` or
         ``"linear"`` residuals, over-predictions weighed ``1 + overpredict`` times.
     bootstrap : number of resamples (0: none); ``groups`` (a column) resamples whole
-        groups; for the LR-schedule laws ``groups="block"`` resamples blocks of consecutive
-        points of each run (serially correlated logs).  Serial unless ``n_jobs`` or
+        groups; for the LR-schedule laws ``groups="block"`` (their default) resamples blocks
+        of consecutive points of each run (serially correlated logs), ``"run"`` whole runs
+        and ``"point"`` single points.  Serial unless ``n_jobs`` or
         ``pool`` (any object with ``map``) is given.
     n_polish : how many of the best grid points are polished (default: the law's
         ``n_polish`` hint, else 4).
@@ -69,6 +70,10 @@ def fit(data, law, *, columns: Mapping[str, str] | None = None, where: str | Non
     xmap, ycol = _column_options(law, columns, x, y)
     settings = Objective(loss=objective, delta=float(delta), space=space, overpredict=float(overpredict))
     per_step = law.predicts_curves
+    if per_step and groups is None:
+        groups = "block"   # per-step logs are serially correlated: blocks by default
+    if per_step and isinstance(groups, str) and groups in ("point", "run"):
+        groups = None if groups == "point" else "run"
     boot_groups = True if groups is not None else None
     if per_step and isinstance(groups, str) and groups == "block":
         boot_groups, groups = "block", None   # per-step logs: blocks of consecutive points

@@ -22,8 +22,9 @@ def curve_prediction(result, source, alpha: float = 0.05, **options) -> pd.DataF
     if source is None:
         raise ScalelawError(f"{law.name} predicts loss curves: give a schedule "
                             "(spec or per-step LRs) or a log frame to predict")
-    if isinstance(source, os.PathLike):
-        source = os.fspath(source)
+    if isinstance(source, os.PathLike):   # a path object is a log (a string is a schedule spec)
+        from ..io.curves import read_curves
+        source = read_curves(source, require_loss=False)
     design, out = law.curve_design(source, **options)
     mean, _, _, lo, hi = curve_band(result, law, design.x, alpha)
     notes = curve_validity(result, law.domain(design), mean)

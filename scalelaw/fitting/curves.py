@@ -116,22 +116,25 @@ def fit_lr(data: pd.DataFrame | str | os.PathLike | Sequence, law: str | Law = "
             wmap = {r: float(run_weights.get(r, 1.0)) for r in counts.index}
         df["weight"] = df["run"].map(wmap).fillna(0.0)
         notes.append(f"run weights: {run_weights if isinstance(run_weights, str) else dict(run_weights)}")
-    fit_options.setdefault("groups", "block")   # bootstrap unit; "point" -> None (points)
-    if isinstance(fit_options["groups"], str) and fit_options["groups"] == "point":
-        fit_options["groups"] = None
+    fit_options.setdefault("groups", "block")   # bootstrap unit: block, run or point
     res, tried = None, []
     for candidate in laws:
         r = fit(df, candidate, columns={"loss": "loss"}, **fit_options)
-        tried.append((candidate.config().get("convention", candidate.conventions[0]), r.objective))
+        tried.append((_convention(candidate), r.objective))
         if res is None or r.objective < res.objective:
             res = r
     if len(tried) > 1:
-        chosen = res.law.config().get("convention", res.law.conventions[0])
+        chosen = _convention(res.law)
         notes.append(f"warmup convention {chosen} chosen by objective ("
                      + ", ".join(f"{c}: {o:.6g}" for c, o in tried) + ")")
     fill = res.design_info.get("lr_fill", {})
     res.notes.extend(notes + [f"{k}: {v}" for k, v in fill.items()])
     return res
+
+
+def _convention(law):
+    """The warmup convention a law uses (its option, else its first, the default)."""
+    return law.config().get("convention") or next(iter(law.conventions), None)
 
 
 __all__ = ["fit_lr"]

@@ -200,6 +200,11 @@ class Problem:
             self.anchored = {t: float(p[names.index(t)]) for t in stage.take}
             self.fixed.update(self.anchored)
             note = stage.note.format(**self.anchored) if stage.note else None
+            on = params_at_bound(list(names), p, sub.bounds, check=stage.take,
+                                 log_params=stage.law.log_params)
+            for t, side in on.items():
+                self.notes.append(f"{t} = {self.anchored[t]:.6g} (anchored) is on its {side} bound "
+                                  f"{sub.bounds[t][0 if side == 'lower' else 1]:.6g}: widen the bound or fix it")
         if note:
             self.notes.append(note)
 

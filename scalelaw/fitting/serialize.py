@@ -135,14 +135,17 @@ def _check_fit_json(d: dict, where: str) -> None:
 def _law_class_path(law):
     """``"module:Class"`` of a law the registry does not build under its name (a user's
     subclass), else None; ``from_json`` imports it to rebuild the law."""
-    from ..laws import REGISTRY, law_path
+    from ..laws.registry import BUILTIN, law_path
     path = law_path(law)
-    return None if REGISTRY.get(law.name.lower()) == path or law.name == "formula" else path
+    return None if BUILTIN.get(law.name.lower()) == path or law.name == "formula" else path
 
 
 def _law_from_json(d, config):
-    from ..laws import get_law, law_class
-    if d.get("law_class"):
+    """The law of a fit JSON: a registered name (scalelaw's own laws, or one the user has
+    registered in this process) first, else the recorded ``law_class`` import path."""
+    from ..laws import REGISTRY, get_law, law_class
+    name = str(d.get("law", "")).lower()
+    if d.get("law_class") and name not in REGISTRY:
         return law_class(d["law_class"])(**config)
     return get_law(d["law"], **config)
 

@@ -121,6 +121,10 @@ class Law:
     #: an LR-schedule law: its data are per-step logs (rows without a loss are kept, they
     #: carry the LR history) and it predicts loss curves through :meth:`curve_design`
     predicts_curves: bool = False
+    #: warmup conventions a curve law offers (its ``convention`` option); ``fit_lr`` with
+    #: ``convention="auto"`` fits each of ``auto_conventions`` and keeps the best
+    conventions: tuple[str, ...] = ()
+    auto_conventions: tuple[str, ...] = ()
 
     def __init__(self):
         self.bounds: dict[str, tuple[float, float]] = dict(self.default_bounds())
@@ -151,16 +155,21 @@ class Law:
 
     @classmethod
     def options(cls) -> tuple[str, ...]:
-        """The keyword options the law's constructor takes (those :meth:`config` may hold)."""
+        """The keyword options the law's constructor takes (those :meth:`config` may hold).
+        A constructor with ``**kwargs`` also takes the options of :meth:`config`."""
         sig = inspect.signature(cls.__init__)
         return tuple(n for n, q in sig.parameters.items()
                      if n != "self" and q.kind in (q.POSITIONAL_OR_KEYWORD, q.KEYWORD_ONLY))
+
+    @classmethod
+    def _takes_any_option(cls) -> bool:
+        return any(q.kind == q.VAR_KEYWORD for q in inspect.signature(cls.__init__).parameters.values())
 
     def replace(self, **changes) -> "Law":
         """A new law of the same class with :meth:`config` updated by ``changes`` (works for
         user-defined subclasses as well as the registered laws)."""
         unknown = [k for k in changes if k not in self.options()]
-        if unknown:
+        if unknown and not self._takes_any_option():
             raise ScalelawError(f"law {self.name} has no option {', '.join(unknown)}; its options: "
                                 f"{', '.join(self.options()) or 'none'}")
         return type(self)(**{**self.config(), **changes})

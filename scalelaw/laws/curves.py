@@ -161,10 +161,6 @@ class CurveLaw(Law):
     _need_N = False
     #: per-step logs in, loss curves out; rows without a loss carry the LR between losses
     predicts_curves = True
-    #: the warmup conventions the law offers (its ``convention`` option); ``fit_lr`` with
-    #: ``convention="auto"`` fits each of :attr:`auto_conventions` and keeps the best
-    conventions: tuple[str, ...] = ()
-    auto_conventions: tuple[str, ...] = ()
 
     def __init__(self, warmup: int | None = None, schedule: str | None = None):
         self.warmup = None if warmup is None else int(warmup)
@@ -220,6 +216,9 @@ class CurveLaw(Law):
         import pandas as pd
         if isinstance(source, pd.DataFrame):
             return self._log_curve(source, every, warmup)
+        if self._need_N:
+            raise ScalelawError(f"{self.name} needs the run's model size N to predict a curve: "
+                                "predict from a log frame with an N column")
         sched = parse_schedule(source)
         T = sched.total
         if steps is None:

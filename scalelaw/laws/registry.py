@@ -7,7 +7,7 @@ from ..errors import ScalelawError
 from .base import Law
 
 #: name -> "module:Class"; classes are imported on first use
-REGISTRY: dict[str, str] = {
+REGISTRY: dict[str, "str | type"] = {
     "powerlaw": "scalelaw.laws.scaling:PowerLaw",
     "powerlaw_const": "scalelaw.laws.scaling:PowerLawConst",
     "chinchilla": "scalelaw.laws.scaling:Chinchilla",
@@ -21,12 +21,16 @@ REGISTRY: dict[str, str] = {
     "s1power": "scalelaw.laws.momentum:S1PowerLaw",
 }
 
+#: the laws scalelaw ships (a fit of one of these is rebuilt from its name alone)
+BUILTIN: dict[str, str] = dict(REGISTRY)
+
+
 def register(name: str, cls: type) -> None:
     """Register a law class under ``name`` (then ``get_law(name)`` and ``--law name`` build
     it).  A law can also be named by its import path, ``"package.module:ClassName"``."""
     if not (isinstance(cls, type) and issubclass(cls, Law)):
         raise ScalelawError(f"register needs a Law subclass, not {cls!r}")
-    REGISTRY[name.strip().lower()] = f"{cls.__module__}:{cls.__qualname__}"
+    REGISTRY[name.strip().lower()] = cls
 
 
 def law_path(law: Law) -> str:
@@ -38,6 +42,8 @@ def law_class(name: str) -> type:
     """The class a registered name or a ``"module:ClassName"`` path refers to."""
     key = name.strip()
     target = REGISTRY.get(key.lower(), key)
+    if isinstance(target, type):   # registered as a class
+        return target
     mod, _, cls = target.partition(":")
     try:
         obj = importlib.import_module(mod)
