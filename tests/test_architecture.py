@@ -60,17 +60,58 @@ def _resolve(current: str, is_package: bool, node) -> list[str]:
     return targets
 
 
+def _lazy_names() -> dict[str, str]:
+    """The top-level namespace's lazy names -> the module each one loads."""
+    tree = ast.parse(MODULES["scalelaw"].read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "_LAZY" for t in node.targets):
+            table = ast.literal_eval(node.value)
+            return {k: v[0] for k, v in table.items()}
+    return {}
+
+
+LAZY = _lazy_names()
+
+
+def _targets(name: str, path: Path, node) -> list[str]:
+    """The package modules an import statement (or an ``import_module("scalelaw...")``
+    call) depends on; names from the lazy top-level namespace count as their modules."""
+    if isinstance(node, ast.Call):
+        f = node.func
+        called = getattr(f, "attr", None) or getattr(f, "id", None)
+        if called == "import_module" and node.args and isinstance(node.args[0], ast.Constant) \
+                and isinstance(node.args[0].value, str):
+            return [node.args[0].value]
+        return []
+    out = []
+    for t in _resolve(name, path.name == "__init__.py", node):
+        if t == "scalelaw" and isinstance(node, ast.ImportFrom):   # from .. import fit
+            out += [LAZY.get(a.name, f"scalelaw.{a.name}") for a in node.names]
+        elif t == "scalelaw" and isinstance(node, ast.Import):
+            out.append("scalelaw")
+        else:
+            out.append(t)
+    return out
+
+
+def _parents(module: str) -> list[str]:
+    """The packages importing ``module`` runs first (``a.b.c`` -> ``a.b``; not the root)."""
+    parts = module.split(".")
+    return [".".join(parts[:i]) for i in range(2, len(parts))]
+
+
 def _edges() -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {}
     for name, path in MODULES.items():
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         deps = set()
         for node in ast.walk(tree):   # every import, at module level or inside functions
-            if isinstance(node, (ast.Import, ast.ImportFrom)):
-                for t in _resolve(name, path.name == "__init__.py", node):
+            if isinstance(node, (ast.Import, ast.ImportFrom, ast.Call)):
+                for t in _targets(name, path, node):
                     if t.startswith("scalelaw.") and t in MODULES:
                         deps.add(t)
-        graph[name] = deps - {name}
+                        deps.update(p for p in _parents(t) if p in MODULES)
+        graph[name] = deps - {name} - set(_parents(name))
     return graph
 
 
@@ -117,6 +158,16 @@ def test_import_graph_has_no_circles():
         if m not in state:
             visit(m, [])
     assert not cycles, "import circles:\n" + "\n".join(cycles)
+
+
+def test_the_checker_sees_lazy_names_and_import_module(tmp_path):
+    """``from .. import fit`` (a lazy top-level name) and ``importlib.import_module`` strings
+    count as imports of the modules they load."""
+    from_lazy = ast.parse("def f():\n    from .. import fit\n").body[0].body[0]
+    assert _targets("scalelaw.io.table", MODULES["scalelaw.io.table"], from_lazy) == ["scalelaw.fitting.api"]
+    call = ast.parse("importlib.import_module('scalelaw.cli')").body[0].value
+    assert _targets("scalelaw.laws.base", MODULES["scalelaw.laws.base"], call) == ["scalelaw.cli"]
+    assert _parents("scalelaw.fitting.api") == ["scalelaw.fitting"]
 
 
 def test_the_checker_sees_function_level_imports(tmp_path):
