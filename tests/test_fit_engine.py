@@ -339,3 +339,18 @@ def test_non_positive_predictions_are_said_out_loud():
     with pytest.warns(ScalelawWarning, match=r"predicted loss\(es\) <= 0"):
         out = res.predict(N=[1e20])
     assert out["mean"].iloc[0] < 0
+
+
+def test_leave_one_group_out_through_a_pool():
+    """The refits run through any object with ``map`` and give the serial scores."""
+    from concurrent.futures import ThreadPoolExecutor
+    rng = np.random.default_rng(1)
+    N = np.repeat(np.geomspace(1e7, 1e9, 5), 4)
+    D = N * np.tile([5.0, 10.0, 20.0, 40.0], 5)
+    loss = (1.8 + 400 / N ** 0.34 + 2000 / D ** 0.36) * np.exp(0.003 * rng.standard_normal(N.size))
+    df = pd.DataFrame({"N": N, "D": D, "loss": loss})
+    serial = sl.leave_one_group_out(df, "chinchilla", by="N")
+    with ThreadPoolExecutor(2) as ex:
+        pooled = sl.leave_one_group_out(df, "chinchilla", by="N", pool=ex)
+    pd.testing.assert_frame_equal(serial, pooled)
+    assert len(serial) == 5 and (serial["mape"] < 0.05).all()
