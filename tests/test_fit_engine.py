@@ -354,3 +354,14 @@ def test_leave_one_group_out_through_a_pool():
         pooled = sl.leave_one_group_out(df, "chinchilla", by="N", pool=ex)
     pd.testing.assert_frame_equal(serial, pooled)
     assert len(serial) == 5 and (serial["mape"] < 0.05).all()
+
+
+def test_leave_one_group_out_reports_progress():
+    rng = np.random.default_rng(1)
+    N = np.repeat(np.geomspace(1e7, 1e9, 4), 4)
+    D = N * np.tile([5.0, 10.0, 20.0, 40.0], 4)
+    loss = (1.8 + 400 / N ** 0.34 + 2000 / D ** 0.36) * np.exp(0.003 * rng.standard_normal(N.size))
+    calls = []
+    sl.leave_one_group_out(pd.DataFrame({"N": N, "D": D, "loss": loss}), "chinchilla", by="N",
+                           progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]

@@ -67,6 +67,11 @@ class Progress:
 
     def __call__(self, done: int, total: int | None = None) -> None:
         done = int(done)
+        if total and int(total) != self.total:   # the library knows the count (groups of a CV)
+            self.total = int(total)
+            if self.bar is not None:
+                self.bar.total = self.total
+                self.bar.refresh()
         if self.bar is not None:
             self.bar.update(max(0, done - self.done))
         elif not self.quiet and not self.estimated and 0 < done < self.total:

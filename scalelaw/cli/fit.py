@@ -118,7 +118,7 @@ def _fit_table(args, law_obj) -> int:
     from ..fitting import fit, leave_one_group_out
     from ..errors import ScalelawWarning
     from ._common import load_table, parse_assignments, report_stream
-    from ._progress import Ticker
+    from ._progress import Progress, Ticker
 
     out = report_stream(args.json, args.plot)
     fix = parse_assignments(args.fix, "--fix")
@@ -141,7 +141,9 @@ def _fit_table(args, law_obj) -> int:
         _bootstrap(res, args, groups=True if args.groups else None)
         print(res.summary(), file=out)
         if args.cv:
-            cv = leave_one_group_out(data, law_obj, by=args.cv, columns=columns, **common)
+            with Progress("leave-one-group-out", 0, quiet=args.quiet, unit="refit") as prog:
+                cv = leave_one_group_out(data, law_obj, by=args.cv, columns=columns, progress=prog,
+                                         **common)
             print(f"\nleave-one-group-out by {args.cv}:", file=out)
             print(cv.to_string(index=False), file=out)
             m = cv.attrs["mean"]

@@ -215,12 +215,14 @@ def _jsonable(v):
         return False
 
 
-def leave_one_group_out(data, law, by: str, *, pool: Any = None, **options) -> pd.DataFrame:
+def leave_one_group_out(data, law, by: str, *, pool: Any = None, progress: Any = None,
+                        **options) -> pd.DataFrame:
     """Refit without each group (e.g. ``by="N"``: each model size) and score the fit on the
     group left out.  Returns one row per group (``group, n, rmse, mape, max_abs_err``) and
     the mean over groups in ``.attrs["mean"]``.  The refits run serially unless ``pool``
     (any object with ``map``, e.g. an executor of :mod:`scalelaw.train.executors`, a
-    ``multiprocessing`` pool) is given.  Other keywords go to :func:`fit`."""
+    ``multiprocessing`` pool) is given; ``progress(done, total)`` is called after each
+    refit.  Other keywords go to :func:`fit`."""
     from ..laws import get_law
     from .data import prepare_frame
 
@@ -237,7 +239,11 @@ def leave_one_group_out(data, law, by: str, *, pool: Any = None, **options) -> p
           if k not in ("bootstrap", "holdout", "where", "x", "y", "columns")}
     tasks = [(frame.loc[labels != g].rename(columns={"y": law1.target}),
               frame.loc[labels == g].reset_index(drop=True), law1, kw) for g in groups]
-    scores = list((pool.map if pool is not None else map)(_refit_and_score, tasks))
+    scores = []
+    for sc in (pool.map if pool is not None else map)(_refit_and_score, tasks):
+        scores.append(sc)
+        if progress is not None:
+            progress(len(scores), len(tasks))
     rows = [{"group": g, **sc} for g, sc in zip(groups, scores)]
     out = pd.DataFrame(rows)
     out.attrs["mean"] = out[["rmse", "mape", "max_abs_err"]].mean().to_dict()
