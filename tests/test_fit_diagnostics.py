@@ -182,7 +182,8 @@ def test_n_jobs_2_gives_the_serial_draws_on_forkserver_workers(started):
     a = sl.fit(_small(), "powerlaw_const", bootstrap=40, seed=3)
     assert started == []
     b = sl.fit(_small(), "powerlaw_const", bootstrap=40, seed=3, n_jobs=2)
-    assert len(started) == 2 and set(started) <= {"forkserver", "spawn"}
+    # workers start on demand (this process refits chunks while the first one starts)
+    assert 1 <= len(started) <= 2 and set(started) <= {"forkserver", "spawn"}
     assert np.array_equal(a.boot.to_numpy(), b.boot.to_numpy())
     assert multiprocessing.active_children() == []
     # another seed, other draws (the comparison above can fail)
@@ -262,9 +263,25 @@ def test_degenerate_fits_are_said_out_loud():
     loss = 2.0 + 0.05 * np.log10(C / 1e18) + 0.01 * rng.standard_normal(C.size)
     res = sl.fit({"C": C, "loss": loss}, "powerlaw_const", columns={"C": "C"})
     assert any("R2" in n and "< 0" in n for n in res.notes), res.notes
+    # the amplitude driven to ~1e-300 (a log-scale parameter cannot reach 0) is on its bound
+    assert res.at_bound.get("A") == "lower" and any(n.startswith("A = ") and "lower bound" in n
+                                                    for n in res.notes), res.notes
     assert "fits worse than a constant" in res.summary()
     assert any("fits worse than a constant" in n for n in json.loads(res.to_json())["notes"])
     # a fit to data that follow the law has no such note
     good = 1.7 + 300 * C ** -0.1 * np.exp(0.002 * rng.standard_normal(C.size))
     ok = sl.fit({"C": C, "loss": good}, "powerlaw_const", columns={"C": "C"})
     assert not any("worse than a constant" in n or "not identified" in n for n in ok.notes), ok.notes
+
+
+def test_zero_degrees_of_freedom_is_refused():
+    """As many points as free parameters: refused (docs/fitting.md), with the remedy."""
+    import scalelaw as sl
+    from scalelaw.errors import ScalelawError
+    N = np.array([1e7, 1e8, 1e9])
+    with pytest.raises(ScalelawError, match="3 data point.*3 free parameters.*no degrees of freedom"):
+        sl.fit({"N": N, "loss": 2.0 + 50 * N ** -0.3}, "powerlaw_const", columns={"N": "N"})
+    res = sl.fit({"N": N, "loss": 2.0 + 50 * N ** -0.3}, "powerlaw_const", columns={"N": "N"},
+                 fix={"E": 2.0})
+    assert res.dof == 1
+
