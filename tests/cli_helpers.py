@@ -23,6 +23,14 @@ def one_line(err):
     return lines[0]
 
 
+def chinchilla_runs(rng, sizes=4, noise=0.003):
+    """``sizes`` model sizes x 4 token counts of 1.8 + 400/N^0.34 + 2000/D^0.36 (a frame)."""
+    N = np.repeat(np.geomspace(1e7, 1e9, sizes), 4)
+    D = N * np.tile([5.0, 10.0, 20.0, 40.0], sizes)
+    loss = (1.8 + 400 / N ** 0.34 + 2000 / D ** 0.36) * np.exp(noise * rng.standard_normal(N.size))
+    return pd.DataFrame({"N": N, "D": D, "loss": loss})
+
+
 def write_runs(path, rng):
     """40 runs (8 sizes x 5 token counts) of E + A/N^0.34 + B/D^0.36 with 0.4% noise."""
     N = np.repeat(np.geomspace(5e7, 5e9, 8), 5)

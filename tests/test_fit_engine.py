@@ -344,11 +344,8 @@ def test_non_positive_predictions_are_said_out_loud():
 def test_leave_one_group_out_through_a_pool():
     """The refits run through any object with ``map`` and give the serial scores."""
     from concurrent.futures import ThreadPoolExecutor
-    rng = np.random.default_rng(1)
-    N = np.repeat(np.geomspace(1e7, 1e9, 5), 4)
-    D = N * np.tile([5.0, 10.0, 20.0, 40.0], 5)
-    loss = (1.8 + 400 / N ** 0.34 + 2000 / D ** 0.36) * np.exp(0.003 * rng.standard_normal(N.size))
-    df = pd.DataFrame({"N": N, "D": D, "loss": loss})
+    from cli_helpers import chinchilla_runs
+    df = chinchilla_runs(np.random.default_rng(1), sizes=5)
     serial = sl.leave_one_group_out(df, "chinchilla", by="N")
     with ThreadPoolExecutor(2) as ex:
         pooled = sl.leave_one_group_out(df, "chinchilla", by="N", pool=ex)
@@ -357,11 +354,8 @@ def test_leave_one_group_out_through_a_pool():
 
 
 def test_leave_one_group_out_reports_progress():
-    rng = np.random.default_rng(1)
-    N = np.repeat(np.geomspace(1e7, 1e9, 4), 4)
-    D = N * np.tile([5.0, 10.0, 20.0, 40.0], 4)
-    loss = (1.8 + 400 / N ** 0.34 + 2000 / D ** 0.36) * np.exp(0.003 * rng.standard_normal(N.size))
+    from cli_helpers import chinchilla_runs
     calls = []
-    sl.leave_one_group_out(pd.DataFrame({"N": N, "D": D, "loss": loss}), "chinchilla", by="N",
+    sl.leave_one_group_out(chinchilla_runs(np.random.default_rng(1)), "chinchilla", by="N",
                            progress=lambda done, total: calls.append((done, total)))
     assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]

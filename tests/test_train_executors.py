@@ -116,14 +116,11 @@ def test_leave_one_group_out_on_the_local_executor():
     """The leave-one-group-out refits run on a LocalExecutor and equal the serial ones."""
     import numpy as np
     import pandas as pd
+    from cli_helpers import chinchilla_runs
 
     import scalelaw as sl
     from scalelaw.train.executors import LocalExecutor
-    rng = np.random.default_rng(2)
-    N = np.repeat(np.geomspace(1e7, 1e9, 4), 4)
-    D = N * np.tile([5.0, 10.0, 20.0, 40.0], 4)
-    loss = (1.8 + 400 / N ** 0.34 + 2000 / D ** 0.36) * np.exp(0.003 * rng.standard_normal(N.size))
-    df = pd.DataFrame({"N": N, "D": D, "loss": loss})
+    df = chinchilla_runs(np.random.default_rng(2))
     serial = sl.leave_one_group_out(df, "chinchilla", by="N")
     pooled = sl.leave_one_group_out(df, "chinchilla", by="N", pool=LocalExecutor(2, threads_per_worker=1))
     pd.testing.assert_frame_equal(serial, pooled)

@@ -55,17 +55,22 @@ def _table(seed=0):
     return pd.DataFrame({"N": N, "D": D, "loss": L * np.exp(0.003 * rng.standard_normal(len(N)))})
 
 
-def _logs(law, seed=0):
+SPECS = {"const": "constant:peak=1e-3,steps=2000,warmup=100",
+         "cos": "cosine:peak=1e-3,final=1e-4,steps=2000,warmup=100"}
+
+
+def _logs(law, seed=0, specs=SPECS, params=TRUE_S1):
+    """Per-step logs of ``law`` with ``params`` under ``specs``: a loss every 20 steps from
+    step 100, with 0.2% noise."""
     rng = np.random.default_rng(seed)
     frames = []
-    for name, spec in {"const": "constant:peak=1e-3,steps=2000,warmup=100",
-                       "cos": "cosine:peak=1e-3,final=1e-4,steps=2000,warmup=100"}.items():
+    for name, spec in specs.items():
         s = parse_schedule(spec)
         steps = np.arange(s.total + 1)
         f = pd.DataFrame({"run": name, "step": steps, "lr": s(steps), "loss": np.nan})
         obs = (steps % 20 == 0) & (steps >= 100)
         d = law.prepare(f.assign(y=np.where(obs, 1.0, np.nan)), target="y")
-        f.loc[obs, "loss"] = law.evaluate(d.x, TRUE_S1) * (1 + 0.002 * rng.standard_normal(d.n))
+        f.loc[obs, "loss"] = law.evaluate(d.x, params) * (1 + 0.002 * rng.standard_normal(d.n))
         frames.append(f)
     return pd.concat(frames, ignore_index=True)
 
@@ -169,18 +174,9 @@ def test_anchored_parameter_on_its_bound_is_said(tmp_path):
     """The multi-power law's anchored B held at a bound gets a note."""
     from scalelaw.laws import get_law
     law = get_law("multipower", warmup=100)
-    rng = np.random.default_rng(0)
-    frames = []
-    for name, spec in {"const": "constant:peak=1e-3,steps=2000,warmup=100",
-                       "step": "constant:peak=1e-3,steps=1000,warmup=100+constant:peak=3e-4,steps=1000"}.items():
-        s = parse_schedule(spec)
-        steps = np.arange(s.total + 1)
-        f = pd.DataFrame({"run": name, "step": steps, "lr": s(steps), "loss": np.nan})
-        obs = (steps % 20 == 0) & (steps >= 100)
-        d = law.prepare(f.assign(y=np.where(obs, 1.0, np.nan)), target="y")
-        p = np.array([2.0, 0.8, 0.5, 300.0, 2.0, 0.5, 0.6])
-        f.loc[obs, "loss"] = law.evaluate(d.x, p) * (1 + 0.002 * rng.standard_normal(d.n))
-        frames.append(f)
-    res = fit_lr(pd.concat(frames, ignore_index=True), law, bounds={"B": (0, 100)})
+    specs = {"const": "constant:peak=1e-3,steps=2000,warmup=100",
+             "step": "constant:peak=1e-3,steps=1000,warmup=100+constant:peak=3e-4,steps=1000"}
+    df = _logs(law, specs=specs, params=np.array([2.0, 0.8, 0.5, 300.0, 2.0, 0.5, 0.6]))
+    res = fit_lr(df, law, bounds={"B": (0, 100)})
     assert res.params["B"] == pytest.approx(100)
     assert any(n.startswith("B = 100 (anchored) is on its upper bound") for n in res.notes), res.notes
