@@ -218,15 +218,20 @@ def test_n_jobs_convention():
 
 
 @pytest.mark.slow
-def test_ctrl_c_stops_a_parallel_bootstrap_and_writes_nothing(tmp_path):
+@pytest.mark.parametrize("when", ["running", "starting"])
+def test_ctrl_c_stops_a_parallel_bootstrap_and_writes_nothing(tmp_path, when):
+    """Ctrl-C while the workers refit, or while the forkserver still imports the engine
+    (this process then refits chunks itself): out in well under a second or two, one
+    traceback, no process left, nothing written."""
     out = tmp_path / "fit.json"
+    warm = "res.bootstrap(4, n_jobs=2)" if when == "running" else "pass"
     script = textwrap.dedent(f"""
         import numpy as np, scalelaw as sl
         if __name__ == "__main__":
             x = np.geomspace(1e6, 1e10, 25)
             y = (2.0 + 300 * x ** -0.3) * np.exp(np.random.default_rng(7).normal(0, 0.01, 25))
             res = sl.fit({{"N": x, "loss": y}}, "powerlaw_const")
-            res.bootstrap(4, n_jobs=2)            # the worker machinery is up
+            {warm}                                # running: the worker machinery is up
             print("go", flush=True)
             res.bootstrap(200000, n_jobs=2)       # minutes of work
             res.to_json({str(out)!r})
@@ -235,7 +240,7 @@ def test_ctrl_c_stops_a_parallel_bootstrap_and_writes_nothing(tmp_path):
                             text=True, start_new_session=True)
     try:
         assert proc.stdout.readline().strip() == "go"
-        time.sleep(1.5)                              # workers up and refitting
+        time.sleep(1.5 if when == "running" else 0.4)
         assert proc.poll() is None
         t = time.perf_counter()
         os.killpg(proc.pid, signal.SIGINT)            # what Ctrl-C in a terminal does
@@ -249,6 +254,15 @@ def test_ctrl_c_stops_a_parallel_bootstrap_and_writes_nothing(tmp_path):
     assert err.count("KeyboardInterrupt") <= 2        # the parent's traceback only, not one per worker
     assert took < 3.0, took
     assert not out.exists()
+    for _ in range(50):                               # the forkserver and workers go too
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        os.killpg(proc.pid, signal.SIGKILL)
+        pytest.fail("processes of the interrupted bootstrap are still running")
 
 
 def test_degenerate_fits_are_said_out_loud():

@@ -187,14 +187,16 @@ def bootstrap(problem: Problem, p_hat: np.ndarray, n_boot: int = 1000, groups=No
     Serial by default.  ``pool``: any object with ``map(fn, iterable)`` (gets 16 chunks of
     resamples; ``n_jobs`` is then ignored).  ``n_jobs``: worker processes
     (:func:`n_processes`: None or 1 serial, k > 1 that many, -1 all cores), started with
-    the ``forkserver`` (else ``spawn``) method; 4 chunks per process.  The draws are the
+    the ``forkserver`` (else ``spawn``) method, in chunks that shrink towards the end
+    (:func:`_guided_chunks`, so that no process idles while another finishes a large
+    one).  The draws are the
     same whichever way they are computed.  ``progress``: called as ``progress(done, n_boot)``
     as resamples finish, after chunks of 1, 2, 4, ... resamples up to 1% of them (serially)
     or 1/8 of a process's share (processes); not with ``pool``.  For a progress bar."""
     counts = resample_weights(n_boot, problem.n, groups, seed)
     grid = _coarse_grid(problem)
     procs = 1 if pool is not None else min(n_processes(n_jobs), n_boot)
-    n_chunks = 16 if pool is not None else 1 if procs == 1 else 4 * procs
+    n_chunks = 16 if pool is not None else 1 if procs == 1 else _guided_chunks(n_boot, procs)
     if progress is not None and pool is None:   # small first chunks: early reports
         n_chunks = _progress_chunks(n_boot, max(1, n_boot // (100 if procs == 1 else 8 * procs)))
     chunks = [c for c in (np.split(counts, n_chunks) if isinstance(n_chunks, list)
@@ -223,7 +225,7 @@ def bootstrap(problem: Problem, p_hat: np.ndarray, n_boot: int = 1000, groups=No
     else:   # the law, data and start go to each worker once; tasks carry only the counts
         shared = tasks[0][:7] + tasks[0][8:]
         parts = _map_processes(_refit_shared, [t[7] for t in tasks], procs, on_part=finished,
-                               shared=shared)
+                               shared=shared, local=lambda c: _refit_chunk(shared[:7] + (c,) + shared[7:]))
     return np.concatenate(parts, axis=0)
 
 
@@ -240,6 +242,19 @@ def _worker_start(shared):
 def _refit_shared(counts):
     """:func:`_refit_chunk` for one chunk's counts against the worker's payload."""
     return _refit_chunk(_SHARED[:7] + (counts,) + _SHARED[7:])
+
+
+def _guided_chunks(n: int, procs: int) -> list:
+    """Split points for ``n`` resamples on ``procs`` processes: each chunk a ``1/(2·procs)``
+    share of what is left (guided self-scheduling), at least ``n/(16·procs)``; the large
+    chunks go first, the small ones balance the end (and are the ones this process refits
+    itself while the workers start)."""
+    cuts, at, least = [], 0, max(1, n // (16 * procs))
+    while True:
+        at += max(least, -(-(n - at) // (2 * procs)))
+        if at >= n:
+            return cuts
+        cuts.append(at)
 
 
 def _progress_chunks(n: int, cap: int) -> list:
@@ -280,31 +295,83 @@ def _main_importable() -> bool:
     return path is None or os.path.exists(path)
 
 
-def _map_processes(fn, tasks, procs: int, on_part=None, shared=None) -> list:
+def _map_processes(fn, tasks, procs: int, on_part=None, shared=None, local=None) -> list:
     """``[fn(t) for t in tasks]`` on ``procs`` worker processes, in order (``on_part`` gets
     each result as it is collected); each worker starts with ``_SHARED = shared``.  On any
     exception in the parent (Ctrl-C included) or a worker, the workers are terminated at
-    once."""
+    once.
+
+    Starting the workers takes a fresh forkserver about 0.8 s (it imports the engine,
+    measured on the 2-core dev machine; 0.1 s once it runs).  While it does, this process
+    computes tasks from the end of the list itself with ``local(t)`` (the same result as
+    ``fn(t)``), so the start-up is not lost time."""
+    import threading
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures import TimeoutError as FutureTimeout
     from concurrent.futures.process import BrokenProcessPool
 
-    ex = ProcessPoolExecutor(max_workers=min(procs, len(tasks)), mp_context=process_context(),
+    ctx = process_context()
+    _start_server(ctx)
+    ex = ProcessPoolExecutor(max_workers=min(procs, len(tasks)), mp_context=ctx,
                              initializer=_worker_start, initargs=(shared,))
+    n = len(tasks)
+    parts: list = [None] * n
+    futures: dict = {}
+    lock = threading.Lock()
+    share = [0, n]        # the workers get tasks [share[0], share[1]); this process the rest
+    launched = threading.Event()
+    failed: list = []
+
+    def submit_all():     # the first submit starts the workers and blocks until they exist
+        try:
+            while True:
+                with lock:
+                    i = share[0]
+                    if i >= share[1]:
+                        return
+                    share[0] += 1
+                futures[i] = ex.submit(fn, tasks[i])
+                launched.set()
+        except BaseException as e:   # shut down under it (Ctrl-C in the parent), or broken
+            failed.append(e)
+        finally:
+            launched.set()
+
+    feeder = threading.Thread(target=submit_all, name="scalelaw-bootstrap-submit", daemon=True)
     try:
-        futures = [ex.submit(fn, t) for t in tasks]
-        parts = []
-        for f in futures:
+        feeder.start()
+        if local is not None and not launched.wait(0.05):   # the workers are still starting
+            while not launched.is_set():
+                with lock:
+                    j = share[1] - 1
+                    if j < share[0]:
+                        break
+                    share[1] = j
+                parts[j] = local(tasks[j])
+                if on_part is not None:
+                    on_part(parts[j])
+        while feeder.is_alive():
+            feeder.join(0.1)
+        if failed:
+            raise failed[0]
+        for i in range(share[1]):
             while True:   # short waits: the parent stays responsive to Ctrl-C
                 try:
-                    parts.append(f.result(timeout=0.1))
+                    parts[i] = futures[i].result(timeout=0.1)
                     if on_part is not None:
-                        on_part(parts[-1])
+                        on_part(parts[i])
                     break
                 except FutureTimeout:
                     continue
     except BaseException as e:
-        _terminate_workers(ex)
+        with lock:                     # no more submissions
+            share[1] = min(share[1], share[0])
+        try:                           # a worker being started: let it appear, then stop it
+            while feeder.is_alive():
+                feeder.join(0.1)
+        except KeyboardInterrupt:
+            pass
+        _terminate_workers(ex)         # before shutdown, which forgets the processes
         ex.shutdown(wait=False, cancel_futures=True)
         if isinstance(e, BrokenProcessPool):
             raise ScalelawError("a bootstrap worker process stopped unexpectedly (it could not start, "
@@ -313,6 +380,26 @@ def _map_processes(fn, tasks, procs: int, on_part=None, shared=None) -> list:
         raise
     ex.shutdown(wait=True)
     return parts
+
+
+def _start_server(ctx) -> None:
+    """Start the forkserver (if that is the method) with Ctrl-C ignored, which the server
+    process inherits: a Ctrl-C while it imports the engine then prints no traceback of its
+    own (the parent's is enough).  The parent ignores Ctrl-C only while the server process
+    is created (a few milliseconds), and only from the main thread."""
+    import signal
+    import threading
+    if ctx.get_start_method() != "forkserver":
+        return
+    from multiprocessing import forkserver
+    if threading.current_thread() is not threading.main_thread():
+        forkserver.ensure_running()
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.signal(signal.SIGINT, old)
 
 
 def _terminate_workers(ex) -> None:
