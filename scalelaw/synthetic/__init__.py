@@ -15,6 +15,7 @@ from .entropy import (
     unigram_entropy,
 )
 from .datasets import IGNORE_INDEX, SyntheticDataset, train_tokenizer
+from .runs import simulate_runs
 from .sources import MarkovSource, MixtureSource, SwitchingSource, parse_source
 from .tokenizers import (
     BPETokenizer,
@@ -35,5 +36,5 @@ __all__ = [
     "unigram_entropy", "block_distribution", "block_entropies", "conditional_entropies",
     "Tokenizer", "LZWTokenizer", "BPETokenizer", "TokenizerSpec", "parse_tokenizer",
     "chars_per_token", "loss_per_char", "unigram_token_model", "unigram_token_loss_per_char",
-    "reference_curve", "SyntheticDataset", "IGNORE_INDEX", "train_tokenizer",
+    "reference_curve", "SyntheticDataset", "IGNORE_INDEX", "train_tokenizer", "simulate_runs",
 ]
