@@ -353,11 +353,15 @@ class _Design:
         for gi, g in enumerate(parts):
             ng = np.bincount(g).astype(float)
             for ji, j in enumerate(comps):
-                tab = pd.crosstab(g, j).to_numpy(dtype=float) if ji < 2 else None
-                if tab is None:    # identity: each row its own block
+                if ji == 2:    # identity: each row its own block
                     K[gi, ji] = float(len(ng))
-                else:
-                    K[gi, ji] = float(np.sum((tab ** 2).sum(axis=1) / ng))
+                    continue
+                # n_bh: rows in block b of g and block h of j
+                _, inv, nbh = np.unique(g.astype(np.int64) * (int(j.max()) + 1) + j,
+                                        return_inverse=True, return_counts=True)
+                first = np.zeros(len(nbh), np.int64)
+                first[inv] = g
+                K[gi, ji] = float(np.sum(nbh.astype(float) ** 2 / ng[first]))
         return K
 
     def saturated(self) -> bool:
