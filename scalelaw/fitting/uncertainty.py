@@ -26,6 +26,7 @@ KeyboardInterrupt; nothing is returned or stored.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 import numpy as np
 
@@ -128,6 +129,67 @@ def block_labels(groups, residuals, length: int | None = None):
     return labels, length
 
 
+#: Webb's six-point weights: mean 0, variance 1, six values (±√(1/2), ±1, ±√(3/2))
+WEBB = np.array([-np.sqrt(1.5), -1.0, -np.sqrt(0.5), np.sqrt(0.5), 1.0, np.sqrt(1.5)])
+
+
+def wild_weights(n_boot: int, n_clusters: int, seed=0, kind: str | None = None) -> np.ndarray:
+    """(n_boot, n_clusters) wild-bootstrap weights, mean 0 and variance 1.
+
+    ``kind``: ``"rademacher"`` (±1), ``"webb"`` (Webb's six-point weights) or None:
+    Rademacher from 12 clusters on, Webb below (2¹² = 4096 sign patterns is more than the
+    usual number of draws; with fewer clusters sign flips repeat and the six-point weights
+    give 6^G patterns).  Sign flips are preferred where they suffice because a Huber fit
+    with a small δ behaves like least absolute deviations, whose spread depends on the
+    density of the errors at zero: ±e keeps the symmetrized residual distribution, while
+    the six-point weights raise that density by E[1/|v|] ≈ 1.08 and narrow the draws by
+    about 7%.  (For squared error both are exact in the second moment.)"""
+    if kind is None:
+        kind = "rademacher" if n_clusters >= 12 else "webb"
+    rng = np.random.default_rng(seed)
+    if kind == "rademacher":
+        return rng.choice(np.array([-1.0, 1.0]), size=(n_boot, n_clusters))
+    if kind == "webb":
+        return rng.choice(WEBB, size=(n_boot, n_clusters))
+    raise ScalelawError(f"wild bootstrap weights {kind!r}: use 'rademacher' or 'webb'")
+
+
+def wild_observations(problem: Problem, p_hat, n_boot: int, clusters=None, seed=0,
+                      kind: str | None = None) -> np.ndarray:
+    """(n_boot, n) replaced observations of a wild (cluster) bootstrap, natural scale.
+
+    On the fit scale (log of the loss for a log-space fit, else the loss itself) each
+    observation becomes ŷᵢ* = ŷᵢ + eᵢ·v_c: the fitted value plus its residual
+    eᵢ = yᵢ − ŷᵢ times the weight v_c of its cluster c (:func:`wild_weights`), the same for
+    every point of a cluster (``clusters``: labels; None: one cluster per point).  Points
+    never leave the design (every step of a per-step log stays in), and a cluster's
+    residuals keep their correlation.  The residuals are scaled by √(n/(n − k)) (k free
+    and anchored parameters), the HC1 correction for what the fit absorbed.  Rows with a
+    zero base weight keep their observation."""
+    y = np.asarray(problem.y, dtype=float)
+    fitted = problem.predict(np.asarray(p_hat, dtype=float))
+    log = problem.obj.space == "log"
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fy, ff = (np.log(y), np.log(fitted)) if log else (y, fitted)
+    e = fy - ff
+    if not np.all(np.isfinite(e[problem.w > 0])):
+        raise ScalelawError("wild bootstrap: the fit has non-finite residuals (a non-positive "
+                            "prediction or observation in a log-space fit)")
+    e = np.where(np.isfinite(e), e, 0.0)
+    k = int(problem.free_mask.sum()) + len(problem.anchored)
+    n_used = int(np.sum(problem.w > 0))
+    e = e * np.sqrt(n_used / max(residual_dof(n_used, k), 1))
+    if clusters is None:
+        inv = np.arange(len(y))
+    else:
+        inv = np.unique(np.asarray(clusters).astype(str), return_inverse=True)[1]
+    v = wild_weights(n_boot, int(inv.max()) + 1, seed, kind)[:, inv]
+    out = ff[None, :] + e[None, :] * v
+    if log:
+        out = np.exp(out)
+    return np.where(problem.w[None, :] > 0, out, y[None, :])
+
+
 def _coarse_grid(problem: Problem, max_points: int = 100):
     need, axes, _ = problem.grid()
     if not axes:
@@ -142,24 +204,48 @@ def _coarse_grid(problem: Problem, max_points: int = 100):
 
 
 def _refit_chunk(args):
-    """Refit one chunk of resamples (top-level so that process pools can pickle it)."""
-    law, design, obj, base_w, fixed, bounds, p0, counts, grid = args
-    out = np.empty((len(counts), len(p0)))
-    lbfgs = not getattr(law, "costly", False)   # costly laws: Levenberg-Marquardt only
+    """Refit one chunk of resamples (top-level so that process pools can pickle it).
+
+    ``rows``: the chunk's multinomial counts (weights times the base weights), or with
+    ``plan["wild"]`` its replaced observations y* (natural scale).  ``plan["batched"]``:
+    the coarse grid's points and predictions where :mod:`._batched` refits the chunk at
+    once (else None: one :class:`Problem` and polish per resample)."""
+    law, design, obj, base_w, fixed, bounds, p0, rows, grid, plan = args
+    wild = plan["wild"]
+
+    def one(i):
+        if wild:
+            pr = Problem(law, replace(design, y=rows[i]), obj, weights=base_w, fixed=fixed, bounds=bounds)
+        else:
+            pr = Problem(law, design, obj, weights=base_w * rows[i], fixed=fixed, bounds=bounds)
+        return _polish_resample(pr, p0, grid)
+
     with single_threaded_blas():
-        for i, c in enumerate(counts):
-            pr = Problem(law, design, obj, weights=base_w * c, fixed=fixed, bounds=bounds)
-            best, fbest = pr.polish(p0, ftol=1e-12, restarts=1, thorough=False, lbfgs=lbfgs)
-            cands, vals = pr.search(grid, n_best=1)
-            # another basin: polish the coarse grid's best point when it scores close to
-            # (within 5% of) the warm-started optimum and lies elsewhere
-            if len(cands) and vals[0] < 1.05 * fbest and not np.allclose(
-                    pr.to_u(cands[0]), pr.to_u(best), rtol=0.05, atol=0.05):
-                q, fq = pr.polish(cands[0], ftol=1e-12, restarts=1, thorough=False, lbfgs=lbfgs)
-                if fq < fbest:
-                    best = q
-            out[i] = best
+        if plan["batched"] is not None:
+            from . import _batched
+            pr = Problem(law, design, obj, weights=base_w, fixed=fixed, bounds=bounds)
+            W = np.broadcast_to(base_w, rows.shape) if wild else base_w * rows
+            return _batched.refit(pr, p0, W, rows if wild else pr.y, *plan["batched"], fallback=one)
+        out = np.empty((len(rows), len(p0)))
+        for i in range(len(rows)):
+            out[i] = one(i)
     return out
+
+
+def _polish_resample(pr: Problem, p0, grid) -> np.ndarray:
+    """The per-resample refit: polish from the full-data optimum ``p0``, and from the coarse
+    grid's best point when that lies in another basin."""
+    lbfgs = not getattr(pr.law, "costly", False)   # costly laws: Levenberg-Marquardt only
+    best, fbest = pr.polish(p0, ftol=1e-12, restarts=1, thorough=False, lbfgs=lbfgs)
+    cands, vals = pr.search(grid, n_best=1)
+    # another basin: polish the coarse grid's best point when it scores close to
+    # (within 5% of) the warm-started optimum and lies elsewhere
+    if len(cands) and vals[0] < 1.05 * fbest and not np.allclose(
+            pr.to_u(cands[0]), pr.to_u(best), rtol=0.05, atol=0.05):
+        q, fq = pr.polish(cands[0], ftol=1e-12, restarts=1, thorough=False, lbfgs=lbfgs)
+        if fq < fbest:
+            best = q
+    return best
 
 
 def n_processes(n_jobs) -> int:
@@ -181,8 +267,21 @@ def n_processes(n_jobs) -> int:
 
 
 def bootstrap(problem: Problem, p_hat: np.ndarray, n_boot: int = 1000, groups=None, seed=0,
-              pool=None, n_jobs: int | None = None, progress=None) -> np.ndarray:
+              pool=None, n_jobs: int | None = None, progress=None, wild: bool = False,
+              weights: str | None = None, batched: bool | None = None) -> np.ndarray:
     """Bootstrap parameter draws, shape (n_boot, k) on the natural scale.
+
+    Resampling: multinomial counts of points, or of whole groups when ``groups`` labels the
+    observations (:func:`resample_weights`).  With ``wild=True`` a wild (cluster) bootstrap
+    instead (:func:`wild_observations`): every point stays in the design and its residual
+    on the fit scale is multiplied by one random weight per cluster (``groups``: the
+    cluster labels, e.g. blocks of consecutive steps from :func:`block_labels` or whole
+    runs; None: each point its own cluster); ``weights`` names them (``"rademacher"``,
+    ``"webb"``; None: :func:`wild_weights`' choice).
+
+    Refits: for laws not marked ``costly`` and without an anchor stage, all resamples of a
+    chunk at once (:mod:`scalelaw.fitting._batched`; ``batched=False`` forces the
+    per-resample polish, for comparison); else one polish per resample.
 
     Serial by default.  ``pool``: any object with ``map(fn, iterable)`` (gets 16 chunks of
     resamples; ``n_jobs`` is then ignored).  ``n_jobs``: worker processes
@@ -191,18 +290,26 @@ def bootstrap(problem: Problem, p_hat: np.ndarray, n_boot: int = 1000, groups=No
     (:func:`_guided_chunks`, so that no process idles while another finishes a large
     one).  The draws are the
     same whichever way they are computed.  ``progress``: called as ``progress(done, n_boot)``
-    as resamples finish, after chunks of 1, 2, 4, ... resamples up to 1% of them (serially)
-    or 1/8 of a process's share (processes); not with ``pool``.  For a progress bar."""
-    counts = resample_weights(n_boot, problem.n, groups, seed)
+    as resamples finish, after chunks of 1, 2, 4, ... resamples up to 1% of them (serially;
+    10% when batched) or 1/8 of a process's share (processes); not with ``pool``.  For a
+    progress bar."""
+    from . import _batched
+    if wild:
+        rows = wild_observations(problem, p_hat, n_boot, groups, seed, weights)
+    else:
+        rows = resample_weights(n_boot, problem.n, groups, seed)
     grid = _coarse_grid(problem)
+    use_batched = _batched.applies(problem) if batched is None else bool(batched) and _batched.applies(problem)
+    plan = {"wild": bool(wild), "batched": _batched.grid_points(problem, grid) if use_batched else None}
     procs = 1 if pool is not None else min(n_processes(n_jobs), n_boot)
     n_chunks = 16 if pool is not None else 1 if procs == 1 else _guided_chunks(n_boot, procs)
     if progress is not None and pool is None:   # small first chunks: early reports
-        n_chunks = _progress_chunks(n_boot, max(1, n_boot // (100 if procs == 1 else 8 * procs)))
-    chunks = [c for c in (np.split(counts, n_chunks) if isinstance(n_chunks, list)
-                          else np.array_split(counts, n_chunks)) if len(c)]
+        share = (10 if use_batched else 100) if procs == 1 else 8 * procs
+        n_chunks = _progress_chunks(n_boot, max(1, n_boot // share))
+    chunks = [c for c in (np.split(rows, n_chunks) if isinstance(n_chunks, list)
+                          else np.array_split(rows, n_chunks)) if len(c)]
     tasks = [(problem.law, problem.design, problem.obj, problem.w, problem.user_fixed, problem.bounds,
-              p_hat, c, grid) for c in chunks]
+              p_hat, c, grid, plan) for c in chunks]
     done = [0]
 
     def finished(part):
@@ -229,7 +336,7 @@ def bootstrap(problem: Problem, p_hat: np.ndarray, n_boot: int = 1000, groups=No
     return np.concatenate(parts, axis=0)
 
 
-_SHARED: tuple | None = None   # a worker's (law, design, obj, w, fixed, bounds, p0, grid)
+_SHARED: tuple | None = None   # a worker's (law, design, obj, w, fixed, bounds, p0, grid, plan)
 
 
 def _worker_start(shared):
