@@ -75,7 +75,8 @@ def test_fit_one_variable_law_picks_x_and_reports_it(runs_csv, capsys):
 def test_fit_leave_one_group_out(runs_csv, capsys):
     code, out, err = run(capsys, "fit", runs_csv, "--law", "chinchilla", "--cv", "Model Size")
     assert code == 0, err
-    assert "leave-one-group-out" in out and "mean: RMSE" in out
+    assert "cross-validation (leave one Model Size out)" in out and "mean: rmse" in out
+    assert "calibrated from" in out   # the held-out errors calibrate the new-run band
 
 
 BAD = [

@@ -10,7 +10,15 @@ s1power) read per-step training logs (step, lr, loss) of one or more runs.
 Examples:
   scalelaw fit runs.csv --law chinchilla --bootstrap 1000 --json fit.json
   scalelaw fit runs.csv --formula 'E + A*N**-alpha' --where 'C <= 1e21' --holdout 'C > 1e21'
-  scalelaw fit cosine.csv wsd.csv --law multipower --warmup 2160 --json mpl.json"""
+  scalelaw fit cosine.csv wsd.csv --law multipower --warmup 2160 --json mpl.json
+  scalelaw fit runs.csv --law auto --cv rollout          # choose the law by rollout CV
+  scalelaw fit cosine.csv wsd.csv const.csv --law momentum,multipower --select stack
+
+Several laws (--law A,B or --law auto: momentum,multipower for logs, chinchilla,kaplan for
+tables with N and D) are each scored by cross-validation on whole groups (logs: leave one
+run out; tables: leave one N out, or --cv rollout) and the best is kept, or with
+--select stack all are combined with stacking weights.  --cv alone cross-validates one law;
+its held-out errors calibrate the new-run band (cal_ci_* in scalelaw predict)."""
 
 
 def add_common_data_args(p):
@@ -27,7 +35,8 @@ def add_arguments(p):
     p.add_argument("files", nargs="+", metavar="FILE", help="table of runs or training log(s)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--law", help="law name: powerlaw, powerlaw_const, chinchilla, kaplan, nmt, "
-                                 "bnsl, bnsl2, momentum, momentum_n, multipower, s1power")
+                                 "bnsl, bnsl2, momentum, momentum_n, multipower, s1power; several "
+                                 "as A,B (chosen by cross-validation) or auto")
     g.add_argument("--formula", help="formula such as 'E + A*N**-alpha + B*D**-beta'")
     add_common_data_args(p)
     p.add_argument("--where", metavar="EXPR", help="rows to fit, e.g. 'C <= 1e21'")
@@ -46,7 +55,13 @@ def add_arguments(p):
                         "one prints its estimated time, with a progress bar on a terminal)")
     p.add_argument("--groups", metavar="COL", help="resample whole groups (e.g. N) in the bootstrap; "
                    "LR-schedule laws: block (default), run or point")
-    p.add_argument("--cv", metavar="COL", help="also report leave-one-group-out scores by COL")
+    p.add_argument("--cv", metavar="KIND|COL",
+                   help="cross-validate on whole groups: group (leave one --cv-by group out), "
+                        "rollout (fit the smallest k groups, predict the next), run (logs: leave "
+                        "one run out), or a column COL (leave one COL group out)")
+    p.add_argument("--cv-by", metavar="COL", help="the groups of --cv (default N, model size)")
+    p.add_argument("--select", choices=("best", "stack"), default="best",
+                   help="several laws: keep the best by CV (default) or combine them (stack)")
     p.add_argument("--n-jobs", type=int, default=None, metavar="K",
                    help="processes for the bootstrap (default 1: serial; K > 1: K processes; "
                         "-1: one per core)")
@@ -93,12 +108,31 @@ def run(args) -> int:
     law = args.formula or args.law
     if not law:
         raise ScalelawError("choose a law with --law NAME or --formula EXPR")
+    from ..fitting.select import candidate_names, is_candidates
+    if args.law and is_candidates(args.law):
+        from ..io import detect_format
+        curves = not args.final and (args.format or detect_format(args.files[0])) != "table"
+        if not curves and not args.final and args.law.strip().lower() == "auto":
+            from ..fitting.select import data_kind
+            from ..io.table import read_table
+            curves = data_kind(read_table(args.files[0])) == "curves"
+        args.candidates = candidate_names(args.law, curves=curves) if args.law.strip().lower() == "auto" \
+            else candidate_names(args.law)
+        for name in args.candidates:
+            get_law(name)   # an unknown name: one line now
+        law = args.candidates[0]
+    else:
+        args.candidates = None
+    if args.cv_by and not args.cv:
+        raise ScalelawError("--cv-by names the groups of --cv: give --cv group or --cv rollout too")
     check_outputs([("--json", args.json, False), ("--plot", args.plot, True)], inputs=args.files)
     args.bootstrap = check_bootstrap(args.bootstrap)
     check_n_jobs(args.n_jobs)
     if args.max_points is not None and args.max_points < 2:
         raise ScalelawError(f"--max-points {args.max_points}: keep at least 2 points per run")
     law_obj = get_law(law, variables=args.x) if args.formula and args.x else get_law(law)
+    if args.candidates and len({get_law(n).predicts_curves for n in args.candidates}) > 1:
+        raise ScalelawError(f"--law {args.law} mixes LR-schedule laws and scaling laws; compare laws of one kind")
     if law_obj.predicts_curves:
         return _fit_curves(args, law_obj)
     lr_only = given_options(args, ("step", "lr", "run", "warmup", "warmup_schedule", "smooth",
@@ -115,10 +149,10 @@ def _fit_table(args, law_obj) -> int:
     """A scaling law on a table of runs (or the last points of training logs)."""
     import warnings
 
-    from ..fitting import fit, leave_one_group_out
+    from ..fitting import fit
     from ..errors import ScalelawWarning
     from ._common import load_table, parse_assignments, report_stream
-    from ._progress import Progress, Ticker
+    from ._progress import Ticker
 
     out = report_stream(args.json, args.plot)
     fix = parse_assignments(args.fix, "--fix")
@@ -131,24 +165,19 @@ def _fit_table(args, law_obj) -> int:
                   flops_per_token=args.flops_per_token)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ScalelawWarning)
-        with Ticker(f"fitting {law_obj.name}", quiet=args.quiet):
-            res = fit(data, law_obj, columns=columns, where=args.where, holdout=args.holdout,
-                              weights=args.weights, groups=args.groups, start=start, bounds=bounds,
-                              overpredict=args.overpredict, seed=args.seed, strict=args.strict, **common)
+        cv, cv_by = _cv_options(args)
+        what = (f"cross-validating {', '.join(args.candidates)}" if args.candidates
+                else f"fitting {law_obj.name}")
+        with Ticker(what, quiet=args.quiet):
+            res = fit(data, args.candidates or law_obj, columns=columns, where=args.where,
+                      holdout=args.holdout, weights=args.weights, groups=args.groups, start=start,
+                      bounds=bounds, overpredict=args.overpredict, seed=args.seed, strict=args.strict,
+                      cv=cv, cv_by=cv_by, select=args.select, n_jobs=args.n_jobs, **common)
         if args.max_points is not None:
             _note_thinned(res, data.attrs.get("scalelaw", {}).get("dropped", {}).get("downsampled", 0),
                           args.max_points)
         _bootstrap(res, args, groups=True if args.groups else None)
         print(res.summary(), file=out)
-        if args.cv:
-            with Progress("leave-one-group-out", 0, quiet=args.quiet, unit="refit") as prog:
-                cv = leave_one_group_out(data, law_obj, by=args.cv, columns=columns, progress=prog,
-                                         **common)
-            print(f"\nleave-one-group-out by {args.cv}:", file=out)
-            print(cv.to_string(index=False), file=out)
-            m = cv.attrs["mean"]
-            print(f"mean: RMSE {m['rmse']:.4g}, MAPE {100 * m['mape']:.3f}%, max |err| {m['max_abs_err']:.4g}",
-                  file=out)
     for w in caught:
         print(f"warning: {w.message}", file=out)
     _write(res, args, out)
@@ -158,6 +187,20 @@ def _fit_table(args, law_obj) -> int:
         plot_fit(res, args.plot)
         wrote(args.plot, stream=out)
     return 0
+
+
+def _cv_options(args):
+    """``--cv``/``--cv-by`` as the library's ``cv``/``cv_by``: a kind (group, rollout, run)
+    or, as before, a column to leave out group by group."""
+    if not args.cv:
+        return (None, None) if not args.candidates else (None, args.cv_by)
+    if args.cv in ("group", "rollout", "run"):
+        return args.cv, args.cv_by
+    if args.cv_by:
+        from ..errors import ScalelawError
+        raise ScalelawError(f"--cv {args.cv}: give a kind (group, rollout or run) with --cv-by, "
+                            "or a column alone")
+    return "group", args.cv
 
 
 def _note_thinned(res, dropped: int, k: int) -> None:
@@ -224,8 +267,11 @@ def _fit_curves(args, law_obj) -> int:
     from ._progress import Ticker
 
     out = report_stream(args.json)
-    unsupported = given_options(args, ("x", "y", "cv", "plot", "weights", "overpredict", "final",
+    unsupported = given_options(args, ("x", "y", "cv_by", "plot", "weights", "overpredict", "final",
                                        "strict", "space", "flops_per_token"))
+    if args.cv not in (None, "run"):
+        raise ScalelawError(f"--cv {args.cv}: training logs are cross-validated by leaving one run "
+                            "out (--cv run)")
     if unsupported:
         raise ScalelawError(f"{', '.join(unsupported)} not available with LR-schedule laws; "
                             "use --step/--lr/--loss/--run, --warmup, --smooth, --where/--holdout, "
@@ -252,8 +298,11 @@ def _fit_curves(args, law_obj) -> int:
         raise ScalelawError(f"--amplitude applies to --law multipower, not {law_obj.name}")
     df = _thin(df, args.max_points, args.smooth) if args.max_points is not None else df
     smooth = None if args.max_points is not None else args.smooth
-    with Ticker(f"fitting {law_obj.name}", quiet=args.quiet):
-        res = fit_lr(df, args.law if args.law and ":" not in args.law else law_obj, warmup=args.warmup,
+    what = (f"cross-validating {', '.join(args.candidates)}" if args.candidates
+            else f"fitting {law_obj.name}")
+    spec = args.candidates or (args.law if args.law and ":" not in args.law else law_obj)
+    with Ticker(what, quiet=args.quiet):
+        res = fit_lr(df, spec, cv=args.cv, select=args.select, n_jobs=args.n_jobs, warmup=args.warmup,
                      convention=conv, lam=lam, amplitude=args.amplitude, where=args.where,
                      holdout=args.holdout, schedule=args.warmup_schedule, smooth=smooth,
                      fix=parse_assignments(args.fix, "--fix"),

@@ -28,7 +28,8 @@ def fit(data, law, *, columns: Mapping[str, str] | None = None, where: str | Non
         objective: str = "huber", delta: float = 1e-3, space: str = "log",
         overpredict: float = 0.0, n_polish: int | None = None, bootstrap: int = 0, seed: int = 0,
         pool: Any = None, n_jobs: int | None = None, strict: bool = False,
-        flops_per_token: float = 6.0, x: Any = None, y: str | None = None,
+        flops_per_token: float = 6.0, cv: str | None = None, cv_by: str | None = None,
+        select: str = "best", x: Any = None, y: str | None = None,
         loss: str | None = None) -> FitResult:
     """Fit ``law`` to ``data`` and return a :class:`~scalelaw.fitting.FitResult`.
 
@@ -58,11 +59,29 @@ def fit(data, law, *, columns: Mapping[str, str] | None = None, where: str | Non
     strict : refuse rows with NaN/inf instead of dropping them (and counting them).
     flops_per_token : k in C = k·N·D when compute or tokens are derived (6: forward and
         backward pass of a dense transformer).
+    cv, cv_by : cross-validation on whole groups: ``"group"`` (leave each group of column
+        ``cv_by`` out; default ``"N"``, each model size), ``"rollout"`` (fit on the smallest k
+        groups, predict the next, for every k) or, for training logs, ``"run"``.  The table is
+        ``result.cv`` (summary and JSON too) and its held-out errors calibrate the new-run band
+        (``result.calibration``; ``cal_ci_*`` in predictions).  Refits run through ``pool``
+        / ``n_jobs`` like the bootstrap.
+    select : with several candidate laws (``law`` a list, ``"a,b"`` or ``"auto"``, see
+        :mod:`scalelaw.fitting.select`): ``"best"`` (the lowest CV error) or ``"stack"``
+        (stacking weights from the CV errors; predictions combine the candidates).
     x, y, loss : deprecated spellings of ``columns`` and ``objective``.
     """
     from ..laws import get_law
     from .data import check_fittable, prepare_frame, row_mask
+    from .select import is_candidates
 
+    if is_candidates(law):
+        return _fit_candidates(data, law, cv=cv, cv_by=cv_by, select=select, pool=pool, n_jobs=n_jobs,
+                               where=where, holdout=holdout, bootstrap=bootstrap, seed=seed,
+                               groups=groups, options=dict(
+                                   columns=columns, weights=weights, fix=fix, bounds=bounds, start=start,
+                                   grid=grid, objective=objective if loss is None else loss, delta=delta,
+                                   space=space, overpredict=overpredict, n_polish=n_polish, strict=strict,
+                                   flops_per_token=flops_per_token))
     law = get_law(law)
     if loss is not None:
         deprecated("fit(loss=...)", "objective=")
@@ -141,7 +160,85 @@ def fit(data, law, *, columns: Mapping[str, str] | None = None, where: str | Non
         res.holdout = {**holdout_scores(tdesign.y, pred), "where": holdout}
     if bootstrap:
         res.bootstrap(int(bootstrap), groups=boot_groups, seed=seed, pool=pool, n_jobs=n_jobs)
+    if cv is not None:
+        if where is not None or holdout is not None:
+            raise ScalelawError("cross-validation refits on all the rows: filter the table instead "
+                                "of a where/holdout selection", option="cv")
+        attach_cv(res, data, law, cv=cv, by=cv_by, pool=pool, n_jobs=n_jobs,
+                  options=dict(columns=columns, weights=weights, fix=fix, bounds=bounds, start=start,
+                               grid=grid, objective=objective, delta=delta, space=space,
+                               overpredict=overpredict, n_polish=n_polish, strict=strict,
+                               flops_per_token=flops_per_token))
     return res
+
+
+def _fit_candidates(data, law, *, cv, cv_by, select, pool, n_jobs, where, holdout, bootstrap, seed,
+                    groups, options):
+    """:func:`fit` with several candidate laws: :func:`scalelaw.fitting.select.select_laws`,
+    then the bootstrap of the chosen fit."""
+    from ..laws import get_law
+    from .data import as_frame
+    from .select import candidate_names, select_laws
+    if where is not None or holdout is not None:
+        raise ScalelawError("law selection cross-validates on all the rows: filter the table instead "
+                            "of a where/holdout selection", option="where")
+    frame = data if isinstance(data, pd.DataFrame) else as_frame(data)
+    names = candidate_names(law, frame)
+    curves = bool(get_law(names[0]).predicts_curves)
+    opts = {k: v for k, v in options.items() if v is not None}
+    if curves:   # training logs through fit itself (fit_lr adds the log conventions)
+        opts.pop("columns", None)
+        opts["columns"] = {"loss": "loss"}
+    res = select_laws(frame, names, fitter=fit, curves=curves, cv=cv, by=cv_by, select=select, pool=pool,
+                      n_jobs=n_jobs, fit_options=opts)
+    attach_calibration(res)
+    if bootstrap:
+        boot_groups = ("block" if groups in (None, "block") else True if groups == "run" else None) \
+            if curves else (True if groups is not None else None)
+        res.bootstrap(int(bootstrap), groups=boot_groups, seed=seed, pool=pool, n_jobs=n_jobs)
+    return res
+
+
+def attach_cv(res: FitResult, data, law, *, cv: str, by: str | None, pool=None, n_jobs=None,
+              options: dict | None = None, progress=None) -> FitResult:
+    """Cross-validate ``law`` on ``data`` (see :func:`fit`'s ``cv``) and store the table in
+    ``res.cv`` and the calibration of the new-run band in ``res.calibration``."""
+    from .select import cross_validate, cv_table, _mapper
+    opts = {k: v for k, v in (options or {}).items() if v is not None}
+    if cv not in ("group", "rollout", "run"):
+        raise ScalelawError(f"unknown cross-validation {cv!r}; use 'group' (leave one group out), "
+                            "'rollout' or, for training logs, 'run'", option="cv")
+    if law.predicts_curves:   # leave one run out
+        _, errors, _, what, _ = cross_validate(data, [law], fitter=fit, curves=True, cv=cv, pool=pool,
+                                            n_jobs=n_jobs, progress=progress,
+                                            fit_options={**opts, "columns": {"loss": "loss"}},
+                                            full={law.name: res})
+        res.cv = cv_table(errors, what, True)
+        return res
+    by = by or "N"
+    with _mapper(pool, n_jobs, 8) as mp:
+        class _Pool:
+            map = staticmethod(mp)
+        if cv == "rollout":
+            from .validation import rollout
+            table = rollout(data, law, by=by, fitter=fit, pool=_Pool, progress=progress, **opts)
+        else:
+            table = leave_one_group_out(data, law, by=by, pool=_Pool, progress=progress, **opts)
+    res.cv = table
+    attach_calibration(res)
+    return res
+
+
+def attach_calibration(res: FitResult) -> None:
+    """``res.calibration`` from the held-out errors of ``res.cv`` (or of the chosen
+    candidate in ``res.selection``), when they carry the new-run sd."""
+    errors = None
+    if getattr(res, "cv", None) is not None:
+        errors = res.cv.attrs.get("errors")
+    if errors is None or len(errors) == 0 or "sd_obs" not in errors:
+        return
+    from .calibration import calibrate
+    res.calibration = calibrate(errors)
 
 
 def _column_options(law, columns, x, y):
@@ -151,14 +248,10 @@ def _column_options(law, columns, x, y):
         deprecated("fit(x=...)", "columns={variable: column}", stacklevel=4)
     if y is not None:
         deprecated("fit(y=...)", "columns={'loss': column}", stacklevel=4)
+    from .data import column_options
     if columns is None:
         return x, y
-    if not isinstance(columns, Mapping):
-        raise ScalelawError("columns must map canonical names to source columns, "
-                            "e.g. {'N': 'params', 'loss': 'eval_loss'}")
-    cols = {str(k): v for k, v in columns.items()}
-    target = cols.pop(law.target, None)
-    target = cols.pop("y", None) or target
+    cols, target = column_options(law, columns)
     return (cols or x), (target or y)
 
 
@@ -219,7 +312,8 @@ def leave_one_group_out(data, law, by: str, *, pool: Any = None, progress: Any =
                         **options) -> pd.DataFrame:
     """Refit without each group (e.g. ``by="N"``: each model size) and score the fit on the
     group left out.  Returns one row per group (``group, n, rmse, mape, max_abs_err``) and
-    the mean over groups in ``.attrs["mean"]``.  The refits run serially unless ``pool``
+    the mean over groups in ``.attrs["mean"]``, the per-point held-out errors (see
+    :func:`scalelaw.fitting.bands.heldout_errors`) in ``.attrs["errors"]``.  The refits run serially unless ``pool``
     (any object with ``map``, e.g. an executor of :mod:`scalelaw.train.executors`, a
     ``multiprocessing`` pool) is given; ``progress(done, total)`` is called after each
     refit.  Other keywords go to :func:`fit`."""
@@ -239,23 +333,28 @@ def leave_one_group_out(data, law, by: str, *, pool: Any = None, progress: Any =
           if k not in ("bootstrap", "holdout", "where", "x", "y", "columns")}
     tasks = [(frame.loc[labels != g].rename(columns={"y": law1.target}),
               frame.loc[labels == g].reset_index(drop=True), law1, kw) for g in groups]
-    scores = []
-    for sc in (pool.map if pool is not None else map)(_refit_and_score, tasks):
+    scores, errors = [], []
+    for sc, err in (pool.map if pool is not None else map)(_refit_and_score, tasks):
         scores.append(sc)
+        errors.append(err)
         if progress is not None:
             progress(len(scores), len(tasks))
     rows = [{"group": g, **sc} for g, sc in zip(groups, scores)]
     out = pd.DataFrame(rows)
     out.attrs["mean"] = out[["rmse", "mape", "max_abs_err"]].mean().to_dict()
+    out.attrs["kind"] = f"leave one {by} out"
+    out.attrs["errors"] = pd.concat([e.assign(fold=g) for g, e in zip(groups, errors)], ignore_index=True)
     return out
 
 
-def _refit_and_score(task) -> dict:
-    """One leave-one-group-out refit (module level, so process pools can pickle it)."""
+def _refit_and_score(task) -> tuple[dict, pd.DataFrame]:
+    """One leave-one-group-out refit: its scores and per-point held-out errors (module
+    level, so process pools can pickle it)."""
+    from .bands import heldout_errors
     train, test, law, kw = task
     res = fit(train, law, **kw)
     d = law.prepare(test, target="y")
-    return holdout_scores(d.y, law.evaluate(d.x, res.params.to_numpy()))
+    return holdout_scores(d.y, law.evaluate(d.x, res.params.to_numpy())), heldout_errors(res, test)
 
 
 __all__ = ["fit", "leave_one_group_out"]

@@ -32,6 +32,20 @@ class Prepared:
     env: pd.DataFrame | None = None     # columns usable in where / holdout selections
 
 
+def column_options(law, columns) -> tuple[dict | None, str | None]:
+    """A fit's ``columns`` mapping (canonical name -> source column) as the variable
+    mapping and target column :func:`prepare_frame` takes."""
+    if columns is None:
+        return None, None
+    if not isinstance(columns, Mapping):
+        raise ScalelawError("columns must map canonical names to source columns, "
+                            "e.g. {'N': 'params', 'loss': 'eval_loss'}")
+    cols = {str(k): v for k, v in columns.items()}
+    target = cols.pop(law.target, None)
+    target = cols.pop("y", None) or target
+    return (cols or None), target
+
+
 def as_frame(data) -> pd.DataFrame:
     """Accept a DataFrame, a mapping of columns, or a path to a table file."""
     if isinstance(data, pd.DataFrame):

@@ -60,7 +60,36 @@ def result_to_dict(self, alpha: float = 0.05) -> dict:
     if self.boot is not None:
         d["bootstrap"] = {k: self.boot[k].tolist() for k in self.boot.columns}
         d["bootstrap_unit"] = self.boot_groups or "points"
+    if getattr(self, "cv", None) is not None:
+        d["cv"] = cv_to_dict(self.cv)
+    if getattr(self, "calibration", None) is not None:
+        d["calibration"] = self.calibration.to_dict()
+    if getattr(self, "components", None) is not None:
+        d["components"] = self.components.to_dict()
+    if getattr(self, "selection", None) is not None:
+        d["selection"] = self.selection.to_dict(alpha)
     return d
+
+
+def cv_to_dict(cv: pd.DataFrame) -> dict:
+    """A cross-validation table as JSON: its kind, rows and means (the per-point errors
+    are not written; the calibration built from them is)."""
+    def clean(v):
+        if isinstance(v, np.generic):
+            v = v.item()
+        return None if isinstance(v, float) and not np.isfinite(v) else v
+    return {"kind": cv.attrs.get("kind"),
+            "rows": [{k: clean(v) for k, v in r.items()} for r in cv.to_dict("records")],
+            "mean": {k: clean(v) for k, v in (cv.attrs.get("mean") or {}).items()}}
+
+
+def cv_from_dict(d: dict) -> pd.DataFrame:
+    if not isinstance(d, dict) or not isinstance(d.get("rows"), list):
+        raise ScalelawError("not a scalelaw fit JSON: \"cv\" must hold the rows of a cross-validation table")
+    out = pd.DataFrame(d["rows"])
+    out.attrs["kind"] = d.get("kind")
+    out.attrs["mean"] = d.get("mean") or {}
+    return out
 
 
 def result_from_json(cls, source):
@@ -102,6 +131,17 @@ def result_from_json(cls, source):
     if d.get("convergence") is not None:
         from .engine import SolveInfo
         res.convergence = SolveInfo.from_dict(d["convergence"])
+    if d.get("cv") is not None:
+        res.cv = cv_from_dict(d["cv"])
+    if d.get("calibration") is not None:
+        from .calibration import Calibration
+        res.calibration = Calibration.from_dict(d["calibration"])
+    if d.get("components") is not None:
+        from .components import Components
+        res.components = Components.from_dict(d["components"])
+    if d.get("selection") is not None:
+        from .select import Selection
+        res.selection = Selection.from_dict(d["selection"], cls, chosen_result=res)
     return res
 
 
