@@ -115,3 +115,114 @@ def exp_band(v):
     that needs no overflow warning."""
     with np.errstate(over="ignore"):
         return np.exp(v)
+
+
+# -- distance from the fitted region, new-run sd, held-out errors ------------------------
+#: a point at most this factor outside the fitted range counts as interpolation
+#: (floating-point slack around the end points of the fitted range)
+INTERPOLATION_TOL = 1.0 + 1e-9
+
+
+def compute_range(domain_x) -> tuple[float, float] | None:
+    """Range of the product N·D over prepared inputs that have both ``N`` and ``D``
+    (training compute up to the constant k of C = k·N·D, which cancels in
+    :func:`extrapolation_distance`); None otherwise."""
+    if not isinstance(domain_x, dict) or "N" not in domain_x or "D" not in domain_x:
+        return None
+    nd = np.asarray(domain_x["N"], dtype=float) * np.asarray(domain_x["D"], dtype=float)
+    nd = nd[np.isfinite(nd) & (nd > 0)]
+    return (float(nd.min()), float(nd.max())) if nd.size else None
+
+
+def extrapolation_distance(domain: dict, x, nd_range: tuple | None = None):
+    """How far each point of prepared inputs ``x`` lies outside the fitted region.
+
+    Per variable ``v`` with fitted range ``[lo, hi]`` (``domain``) the factor is
+    ``max(lo/x, x/hi, 1)``; the distance is the largest factor over the variables and, for
+    laws in N and D, over the compute C ∝ N·D (``nd_range``: its fitted range, see
+    :func:`compute_range`): the fitted box of (N, D) has corners of far larger compute than
+    any fitted run, and a prediction there extrapolates in compute.  Returns
+    ``(distance, variable)``: arrays of the factor (≥ 1; 1 = interpolation) and the name
+    of the variable it comes from (``""`` inside the region).
+    """
+    if not isinstance(x, dict):
+        return np.ones(0), np.array([], dtype=object)
+    n = len(next(iter(x.values()))) if x else 0
+    dist = np.ones(n)
+    which = np.full(n, "", dtype=object)
+    items = [(v, lo, hi, np.asarray(x[v], dtype=float)) for v, (lo, hi) in (domain or {}).items()
+             if v in x]
+    if nd_range is not None and "N" in x and "D" in x:
+        items.append(("C", nd_range[0], nd_range[1],
+                      np.asarray(x["N"], dtype=float) * np.asarray(x["D"], dtype=float)))
+    for v, lo, hi, a in items:
+        if not (lo > 0 and hi > 0):
+            continue
+        with np.errstate(divide="ignore", invalid="ignore"):
+            f = np.fmax(lo / a, a / hi)
+        more = f > dist
+        dist = np.where(more, f, dist)
+        which = np.where(more, v, which)
+    which = np.where(dist > INTERPOLATION_TOL, which, "")
+    return dist, which
+
+
+def interval_labels(distance, variable) -> list[str]:
+    """``"interpolation"`` or ``"extrapolation x3.2 in N"`` per point (see
+    :func:`extrapolation_distance`)."""
+    out = []
+    for d, v in zip(np.asarray(distance, dtype=float), variable):
+        if not np.isfinite(d):
+            out.append("extrapolation (unbounded)")
+        elif d <= INTERPOLATION_TOL or not v:
+            out.append("interpolation")
+        else:
+            out.append(f"extrapolation x{d:.2g} in {v}" if d < 100 else
+                       f"extrapolation x{d:.3g} in {v}")
+    return out
+
+
+def new_run_variance(result, n_eval: int = 1) -> float:
+    """Variance (fit scale: log loss for a log-space fit) of one new run around the law:
+    the run-to-run plus evaluation variance of ``result.components`` when they were
+    estimated, else the square of the residual scale (which then holds every source of
+    scatter of one run about the law)."""
+    comp = getattr(result, "components", None)
+    if comp is not None:
+        v = float(comp.new_run_var(n_eval=n_eval))
+        if np.isfinite(v):
+            return v
+    s = getattr(result, "residual_scale", None) or 0.0
+    return float(s) ** 2
+
+
+def heldout_errors(result, test_frame, *, fold=None, alpha: float = 0.05) -> pd.DataFrame:
+    """Per-point errors of a fit at held-out rows, the raw material of calibration.
+
+    ``result``: the (re)fit; ``test_frame``: its law's variables (canonical names) and the
+    observed target (column ``y`` or the law's target name, e.g. ``loss``).  Returns one
+    row per held-out point: ``fold`` (the label given), ``distance`` (see
+    :func:`extrapolation_distance`, relative to the fit's region), ``error`` (observed −
+    predicted on the fit's scale: log loss for a log-space fit), ``sd_curve`` (sd of the
+    fitted curve there: bootstrap or delta method, fit scale), ``sd_obs`` (sd of one new
+    run under the law: ``sqrt(sd_curve² + new-run variance)``, see
+    :func:`new_run_variance`), ``observed``, ``predicted`` (loss, natural scale).
+    """
+    law = result.law
+    frame = pd.DataFrame(test_frame)
+    if "y" not in frame and law.target in frame:
+        frame = frame.rename(columns={law.target: "y"})
+    design = law.prepare(frame, target="y")
+    if design.y is None:
+        raise ScalelawError(f"the held-out rows have no observed {law.target}")
+    mean, center, sd_curve, _, _ = curve_band(result, law, design.x, alpha)
+    log = getattr(getattr(result, "settings", None), "space", "log") == "log"
+    y = np.asarray(design.y, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        obs = np.log(y) if log else y
+    dist, _ = extrapolation_distance(getattr(result, "domain", {}), design.x,
+                                     getattr(result, "compute_range", None))
+    return pd.DataFrame({
+        "fold": [fold] * len(y), "distance": dist, "error": obs - center,
+        "sd_curve": sd_curve, "sd_obs": np.sqrt(sd_curve ** 2 + new_run_variance(result)),
+        "observed": y, "predicted": mean})

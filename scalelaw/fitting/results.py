@@ -15,7 +15,8 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import ScalelawError, ScalelawWarning
-from .bands import curve_band, curve_prediction, exp_band
+from .bands import (compute_range, curve_band, curve_prediction, exp_band, extrapolation_distance,
+                    interval_labels, new_run_variance)
 from .bands import curve_validity  # noqa: F401  (importable from here as before the split)
 from .metrics import compute_metrics, holdout_scores  # noqa: F401  (idem)
 from .objective import Objective, dof
@@ -83,6 +84,22 @@ class FitResult:
         self._problem = problem
         #: how the solve went (:class:`~scalelaw.fitting.engine.SolveInfo`), None if unknown
         self.convergence = convergence
+        #: fitted range of N·D (compute up to C = k·N·D's constant) for laws in N and D, else
+        #: None: predictions beyond it extrapolate in compute (see ``predict``'s ``interval``)
+        self.compute_range = (compute_range(problem.design.x)
+                              if problem is not None and getattr(problem, "design", None) is not None
+                              else None)
+        #: cross-validation table (rollout or leave-one-group-out), ``.attrs["errors"]`` its
+        #: per-point held-out errors; None unless the fit ran one
+        self.cv: pd.DataFrame | None = None
+        #: :class:`~scalelaw.fitting.calibration.Calibration` of the new-run band, built from
+        #: the held-out errors of ``cv``; None unless the fit ran a cross-validation
+        self.calibration = None
+        #: :class:`~scalelaw.fitting.components.Components` (run-to-run and evaluation
+        #: variance) when the data have replicates, else None
+        self.components = None
+        #: :class:`~scalelaw.fitting.select.Selection` when several laws were compared, else None
+        self.selection = None
 
     # -- uncertainty ---------------------------------------------------------------------
     @property
@@ -164,7 +181,9 @@ class FitResult:
         given at fit time, e.g. the runs of an LR-schedule fit) resamples whole groups;
         ``"block"`` resamples blocks of consecutive points within each group (per-step
         logs, whose residuals are serially correlated; block length from the residuals'
-        autocorrelation, see :func:`scalelaw.fitting.uncertainty.block_labels`).  ``progress``:
+        autocorrelation, see :func:`scalelaw.fitting.uncertainty.block_labels`);
+        ``"wild"`` keeps every point and multiplies the residuals of each such block by one
+        random weight (:func:`scalelaw.fitting.uncertainty.wild_observations`).  ``progress``:
         called as ``progress(done, n)`` while the resamples finish (a progress bar's hook).
         """
         from .uncertainty import block_labels, bootstrap
@@ -172,11 +191,13 @@ class FitResult:
             raise ScalelawError("this result was loaded from JSON and has no data: refit to bootstrap")
         pr = self._problem
         unit = None if groups is None else "groups"
+        wild = isinstance(groups, str) and groups == "wild"
         if isinstance(groups, str):
-            if groups != "block":
-                raise ScalelawError(f"bootstrap groups {groups!r}: give 'block', True or labels")
+            if groups not in ("block", "wild"):
+                raise ScalelawError(f"bootstrap groups {groups!r}: give 'block', 'wild', True or labels")
             groups, length = block_labels(pr.design.groups, self.residuals)
-            unit = f"blocks of {length} consecutive points"
+            unit = (f"wild weights per block of {length} consecutive points" if wild
+                    else f"blocks of {length} consecutive points")
         elif groups is True:
             groups = pr.design.groups
             if groups is None:
@@ -184,7 +205,7 @@ class FitResult:
         if n < 2:
             raise ScalelawError("bootstrap needs at least 2 resamples")
         draws = bootstrap(pr, self.params.to_numpy(), n, groups=groups, seed=seed, pool=pool,
-                          n_jobs=n_jobs, progress=progress)
+                          n_jobs=n_jobs, progress=progress, wild=wild)
         drawn = np.array([p in self.free or p in self.anchored for p in self.params.index])
         self.boot = pd.DataFrame(draws[:, drawn], columns=self.params.index[drawn])
         self.boot_groups = unit
@@ -195,11 +216,29 @@ class FitResult:
         """Predict at new points: ``predict({"N": [7e10], "D": [1.4e12]})`` or
         ``predict(N=7e10, D=1.4e12)``.
 
-        Returns the input columns plus ``mean`` (the law), ``mean_ci_lower/upper`` (band
-        for the curve: bootstrap percentiles if available, else delta method) and
-        ``obs_ci_lower/upper`` (band for one new run: adds the residual scatter).  In a
-        log-space fit bands are built on log loss.  Warns (:class:`ScalelawWarning`) when a
-        point lies more than 10x outside the fitted range of a variable.
+        Returns the input columns plus
+
+        * ``mean``: the law at the fitted parameters;
+        * ``mean_ci_lower/upper``: the **curve sampling band**, the (1 − alpha) band of the
+          fitted curve from the sampling noise of the fit alone (bootstrap percentiles if
+          available, else delta method).  It does not contain new runs;
+        * ``obs_ci_lower/upper``: the **new-run band under the law**, the band for one new
+          run assuming the law is right: ``sqrt(sd_curve² + v)`` with ``v`` the run-to-run
+          plus evaluation variance of :attr:`components` when estimated, else the squared
+          residual scale.  It leaves out extrapolation error and the choice of law;
+        * ``cal_ci_lower/upper`` (only when :attr:`calibration` is set, i.e. the fit ran a
+          cross-validation): the **calibrated new-run band**, widened as a function of the
+          extrapolation distance from the errors of held-out refits so that it covers held-out
+          runs at about the nominal rate (:mod:`scalelaw.fitting.calibration`,
+          docs/calibration.md);
+        * ``extrapolation``: the largest factor by which a variable lies outside its fitted
+          range (1 inside);
+        * ``interval``: ``"interpolation"`` or ``"extrapolation x3.2 in N"``: the distance
+          from the fitted region counting, for laws in N and D, the compute C ∝ N·D too
+          (:func:`~scalelaw.fitting.bands.extrapolation_distance`).
+
+        In a log-space fit bands are built on log loss.  Warns (:class:`ScalelawWarning`)
+        when a point lies more than 10x outside the fitted range of a variable.
 
         For a law that predicts curves (``law.predicts_curves``: the LR-schedule laws),
         ``data`` is a schedule (spec, :class:`~scalelaw.schedules.Schedule`, per-step LRs) or
@@ -208,6 +247,8 @@ class FitResult:
         log); keywords ``steps``, ``every``, ``max_points``, ``warmup`` go to the law's
         :meth:`~scalelaw.laws.base.Law.curve_design`.
         """
+        if self.selection is not None and self.selection.method == "stack":   # combined candidates
+            return self.selection.predict(data, alpha, **columns)
         if self.law.predicts_curves:
             return self._predict_curve(data, alpha, **columns)
         from .data import as_frame, prepare_frame
@@ -228,9 +269,10 @@ class FitResult:
         mean, center, sd_mean, lo, hi = curve_band(self, law, design.x, alpha)
         log = self.settings.space == "log"
         z = stats.norm.ppf(1 - alpha / 2)
-        s = self.residual_scale or 0.0
-        sd_obs = np.sqrt(sd_mean ** 2 + s ** 2)
+        sd_obs = np.sqrt(sd_mean ** 2 + new_run_variance(self))
         olo, ohi = center - z * sd_obs, center + z * sd_obs
+        dist, which = extrapolation_distance(self.domain, design.x, self.compute_range) \
+            if isinstance(design.x, dict) else (np.ones(len(mean)), np.full(len(mean), ""))
         tr = exp_band if log else (lambda v: v)
         out = prep.frame[[v for v in law.variables if v in prep.frame]].copy() \
             if isinstance(design.x, dict) else pd.DataFrame(index=range(len(mean)))
@@ -239,7 +281,12 @@ class FitResult:
         out["mean_ci_upper"] = tr(hi)
         out["obs_ci_lower"] = tr(olo)
         out["obs_ci_upper"] = tr(ohi)
+        if self.calibration is not None:
+            clo, chi = self.calibration.band(center, sd_obs, dist, alpha)
+            out["cal_ci_lower"] = tr(clo)
+            out["cal_ci_upper"] = tr(chi)
         out["extrapolation"] = self._extrapolation(design)
+        out["interval"] = interval_labels(dist, which)
         far = out["extrapolation"] > EXTRAPOLATION_WARN
         if far.any():
             warnings.warn(f"{int(far.sum())} prediction(s) lie more than {EXTRAPOLATION_WARN:g}x outside "
@@ -323,6 +370,14 @@ class FitResult:
             h = self.holdout
             lines.append(f"holdout:   n = {h['n']}, RMSE = {h['rmse']:.4g}, MAPE = {100 * h['mape']:.3f}%, "
                          f"max |err| = {h['max_abs_err']:.4g}")
+        if self.selection is not None:
+            lines.extend(self.selection.summary_lines())
+        if self.cv is not None:
+            lines.extend(cv_summary_lines(self.cv))
+        if self.calibration is not None:
+            lines.append(f"calibrated: {self.calibration.describe()}")
+        if self.components is not None:
+            lines.append(f"noise:      {self.components.describe()}")
         for note in self.notes:
             lines.append(f"note:      {note}")
         lines.append("=" * w)
@@ -355,3 +410,15 @@ class FitResult:
         the parsed object."""
         from .serialize import result_from_json
         return result_from_json(cls, source)
+
+
+def cv_summary_lines(cv: pd.DataFrame) -> list[str]:
+    """The summary's lines for a cross-validation table (``FitResult.cv``)."""
+    kind = cv.attrs.get("kind", "cross-validation")
+    lines = [f"cross-validation ({kind}): held-out errors per fold"]
+    lines.extend("  " + ln for ln in cv.to_string(index=False, float_format=lambda v: f"{v:.4g}").splitlines())
+    mean = cv.attrs.get("mean")
+    if mean:
+        lines.append("  mean: " + ", ".join(f"{k} {v:.4g}" for k, v in mean.items()
+                                             if isinstance(v, (int, float)) and np.isfinite(v)))
+    return lines
