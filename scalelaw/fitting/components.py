@@ -45,7 +45,7 @@ LEVELS = ("config", "run", "eval")
 #: least this many degrees of freedom ...
 MIN_DF_MIXEDLM = 3
 #: ... and no group of connected rows is larger than this (its covariance is dense)
-MAX_GROUP_MIXEDLM = 1500
+MAX_GROUP_MIXEDLM = 500
 
 
 @dataclass
@@ -205,7 +205,7 @@ def estimate_components(frame, variables, residuals, *, run: str | None = None,
     est, used = None, "moments"
     why = design.mixedlm_unsuitable() if method != "moments" else None
     if method != "moments" and why is None:
-        est, fail = _mixedlm(y, design)
+        est, fail = _mixedlm(y, design, start=_moments(y, design))
         if est is None:
             notes.append(f"MixedLM {fail}: method-of-moments estimate instead")
         else:
@@ -306,14 +306,22 @@ class _Design:
 
     def notes(self) -> list[str]:
         out = []
-        if self._holder["run"] == "config":
+        if self.a == 1:
+            out.append("configuration misfit not identified: a single configuration (the fit's level)")
+        run_in, eval_in = self._holder["run"], self._holder["eval"]
+        if run_in == "config" and eval_in == "config":
+            out.append("run-to-run and evaluation variance not identified: one row per configuration "
+                       "(config_var holds all the scatter); replicate seeds at some configurations to "
+                       "separate them")
+            return out
+        if run_in == "config":
             out.append("run-to-run variance not identified: one run per configuration "
                        "(config_var holds it); replicate seeds at some configurations to separate it")
-        elif not self.identified["run"] and self._holder["run"] == "run":
+        elif not self.identified["run"]:
             out.append("run-to-run variance not identified: a single run")
-        if self._holder["eval"] == "run":
+        if eval_in == "run":
             out.append("evaluation variance not identified: one row per run (run_var holds it)")
-        elif self._holder["eval"] == "config":
+        elif eval_in == "config":
             out.append("evaluation variance not identified: one row per configuration (config_var holds it)")
         return out
 
@@ -430,11 +438,12 @@ def _moments(y, design: _Design) -> dict:
     return out
 
 
-def _mixedlm(y, design: _Design):
+def _mixedlm(y, design: _Design, start: dict | None = None):
     """REML variance components with statsmodels' MixedLM: one group per set of connected
     configurations and runs, a variance component for each estimated level above the rows,
-    the residual for the lowest.  Returns (estimates, None) or (None, why it failed)."""
-    from statsmodels.regression.mixed_linear_model import MixedLM, VCSpec
+    the residual for the lowest; started from ``start`` (the moments estimate).  Returns
+    (estimates, None) or (None, why it failed)."""
+    from statsmodels.regression.mixed_linear_model import MixedLM, MixedLMParams, VCSpec
 
     est = design.estimated()
     residual_level = design.holder("eval")
@@ -455,21 +464,45 @@ def _mixedlm(y, design: _Design):
         names.append(k)
         colnames.append(per_names)
         mats.append(per_group)
-    y_sorted = y[order]
+    # standardized and started from the moments estimate: from its default start on
+    # residuals of ~1e-2, lbfgs can stop at a point of lower likelihood and call it
+    # converged; a second optimizer if the first fails, the better likelihood wins
+    sd = float(np.std(y))
+    if not sd > 0:
+        return None, "not used (all residuals equal)"
+    z = (y[order] - float(np.mean(y))) / sd
     g_sorted = groups[order]
     # VCSpec matrices are per group in the group's own row order (stable, as sorted above)
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            model = MixedLM(y_sorted, np.ones((len(y), 1)), g_sorted, exog_vc=VCSpec(names, colnames, mats))
-            fit = model.fit(reml=True, method=["lbfgs", "powell"])
-    except (ValueError, np.linalg.LinAlgError, FloatingPointError, IndexError) as e:
-        return None, f"failed ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})"
-    vcomp = np.asarray(getattr(fit, "vcomp", []), dtype=float)
-    scale = float(fit.scale)
-    if not getattr(fit, "converged", True) or not np.all(np.isfinite(vcomp)) or not np.isfinite(scale):
-        msgs = {str(w.message).splitlines()[0] for w in caught if "converge" in str(w.message).lower()}
+    start_params = None
+    if start is not None:
+        resid = max(start[residual_level], 1e-12)
+        rel = np.array([max(start[k] / resid, 1e-2) for k in vc_levels])
+        start_params = MixedLMParams.from_components(fe_params=np.zeros(1), cov_re=np.zeros((0, 0)),
+                                                     vcomp=rel)
+    best, errors, msgs = None, [], set()
+    for optimizer in ("lbfgs", "bfgs"):
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                model = MixedLM(z, np.ones((len(z), 1)), g_sorted, exog_vc=VCSpec(names, colnames, mats))
+                fit = model.fit(reml=True, method=[optimizer], start_params=start_params)
+        except (ValueError, np.linalg.LinAlgError, FloatingPointError, IndexError) as e:
+            errors.append(f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
+            continue
+        msgs |= {str(w.message).splitlines()[0] for w in caught if "converge" in str(w.message).lower()}
+        vcomp = np.asarray(getattr(fit, "vcomp", []), dtype=float)
+        ok = (getattr(fit, "converged", True) and np.all(np.isfinite(vcomp)) and np.isfinite(fit.scale)
+              and np.isfinite(fit.llf))
+        if ok and (best is None or fit.llf > best.llf):
+            best = fit
+        if best is not None:
+            break
+    if best is None:
+        if errors:
+            return None, f"failed ({errors[0]})"
         return None, "did not converge" + (f" ({sorted(msgs)[0]})" if msgs else "")
+    vcomp = np.asarray(best.vcomp, dtype=float) * sd ** 2
+    scale = float(best.scale) * sd ** 2
     out = {k: 0.0 for k in LEVELS}
     for k, v in zip(vc_levels, vcomp):
         out[k] = float(v)
