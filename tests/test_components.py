@@ -245,6 +245,12 @@ def test_seed_column_numbers_runs_within_a_configuration():
     assert by_seed.counts["runs"] == 60
     for k in ("config_var", "run_var", "eval_var"):
         assert getattr(by_seed, k) == pytest.approx(getattr(by_run, k), rel=1e-12)
+    # a 'run' column of replicate numbers (0..2 at every configuration, which differ in N
+    # and D): read as numbers within each configuration, with a note
+    numbered = estimate_components(df.drop(columns="run").rename(columns={"seed": "run"}), ["N", "D"], df.r,
+                                   method="moments")
+    assert numbered.run_var == pytest.approx(by_run.run_var, rel=1e-12) and numbered.counts["runs"] == 60
+    assert any("read as replicate numbers within each configuration" in n for n in numbered.notes)
     # an eval column without a run column: the k-th row of each eval set is run k
     by_eval = estimate_components(df.drop(columns=["run", "seed"]), ["N", "D"], df.r, method="moments")
     assert by_eval.run_var == pytest.approx(by_run.run_var, rel=1e-12)
@@ -272,6 +278,7 @@ def test_runs_spanning_configurations_are_crossed():
         c = estimate_components(df, ["N", "D"], df.r, method="mixedlm" if draw % 2 else "moments")
         assert c.identified == {"config": True, "run": True, "eval": True}
         assert c.counts["runs"] == 18 and c.counts["configs"] == 48
+        assert any(n.startswith("runs span configurations (up to 8 each") for n in c.notes)
         runs.append(c.run_var)
         cfgs.append(c.config_var)
         evs.append(c.eval_var)

@@ -143,11 +143,15 @@ def estimate_components(frame, variables, residuals, *, run: str | None = None,
     residuals : residuals on the fit's scale (``log(pred) − log(obs)`` for a log-space fit),
         one per row; non-finite ones are dropped with a note.
     run : the column identifying each row's run.  Default: the first of
-        :data:`RUN_COLUMNS` present.  Labels of a ``run``/``run_id`` column are runs as given
-        (a run may span several configurations, e.g. checkpoints at several D); a column
-        named ``seed`` numbers the seeds at each configuration (runs = configuration × seed).
-        Without a run column, each row is a run, except with an evaluation column, where the
-        k-th row of an evaluation set at a configuration belongs to that configuration's k-th run.
+        :data:`RUN_COLUMNS` present.  A column named ``seed`` numbers the seeds at each
+        configuration (runs = configuration × seed).  Labels of another run column are runs
+        as given when each label stays within one configuration, or when a label's rows
+        differ in one variable only (checkpoints of one run along D, say: its offset is then
+        shared across them; a note says so); labels reused across configurations that differ
+        in more than one variable (replicate numbers 0, 1, 2 at every configuration) number
+        the runs within each configuration (a note says so).  Without a run column each row
+        is a run, except with an evaluation column, where the k-th row of an evaluation set
+        at a configuration belongs to that configuration's k-th run.
     eval : the column naming each row's evaluation set (default: the first of
         :data:`EVAL_COLUMNS` present); several rows of one run at one configuration are
         evaluations whether or not it is given.
@@ -173,7 +177,7 @@ def estimate_components(frame, variables, residuals, *, run: str | None = None,
     missing = [v for v in variables if v not in frame.columns]
     if missing:
         raise ScalelawError(f"variable column(s) {', '.join(map(repr, missing))} not in the table "
-                            f"(columns: {', '.join(map(str, frame.columns))})")
+                            f"(columns: {_column_list(frame)})")
     r = np.asarray(residuals, dtype=float).ravel()
     if len(r) != len(frame):
         raise ScalelawError(f"{len(r)} residuals for {len(frame)} rows: give one residual per fitted row")
@@ -184,7 +188,7 @@ def estimate_components(frame, variables, residuals, *, run: str | None = None,
     notes: list[str] = []
 
     config = _config_codes(frame, variables)
-    run_labels = _run_labels(frame, config, run_col, eval_col)
+    run_labels = _run_labels(frame, variables, config, run_col, eval_col, notes)
     ok = np.isfinite(r)
     if not ok.all():
         notes.append(f"{int((~ok).sum())} non-finite residual(s) left out of the noise components")
@@ -227,14 +231,18 @@ def estimate_components(frame, variables, residuals, *, run: str | None = None,
 def _pick_column(frame, name, conventional, what):
     if name is not None:
         if name not in frame.columns:
-            raise ScalelawError(f"{what} column {name!r} not in the table (columns: "
-                                f"{', '.join(map(str, frame.columns))})")
+            raise ScalelawError(f"{what} column {name!r} not in the table (columns: {_column_list(frame)})")
         return name
     lower = {str(c).lower(): c for c in frame.columns}
     for c in conventional:
         if c in lower:
             return lower[c]
     return None
+
+
+def _column_list(frame, most: int = 12) -> str:
+    cols = [str(c) for c in frame.columns]
+    return ", ".join(cols[:most]) + (f", ... ({len(cols)} in all)" if len(cols) > most else "")
 
 
 def _config_codes(frame, variables) -> np.ndarray:
@@ -253,14 +261,29 @@ def _config_codes(frame, variables) -> np.ndarray:
     return pd.factorize(joined)[0]
 
 
-def _run_labels(frame, config, run_col, eval_col) -> np.ndarray:
+def _run_labels(frame, variables, config, run_col, eval_col, notes) -> np.ndarray:
     """String label of each row's run (see :func:`estimate_components` for the rules)."""
     n = len(frame)
     if run_col is not None:
         vals = frame[run_col].astype(str).to_numpy(dtype=object)
+        blank = frame[run_col].isna().to_numpy()
+        vals[blank] = [f"<unlabelled row {i}>" for i in np.flatnonzero(blank)]   # a run of its own
+        nested = np.array([f"config {c} {run_col} {s}" for c, s in zip(config, vals)], dtype=object)
         if str(run_col).lower() == "seed":   # seed numbers repeat at every configuration
-            return np.array([f"config {c} seed {s}" for c, s in zip(config, vals)], dtype=object)
-        return vals
+            return nested
+        spans = pd.Series(config).groupby(vals).nunique()
+        if (spans <= 1).all():
+            return vals
+        # a run spanning configurations: checkpoints of one run (its configurations differ
+        # in one variable, e.g. D at one N) or replicate numbers reused at every configuration
+        varying = frame[variables].groupby(vals).nunique() if len(variables) > 1 else None
+        if varying is not None and bool(((varying > 1).sum(axis=1) <= 1).all()):
+            notes.append(f"runs span configurations (up to {int(spans.max())} each, along one variable): "
+                         "a run's offset is shared by its rows at all of them")
+            return vals
+        notes.append(f"{run_col} labels repeat across configurations that differ in more than one "
+                     "variable: read as replicate numbers within each configuration")
+        return nested
     if eval_col is not None:   # k-th row of an evaluation set at a configuration: k-th run
         k = pd.DataFrame({"c": config, "e": frame[eval_col].astype(str).to_numpy()}).groupby(
             ["c", "e"]).cumcount().to_numpy()
