@@ -163,9 +163,16 @@ def wild_observations(problem: Problem, p_hat, n_boot: int, clusters=None, seed=
     eᵢ = yᵢ − ŷᵢ times the weight v_c of its cluster c (:func:`wild_weights`), the same for
     every point of a cluster (``clusters``: labels; None: one cluster per point).  Points
     never leave the design (every step of a per-step log stays in), and a cluster's
-    residuals keep their correlation.  The residuals are scaled by √(n/(n − k)) (k free
-    and anchored parameters), the HC1 correction for what the fit absorbed.  Rows with a
-    zero base weight keep their observation."""
+    residuals are scaled by √(G/(G − k)) (G clusters, k free and anchored parameters; HC1's
+    √(n/(n − k)) for one point per cluster) for the degrees of freedom the fit absorbed at
+    the level the weights act on.  Rows with a zero base weight keep their observation.
+
+    Measured (tests/test_bootstrap_wild.py, 60 points of E + A·N^−α, 3 parameters): for
+    squared error the draws' SD is within about 5% of the Monte-Carlo SD of the estimate;
+    for Huber with δ = 1e-3 on 2% noise (least-absolute-deviation-like) it runs 13-30%
+    narrow (the fit passes through a few points, whose near-zero residuals the draws never
+    move); with noise shared by 15 clusters of 4, one weight per cluster gives 0.65-0.88 of
+    it, one weight per point 0.45."""
     y = np.asarray(problem.y, dtype=float)
     fitted = problem.predict(np.asarray(p_hat, dtype=float))
     log = problem.obj.space == "log"
@@ -176,13 +183,14 @@ def wild_observations(problem: Problem, p_hat, n_boot: int, clusters=None, seed=
         raise ScalelawError("wild bootstrap: the fit has non-finite residuals (a non-positive "
                             "prediction or observation in a log-space fit)")
     e = np.where(np.isfinite(e), e, 0.0)
-    k = int(problem.free_mask.sum()) + len(problem.anchored)
-    n_used = int(np.sum(problem.w > 0))
-    e = e * np.sqrt(n_used / max(residual_dof(n_used, k), 1))
     if clusters is None:
         inv = np.arange(len(y))
     else:
         inv = np.unique(np.asarray(clusters).astype(str), return_inverse=True)[1]
+    k = int(problem.free_mask.sum()) + len(problem.anchored)
+    used = problem.w > 0
+    g_used = len(np.unique(inv[used]))
+    e = e * np.sqrt(g_used / max(g_used - k, 1))
     v = wild_weights(n_boot, int(inv.max()) + 1, seed, kind)[:, inv]
     out = ff[None, :] + e[None, :] * v
     if log:
