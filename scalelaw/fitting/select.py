@@ -122,13 +122,14 @@ class Selection:
 
 
 def _without_selection(res, alpha):
-    """A candidate's JSON object without its own selection, CV table or calibration."""
-    keep = res.selection, res.cv, res.calibration
-    res.selection = res.cv = res.calibration = None
+    """A candidate's JSON object without a selection or CV table of its own (its
+    calibration stays: a combined prediction mixes the candidates' calibrated bands)."""
+    keep = res.selection, res.cv
+    res.selection = res.cv = None
     try:
         return res.to_dict(alpha)
     finally:
-        res.selection, res.cv, res.calibration = keep
+        res.selection, res.cv = keep
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
@@ -234,12 +235,20 @@ def select_laws(data, laws, *, fitter, curves: bool, cv: str | None = None, by: 
     table, weights = _score(errors, names, select, curves, full[names[0]].settings)
     chosen = names[int(np.argmax([weights[n] for n in names]))]
     res = full[chosen]
-    # the candidates are shallow copies: the chosen fit holds the selection, they do not
-    res.selection = Selection(select, what, table, {k: copy.copy(r) for k, r in full.items()},
-                              weights, chosen, errors)
-    res.cv = tables.get(chosen)
-    if res.cv is None:
-        res.cv = cv_table(errors[errors["law"] == chosen], what, curves)
+    # the candidates are shallow copies (the chosen fit holds the selection, they do not),
+    # each with its own CV table and the calibration its held-out errors give
+    cands = {}
+    for k, r in full.items():
+        c = cands[k] = copy.copy(r)
+        c.cv = tables.get(k)
+        if c.cv is None:
+            c.cv = cv_table(errors[errors["law"] == k], what, curves)
+        e = c.cv.attrs.get("errors")
+        if e is not None and len(e) and "sd_obs" in e:
+            from .calibration import calibrate
+            c.calibration = calibrate(e)
+    res.selection = Selection(select, what, table, cands, weights, chosen, errors)
+    res.cv, res.calibration = cands[chosen].cv, cands[chosen].calibration
     res.notes.append(f"law {'chosen' if select == 'best' else 'combined'} by cross-validation ({what}) "
                      f"among {', '.join(names)}: "
                      + ", ".join(f"{n} CV score {s:.4g}" for n, s in zip(table['law'], table['cv_score'])))

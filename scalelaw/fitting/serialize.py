@@ -60,6 +60,8 @@ def result_to_dict(self, alpha: float = 0.05) -> dict:
     if self.boot is not None:
         d["bootstrap"] = {k: self.boot[k].tolist() for k in self.boot.columns}
         d["bootstrap_unit"] = self.boot_groups or "points"
+    if getattr(self, "compute_range", None) is not None:
+        d["compute_range"] = [float(v) for v in self.compute_range]
     if getattr(self, "cv", None) is not None:
         d["cv"] = cv_to_dict(self.cv)
     if getattr(self, "calibration", None) is not None:
@@ -131,6 +133,8 @@ def result_from_json(cls, source):
     if d.get("convergence") is not None:
         from .engine import SolveInfo
         res.convergence = SolveInfo.from_dict(d["convergence"])
+    if d.get("compute_range") is not None:
+        res.compute_range = tuple(float(v) for v in d["compute_range"])
     if d.get("cv") is not None:
         res.cv = cv_from_dict(d["cv"])
     if d.get("calibration") is not None:
