@@ -152,6 +152,12 @@ def fit(data, law, *, columns: Mapping[str, str] | None = None, where: str | Non
                      "(fix it, or for the multi-power law use amplitude free)")
     p_hat, f_hat = problem.solve(grid=grid, start=start, n_polish=n_polish, rng=rng)
     res = _make_result(problem, p_hat, f_hat, prep, notes)
+    if not per_step:
+        res.components = _components(res, train, prep.env.loc[fit_rows].reset_index(drop=True))
+        if (bootstrap and groups is None and res.components is not None
+                and res.components.identified.get("run")):   # replicates: resample whole runs
+            boot_groups = res.components.run_labels
+            res.notes.append("bootstrap resamples whole runs (replicate runs found)")
     if holdout is not None:
         test = (frame.assign(y=frame["y"].where(hold_rows)) if per_step
                 else frame.loc[hold_rows].reset_index(drop=True))
@@ -239,6 +245,31 @@ def attach_calibration(res: FitResult) -> None:
         return
     from .calibration import calibrate
     res.calibration = calibrate(errors)
+
+
+#: columns that name a table's runs (seeds) and evaluation sets, for the noise components
+REPLICATE_COLUMNS = ("run", "run_id", "seed", "eval", "eval_set")
+
+
+def _components(res: FitResult, train: pd.DataFrame, env: pd.DataFrame):
+    """The run-to-run and evaluation variance of a table with replicates
+    (:func:`scalelaw.fitting.components.estimate_components`), from the fit's residuals;
+    without replicates the object says which parts are not identified."""
+    from .components import estimate_components
+    law = res.law
+    frame = train[[v for v in law.variables if v in train]].copy()
+    for c in REPLICATE_COLUMNS:
+        if c in env and c not in frame:
+            frame[c] = env[c].to_numpy()
+    r = np.asarray(res.residuals, dtype=float)
+    if len(r) != len(frame) or not np.all(np.isfinite(r)):
+        return None
+    try:
+        return estimate_components(frame, list(law.variables), -r,
+                                   n_params=len(res.free) + len(res.anchored))
+    except ScalelawError as e:
+        res.notes.append(f"noise components not estimated: {e}")
+        return None
 
 
 def _column_options(law, columns, x, y):
