@@ -10,8 +10,14 @@ instead of a covariance that blows up with the handful of residuals inside ±δ.
 
 The bootstrap refits on resampled data.  Resampling is done with multinomial counts used
 as weights (points, or whole groups such as all runs of one model size), so the prepared
-design is never copied.  Each refit starts from the full-data optimum and from the best
-point of a coarse grid, so a resample whose optimum lies in another basin finds it.
+design is never copied; or, for the wild (cluster) bootstrap, every point stays and its
+residual is multiplied by one random weight per cluster (:func:`wild_observations`).
+Each refit starts from the full-data optimum and from the best point of a coarse grid, so
+a resample whose optimum lies in another basin finds it.  For laws not marked ``costly``
+(and without an anchor stage) the resamples of a chunk are refitted together, vectorised
+over resamples (:mod:`scalelaw.fitting._batched`: the same objective and bounds; 1,000
+Chinchilla resamples in about 0.3 s of CPU against 10 s one at a time), with the
+per-resample polish as the fall-back for any resample that does not converge.
 Parallelism: serial (in this process) unless asked.  ``pool`` is any object with a
 ``map(fn, iterable)`` method (emcee/schwimmbad-style, or a Ray/submitit executor);
 ``n_jobs`` (joblib's convention, :func:`n_processes`) starts that many worker processes by
