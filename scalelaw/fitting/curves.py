@@ -26,7 +26,8 @@ def fit_lr(data: pd.DataFrame | str | os.PathLike | Sequence, law: str | Law = "
            warmup: int | None = None, schedule: str | Schedule | None = None,
            exclude_warmup: bool = True, smooth: str | None = None,
            run_weights: str | Mapping[str, float] | None = None, convention: str | None = None,
-           lam: str | float = "fit", amplitude: str | None = None, **fit_options) -> FitResult:
+           lam: str | float = "fit", amplitude: str | None = None, noise: str | dict | None = "auto",
+           **fit_options) -> FitResult:
     """Fit an LR-schedule law jointly to all runs of ``data`` (shared parameters).
 
     data : frame with ``step, lr, loss`` (+ ``run``), or log paths (see
@@ -47,6 +48,14 @@ def fit_lr(data: pd.DataFrame | str | os.PathLike | Sequence, law: str | Law = "
         see :class:`~scalelaw.laws.lr.MultiPowerLaw`) or ``"free"`` (fitted jointly).
     lam : momentum law's λ when the law is given by name: ``"fit"`` (default; bounded to
         [0.9, 0.99999]) or a fixed value such as 0.999 (Tissue et al.'s choice).
+    noise : the treatment of noisy per-step logs (docs/perstep.md, :mod:`scalelaw.fitting.noise`):
+        ``"auto"`` (default: the first steps the law does not describe are left out, the cut
+        chosen by a lack-of-fit criterion against the noise measured along the curve, and
+        each point weighted by the inverse of its local noise), ``"cut"`` or ``"weights"``
+        (one of the two), ``"off"`` (or None: every point after the warmup, equal weights).
+        It applies when every run has at least 160 fitted points (fewer: too few to measure
+        the noise; the notes say so); the notes and ``result.design_info["noise"]`` record
+        the choice, and that record given as ``noise`` repeats it without the search.
     Other keywords go to :func:`scalelaw.fit` (``fix``, ``bounds``, ``bootstrap`` ...).
     The bootstrap resamples ``groups="block"`` (default: blocks of consecutive logged points
     of a run, their length from the residuals' autocorrelation, since per-step losses are
@@ -56,8 +65,17 @@ def fit_lr(data: pd.DataFrame | str | os.PathLike | Sequence, law: str | Law = "
     """
     from ..io.curves import read_curves
     from .api import fit
+    from .select import is_candidates
     if not isinstance(data, pd.DataFrame):
         data = read_curves(data)
+    if is_candidates(law) or fit_options.get("cv") is not None:   # law selection / CV: select.py
+        from .select import fit_lr_cv
+        lr_options = dict(warmup=warmup, schedule=schedule, exclude_warmup=exclude_warmup, smooth=smooth,
+                          run_weights=run_weights, convention=convention, lam=lam, amplitude=amplitude,
+                          noise=noise)
+        return fit_lr_cv(data, law, lr_options, fit_options, fitter=fit_lr)
+    fit_options.pop("cv", None)
+    fit_options.pop("select", None)
     law0 = get_law(law)
     if not law0.predicts_curves:
         raise ScalelawError(f"{law0.name} is not an LR-schedule law (it does not predict loss "
@@ -117,6 +135,13 @@ def fit_lr(data: pd.DataFrame | str | os.PathLike | Sequence, law: str | Law = "
         df["weight"] = df["run"].map(wmap).fillna(0.0)
         notes.append(f"run weights: {run_weights if isinstance(run_weights, str) else dict(run_weights)}")
     fit_options.setdefault("groups", "block")   # bootstrap unit: block, run or point
+    if noise not in (None, False, "off"):
+        from .noise import treat_per_step
+        df, noise_notes, noise_record = treat_per_step(lambda d: fit(d, laws[0], columns={"loss": "loss"}, **{
+            k: v for k, v in fit_options.items() if k not in ("bootstrap", "pool", "n_jobs")}), df, noise)
+        notes.extend(noise_notes)
+    else:
+        noise_record = {"mode": "off", "start": 0, "weights": False}
     res, tried = None, []
     for candidate in laws:
         r = fit(df, candidate, columns={"loss": "loss"}, **fit_options)
@@ -127,6 +152,7 @@ def fit_lr(data: pd.DataFrame | str | os.PathLike | Sequence, law: str | Law = "
         chosen = _convention(res.law)
         notes.append(f"warmup convention {chosen} chosen by objective ("
                      + ", ".join(f"{c}: {o:.6g}" for c, o in tried) + ")")
+    res.design_info["noise"] = noise_record
     fill = res.design_info.get("lr_fill", {})
     res.notes.extend(notes + [f"{k}: {v}" for k, v in fill.items()])
     return res

@@ -104,15 +104,43 @@ class LackOfFit:
         return float(np.sqrt(2.0 / max(self.K, 1)))
 
 
-def lack_of_fit(residuals, sigma, groups=None, block: int | None = None) -> LackOfFit:
+def serial_correlation(residuals, groups=None) -> dict:
+    """Lag-1 autocorrelation ρ of the noise per group, from the differences of consecutive
+    residuals: for AR(1) noise their lag-1 autocorrelation is −(1 − ρ)/2, whatever smooth
+    misfit the residuals carry (differences cancel it; their rolling median is taken off
+    first), so ``ρ = 1 + 2·acf₁(Δr)``, clipped to [0, 0.98] (0 for white noise)."""
+    r = np.asarray(residuals, dtype=float)
+    g = np.zeros(len(r), int) if groups is None else np.asarray(groups)
+    out = {}
+    for lab in dict.fromkeys(g.tolist()):
+        d = np.diff(r[g == lab])
+        rho = 0.0
+        if len(d) > 10 and np.std(d) > 0:
+            # less the differences' own local level: a steep stretch of misfit (a transient)
+            # shifts consecutive differences alike and would read as correlated noise
+            w = max(MIN_BLOCK, len(d) // BLOCKS_PER_RUN)
+            lev = _rolling_median(d, w)
+            d = d - np.where(np.isfinite(lev), lev, np.median(d))
+            a = float(np.sum(d[1:] * d[:-1]) / np.sum(d * d))
+            rho = float(np.clip(1.0 + 2.0 * a, 0.0, 0.98))
+        out[lab] = rho
+    return out
+
+
+def lack_of_fit(residuals, sigma, groups=None, block: int | None = None,
+                rho: dict | None = None) -> LackOfFit:
     """Blocks of ``block`` consecutive points per group (default 1/40 of the group's points,
-    at least 20); ``z_b = mean(r) · √k / rms(σ)`` over the block (``σ`` from
-    :func:`local_noise`)."""
+    at least 20); ``z_b = mean(r) / se_b`` over the block, ``se_b = rms(σ) / √k`` for
+    uncorrelated noise.  With the noise's lag-1 autocorrelation ``rho`` (per group, see
+    :func:`serial_correlation`; ``σ`` from differences then reads ``σ·√(1−ρ)``) the standard
+    error of an AR(1) block mean, ``rms(σ)·√(1+ρ) / ((1−ρ)·√k)``."""
     r = np.asarray(residuals, dtype=float)
     s = np.asarray(sigma, dtype=float)
     g = np.zeros(len(r), int) if groups is None else np.asarray(groups)
     zs, starts, stops = [], [], []
     for lab in dict.fromkeys(g.tolist()):
+        q = float((rho or {}).get(lab, 0.0))
+        inflate = np.sqrt(1.0 + q) / (1.0 - q)
         idx = np.flatnonzero(g == lab)
         n = len(idx)
         k = int(block or max(MIN_BLOCK, n // BLOCKS_PER_RUN))
@@ -123,7 +151,7 @@ def lack_of_fit(residuals, sigma, groups=None, block: int | None = None) -> Lack
         edges = np.r_[np.arange(nb) * k, n]
         for a, b in zip(edges[:-1], edges[1:]):
             rr, ss = r[idx[a:b]], s[idx[a:b]]
-            se = np.sqrt(np.mean(ss ** 2) / len(rr))
+            se = inflate * np.sqrt(np.mean(ss ** 2) / len(rr))
             zs.append(np.mean(rr) / se if se > 0 else 0.0)
             starts.append(idx[a])
             stops.append(idx[b - 1])
@@ -178,8 +206,10 @@ def _keys(res):
 
 def treat_per_step(fit_one, df, mode: str = "auto"):
     """The noise treatment of per-step logs (docs/perstep.md): returns the frame to fit
-    (losses before the chosen cut set to NaN; a ``weight`` column from the local noise) and
-    the notes that say what was done.
+    (losses before the chosen cut set to NaN; a ``weight`` column from the local noise), the
+    notes that say what was done and a record of the choice (``mode``, ``start``,
+    ``weights``, the lack of fit by cut), which given back as ``mode`` repeats the choice
+    without the search (refits in cross-validation).
 
     ``fit_one(frame) -> FitResult`` fits one law to a frame with ``step, lr, loss, run``
     (and ``weight``); ``df`` the frame after warmup exclusion and smoothing.  ``mode``:
@@ -196,17 +226,28 @@ def treat_per_step(fit_one, df, mode: str = "auto"):
        (:func:`choose_start`).
     """
     from ..errors import ScalelawError
+    fixed_start = None
+    if isinstance(mode, dict):    # a choice made before (result.design_info["noise"]): no search
+        fixed_start = int(mode.get("start", 0))
+        mode = "auto" if mode.get("weights") else "cut"
     if mode not in MODES:
         raise ScalelawError(f"unknown noise treatment {mode!r}; use one of {', '.join(MODES)}",
                             option="noise")
+    record = {"mode": mode, "start": 0, "weights": False}
     if mode == "off":
-        return df, []
+        return df, [], record
     finite = np.isfinite(df["loss"].to_numpy(dtype=float)) & (df["step"].to_numpy() > 0)
     counts = df.loc[finite].groupby(df["run"].astype(str)).size()
     need = MIN_BLOCK * MIN_BLOCKS
     if len(counts) == 0 or counts.min() < need:
         return df, [f"noise treatment not applied: a run has {int(counts.min()) if len(counts) else 0} "
-                    f"fitted points, fewer than the {need} needed to measure the noise along the curve"]
+                    f"fitted points, fewer than the {need} needed to measure the noise along the curve"], \
+            {**record, "mode": "off", "reason": "too few points"}
+    if fixed_start is not None and mode == "cut":
+        out = df.copy()
+        out.loc[df["step"].to_numpy() < fixed_start, "loss"] = np.nan
+        return out, [f"per-step noise (docs/perstep.md): losses before step {fixed_start} left out "
+                     "(the cut given)"], {**record, "start": fixed_start}
     pilot = fit_one(df)
     keys = _keys(pilot)
     groups = np.array([k[0] for k in keys], dtype=object)
@@ -216,6 +257,7 @@ def treat_per_step(fit_one, df, mode: str = "auto"):
         m = groups == g
         sigma[m] = local_noise(pilot.residuals[m], window.get(g))
     sig_of = dict(zip(keys, sigma))
+    rho = serial_correlation(pilot.residuals, groups)
     key_df = list(zip(df["run"].astype(str).tolist(), df["step"].astype(np.int64).tolist()))
     notes = []
     out = df.copy()
@@ -225,10 +267,16 @@ def treat_per_step(fit_one, df, mode: str = "auto"):
         w = noise_weights(sigma, power)
         w_of = dict(zip(keys, w))
         out["weight"] = base * np.array([w_of.get(k, 0.0) for k in key_df])
+        record.update(weights=True, power=power, sigma_median=float(np.median(sigma)))
         notes.append(f"per-step noise (docs/perstep.md): points weighted by 1/sigma^{power:g}, the local "
                      f"noise sigma {np.min(sigma):.3g}..{np.max(sigma):.3g} (median {np.median(sigma):.3g}) "
                      f"on the fit's scale")
-    if mode in ("auto", "cut"):
+    if fixed_start is not None:
+        out.loc[df["step"].to_numpy() < fixed_start, "loss"] = np.nan
+        record["start"] = fixed_start
+        notes.append(f"per-step noise (docs/perstep.md): losses before step {fixed_start} left out "
+                     "(the cut given)")
+    elif mode in ("auto", "cut"):
         steps = df["step"].to_numpy()
         last = df.loc[finite].groupby(df["run"].astype(str))["step"].max().min()
         cuts, fits, kept = [], [], []
@@ -253,7 +301,7 @@ def treat_per_step(fit_one, df, mode: str = "auto"):
             fitted += 1
             s = np.array([sig_of.get(k, np.nan) for k in _keys(r)])
             lf = lack_of_fit(r.residuals, np.where(np.isfinite(s), s, np.nanmedian(sigma)),
-                             np.asarray(r._problem.design.groups).astype(str))
+                             np.asarray(r._problem.design.groups).astype(str), rho=rho)
             cuts.append(c)
             fits.append(lf)
             kept.append(keep)
@@ -265,11 +313,15 @@ def treat_per_step(fit_one, df, mode: str = "auto"):
             out.loc[~kept[i], "loss"] = np.nan
             trail = ", ".join(f"{cc}: {ff.R:.3g}" for cc, ff in zip(cuts, fits))
             left = int((finite & ~kept[i]).sum())
-            notes.append(f"per-step noise (docs/perstep.md): losses before step {c} left out ({left} point(s)), "
-                         f"the first cut where the law fits to the noise; lack of fit R by cut "
-                         f"({trail}; 1 = the noise floor, K = {fits[i].K} blocks)")
-    return out, notes
+            rq = max(rho.values()) if rho else 0.0
+            record.update(start=c, lack_of_fit={str(cc): round(ff.R, 4) for cc, ff in zip(cuts, fits)},
+                          blocks=fits[i].K, autocorrelation=round(rq, 3))
+            what = (f"losses before step {c} left out ({left} point(s))" if c > 0 else
+                    "no early steps left out")
+            notes.append(f"per-step noise (docs/perstep.md): {what}; lack of fit R by cut ({trail}; 1 = the noise floor, K = {fits[i].K} blocks"
+                         + (f", noise autocorrelation up to {rq:.2f}" if rq > 0 else "") + ")")
+    return out, notes, record
 
 
 __all__ = ["local_noise", "noise_by_group", "lack_of_fit", "LackOfFit", "choose_start",
-           "noise_weights", "weight_power", "CUT_FRACTIONS", "treat_per_step", "MODES"]
+           "noise_weights", "weight_power", "CUT_FRACTIONS", "treat_per_step", "MODES", "serial_correlation"]
