@@ -308,12 +308,18 @@ def cross_validate(data, laws, *, fitter, curves: bool, cv: str | None = None, b
            for lw in specs]
     full = dict(full or {})
     fl = [] if kind == "rollout" else folds(labels, kind)
-    tasks = [(i, lw, lab, frame.loc[tr].reset_index(drop=True), frame.loc[te], curves, per[i], fitter)
-             for i, lw in enumerate(specs) for lab, tr, te in fl]
-    tasks += [(i, lw, None, frame, None, curves, per[i], fitter) for i, lw in enumerate(specs)
-              if names[i] not in full]   # fits to all the data
-    with _mapper(pool, n_jobs, len(tasks) + (len(specs) * len(set(labels)) if kind == "rollout" else 0)) as mp:
-        results = list(_reporting(mp(_one_task, tasks), len(tasks), progress))
+    whole = [(i, lw, None, frame, None, curves, per[i], fitter) for i, lw in enumerate(specs)
+             if names[i] not in full]   # fits to all the data
+    n_tasks = len(whole) + len(specs) * (len(fl) or len(set(labels)))
+    with _mapper(pool, n_jobs, n_tasks) as mp:
+        count = _Counter(n_tasks, progress)
+        if curves:   # LR-schedule fits are costly: refit each fold from the full fit
+            full.update({names[t[0]]: r for t, r in zip(whole, count(mp(_one_task, whole)))})
+            per = [_warm_start(per[i], full[names[i]]) for i in range(len(specs))]
+            whole = []
+        tasks = [(i, lw, lab, frame.loc[tr].reset_index(drop=True), frame.loc[te], curves, per[i], fitter)
+                 for i, lw in enumerate(specs) for lab, tr, te in fl] + whole
+        results = list(count(mp(_one_task, tasks)))
         full.update({names[i]: r for (i, _, lab, *_), r in zip(tasks, results) if lab is None})
         errs = [r.assign(law=names[i], fold=lab) for (i, _, lab, *_), r in zip(tasks, results)
                 if lab is not None]
@@ -456,11 +462,32 @@ class _mapper:
         return False
 
 
-def _reporting(it, total, progress):
-    for i, r in enumerate(it):
-        if progress is not None:
-            progress(i + 1, total)
-        yield r
+class _Counter:
+    """Passes results through, calling ``progress(done, total)`` after each."""
+
+    def __init__(self, total, progress):
+        self.total, self.progress, self.done = total, progress, 0
+
+    def __call__(self, it):
+        for r in it:
+            self.done += 1
+            if self.progress is not None:
+                self.progress(self.done, self.total)
+            yield r
+
+
+def _warm_start(opts: dict, res) -> dict:
+    """Fold refits of an LR-schedule law start from its fit to all the data (its free
+    parameters) and keep the warmup convention that fit chose, unless the caller set
+    them: a refit on most of the same data lands in that basin, and is several times
+    faster than a fresh search."""
+    out = dict(opts)
+    if out.get("start") is None:
+        out["start"] = {p: float(res.params[p]) for p in res.free if p not in (opts.get("fix") or {})}
+    conv = res.law.config().get("convention")
+    if conv and out.get("convention") in (None, "auto"):
+        out["convention"] = conv
+    return out
 
 
 def _one_task(task):
