@@ -57,11 +57,13 @@ def pairs(result, *, params=None, truth: Mapping | None = None, bins: int = 24, 
         axes = np.asarray(axes).reshape(n, n)
         fig = axes[0, 0].figure
     lims = []
-    for j in range(n):
-        v = draws[:, j]
-        lo, hi = np.nanmin(v), np.nanmax(v)
+    for j in range(n):   # the central 99% of the draws and the estimate: one runaway
+        v = draws[:, j]      # resample (A at 1e-300, say) must not squash the rest
+        v = v[np.isfinite(v) & (v > 0)] if logs[j] else v[np.isfinite(v)]
+        lo, hi = np.percentile(v, [0.5, 99.5]) if len(v) else (est[j], est[j])
+        lo, hi = min(lo, est[j]), max(hi, est[j])
         if logs[j]:
-            f = (hi / lo) ** 0.05
+            f = 10 ** (0.05 * (np.log10(hi) - np.log10(lo))) if hi > lo else 1.05
             lims.append((lo / f, hi * f))
         else:
             pad = 0.05 * (hi - lo) if hi > lo else abs(lo) * 0.05 + 1e-12
