@@ -17,7 +17,8 @@ construction (docs/calibration.md says why this one):
    law); ``τ`` is an error that grows with the log of the extrapolation distance beyond
    what the model's own sd does (zero inside the fitted region).  κ and τ (≥ 0) are the
    maximum likelihood estimates of a Gaussian with that variance, each refit's (fold's)
-   points weighted 1/(its number of points), so every refit counts once.  τ enters only
+   points weighted 1/(its number of points), so every refit counts once, and the weights
+   scaled to sum to the effective number of independent points (below).  τ enters only
    when a likelihood-ratio test (95%) says the errors grow with distance faster than
    κ·sd_obs does; otherwise τ = 0.
 2. **Quantile.**  The band at a new point is ``center ± q_α · σ(x)``.  The points of one
@@ -161,7 +162,13 @@ def calibrate(errors: pd.DataFrame, *, method: str = "studentized", source: str 
     ld = np.log(d)
     _, inv, counts = np.unique(pd.Series(fold).astype(str).to_numpy(), return_inverse=True,
                                return_counts=True)
+    # every refit counts once, and all of them together as their effective number of
+    # independent points (under the κ-only model), so the likelihood-ratio test of τ is in
+    # units of independent points
     w = 1.0 / counts[inv]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r0 = np.where(sd > 0, e / sd, 0.0)
+    w = w * effective_count(r0, inv) / w.sum()
     kappa, tau = _fit_scale(e, sd, ld, w)
     if not np.any(ld > 0):
         notes.append("no held-out point extrapolates: the distance term is not identified (tau = 0)")
@@ -181,8 +188,10 @@ def effective_count(r, fold) -> float:
     """Effective number of independent held-out points (Kish's design effect): the points
     of one refit share that refit's error of the curve, so they count as
     ``n / (1 + (m̄ − 1) ρ)`` with ``m̄`` the mean points per refit and ``ρ`` the
-    intra-refit correlation of the normalised errors ``r`` (one-way random-effects
-    moments, about zero: a bias shared by all refits counts as shared error)."""
+    intra-refit correlation of the normalised errors ``r`` (one-way random-effects ANOVA
+    moments, unequal group sizes).  A bias shared by all refits is not counted as
+    correlation: a new point shares it too, so it is part of the error to cover, not noise
+    in estimating its scale."""
     r = np.asarray(r, dtype=float)
     fold = np.asarray(fold)
     n = len(r)
@@ -193,8 +202,10 @@ def effective_count(r, fold) -> float:
     means = np.bincount(inv, weights=r) / m
     within = float(np.sum((r - means[inv]) ** 2) / max(n - J, 1)) if n > J else 0.0
     mbar = n / J
-    between = float(np.sum(m * means ** 2) / J)   # E = σ_b² m̄ + σ_w²
-    sb2 = max(0.0, (between - within) / mbar) if mbar > 1 else 0.0
+    grand = float(np.sum(m * means) / n)
+    between = float(np.sum(m * (means - grand) ** 2) / (J - 1))
+    m0 = (n - np.sum(m ** 2) / n) / (J - 1)   # E[between] = σ_w² + m0 σ_b²
+    sb2 = max(0.0, (between - within) / m0) if m0 > 0 else 0.0
     rho = sb2 / (sb2 + within) if sb2 + within > 0 else 1.0
     return float(n / (1.0 + (mbar - 1.0) * rho))
 

@@ -59,7 +59,7 @@ def group_values(values, bins: int | None = None) -> tuple[np.ndarray, list[str]
 
 
 def rollout(data, law, by: str = "N", *, fitter: Callable | None = None, min_groups: int | None = None,
-            bins: int | None = None, where: str | None = None, pool: Any = None,
+            bins: int | None = None, horizon: int | None = None, where: str | None = None, pool: Any = None,
             progress: Any = None, alpha: float = 0.05, **fit_options) -> pd.DataFrame:
     """Rollout validation of ``law`` on ``data`` along ``by``.
 
@@ -76,6 +76,11 @@ def rollout(data, law, by: str = "N", *, fitter: Callable | None = None, min_gro
         parameters and at least three distinct values of every variable of the law).
     bins : cut ``by`` into this many groups of about equal counts (default: its distinct
         values, binned into :data:`MAX_GROUPS` when there are more).
+    horizon : how many groups ahead each refit predicts for the per-point errors
+        (``.attrs["errors"]``, column ``horizon``, 1 = the next group).  Default: every
+        larger group, so that the errors span the extrapolation distances of the data (a
+        calibration needs them: the next group alone is always about one step away).  The
+        table itself always scores the next group.
     where : rows to use (a filter such as ``"C <= 1e21"``); the rest are ignored.
     pool : any object with ``map`` (an executor, a multiprocessing pool) for the refits;
         serial otherwise.  ``progress(done, total)`` is called after each refit.
@@ -90,7 +95,8 @@ def rollout(data, law, by: str = "N", *, fitter: Callable | None = None, min_gro
     ``n`` (points predicted), ``rmse``, ``mape``, ``max_abs_err`` (loss units, nats) and
     ``bias`` (mean observed − predicted, nats).  ``.attrs``: ``kind`` (``"rollout by N"``),
     ``mean`` (the means of the error columns), ``errors`` (the per-point frame of
-    :func:`heldout_errors`, ``fold`` = k), ``notes`` (binning, refits that failed).
+    :func:`heldout_errors`, ``fold`` = k, plus ``horizon``: groups ahead), ``notes``
+    (binning, refits that failed).
     """
     from ..laws import get_law
     from .data import prepare_frame, row_mask
@@ -125,8 +131,11 @@ def rollout(data, law, by: str = "N", *, fitter: Callable | None = None, min_gro
                             f"{k0} needed to fit {n_free} free parameters; give more groups")
     kw = {k: v for k, v in fit_options.items() if k not in _NOT_FOR_REFITS}
     fit_frame = frame.rename(columns={"y": law1.target}).drop(columns=["group"], errors="ignore")
+    ahead = n_groups if horizon is None else max(int(horizon), 1)
     tasks = [(fit_frame.loc[labels < k].reset_index(drop=True),
-              frame.loc[labels == k].reset_index(drop=True), law1, kw, fitter, k, alpha)
+              frame.loc[(labels >= k) & (labels < k + ahead)].assign(
+                  horizon=labels[(labels >= k) & (labels < k + ahead)] - k + 1).reset_index(drop=True),
+              law1, kw, fitter, k, alpha)
              for k in range(k0, n_groups)]
     outs = []
     for out in (pool.map if pool is not None else map)(_rollout_step, tasks):
@@ -148,11 +157,11 @@ def rollout(data, law, by: str = "N", *, fitter: Callable | None = None, min_gro
             row.update(distance=np.nan, n=int(te.sum()), rmse=np.nan, mape=np.nan,
                        max_abs_err=np.nan, bias=np.nan)
         else:
-            e = out
+            errs.append(out)
+            e = out.loc[out["horizon"] == 1]
             row["distance"] = float(e["distance"].max())
             row.update(holdout_scores(e["observed"], e["predicted"]))
             row["bias"] = float(np.mean(e["observed"] - e["predicted"]))
-            errs.append(e)
         rows.append(row)
     table = pd.DataFrame(rows)
     cols = ["k", "train_max", "target", "ratio"] + (["ratio_C"] if nd is not None else []) + \
@@ -163,7 +172,7 @@ def rollout(data, law, by: str = "N", *, fitter: Callable | None = None, min_gro
     table.attrs["mean"] = table[["rmse", "mape", "max_abs_err", "bias"]].mean().to_dict()
     table.attrs["errors"] = (pd.concat(errs, ignore_index=True) if errs else
                              pd.DataFrame(columns=["fold", "distance", "error", "sd_curve", "sd_obs",
-                                                   "observed", "predicted"]))
+                                                   "observed", "predicted", "horizon"]))
     table.attrs["notes"] = notes
     return table
 
@@ -176,7 +185,9 @@ def _rollout_step(task):
         res = fitter(train, law, **kw)
     except ScalelawError as e:
         return str(getattr(e, "message", e)).splitlines()[0]
-    return heldout_errors(res, test, fold=k, alpha=alpha)
+    out = heldout_errors(res, test.drop(columns=["horizon"]), fold=k, alpha=alpha)
+    out["horizon"] = test["horizon"].to_numpy()
+    return out
 
 
 def _first_k(frame, labels, law, n_free: int, n_groups: int) -> int:
