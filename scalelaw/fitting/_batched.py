@@ -28,8 +28,11 @@ residuals, same bounds and fixed values) is minimised for all resamples together
    :data:`GRID_RATIO` of the warm-started optimum (looser than the per-resample path's
    1.05, to make up for the bound), the resample is refitted from that grid point too
    (again batched) and the lower end point wins.
-3. **Fall-back.**  A resample that reaches the iteration limit, or whose start or end is
-   not finite, is refitted by the per-resample polish.
+3. **Fall-back.**  A resample that reaches the iteration limit, whose start or end is not
+   finite, or that stopped without converging (a step along the scaled gradient would
+   still decrease its objective by more than :data:`DTOL` relative: the iteration stalled
+   in a flat, curved valley, as on the broken-power laws), is refitted by the
+   per-resample polish.
 
 Every resample's arithmetic is its own (per-resample matrix products and solves, row-wise
 sums), so a draw does not depend on which other resamples share its batch: the draws are
@@ -48,6 +51,10 @@ from .engine import law_jacobian
 MAX_ITER = 200
 #: relative objective decrease below which a resample's iteration stops
 RTOL = 1e-12
+#: a stopped resample counts as converged only if a scaled gradient step would gain less than
+#: DTOL relative (:meth:`_Batch.decrement`); at Chinchilla's optima it is below 1e-15, where
+#: the iteration stalls in a flat valley (the broken-power laws) 1e-7 and more
+DTOL = 1e-10
 #: a grid point scoring below GRID_RATIO × the warm-started optimum (and lying elsewhere)
 #: gets a refit of its own
 GRID_RATIO = 1.10
@@ -203,7 +210,29 @@ class _Batch:
             ok[act[bad]] = False
             done[act[stop | bad]] = True
         ok &= done   # still iterating at the limit: not converged
+        idx = np.flatnonzero(ok)
+        if len(idx):   # stalled rather than converged: a diagonal step would still gain
+            ok[idx] = self.decrement(U[idx], idx) <= DTOL * np.maximum(np.abs(F[idx]), 1e-300)
         return U, F, ok
+
+    def decrement(self, U, idx):
+        """Σ gᵢ²/Dᵢ at ``U``: the objective decrease a step along the scaled projected
+        gradient promises (g the gradient on the fit scale, zero where a bound holds the
+        parameter; D the majorizer's diagonal).  Invariant to the parameters' scales."""
+        r, J = self.jacobian(U, idx)
+        w = self.W[idx]
+        if not (np.all(np.isfinite(J)) and np.all(np.isfinite(r))):
+            bad = ~np.all(np.isfinite(J), axis=(1, 2)) | ~np.all(np.isfinite(r), axis=1)
+            J = np.where(np.isfinite(J), J, 0.0)
+            r = np.where(np.isfinite(r), r, 0.0)
+        else:
+            bad = np.zeros(len(idx), dtype=bool)
+        g = (J.transpose(0, 2, 1) @ (w * self.obj.psi(r))[:, :, None])[:, :, 0]
+        d = np.einsum("rni,rn,rni->ri", J, w * self.obj.irls_weight(r), J)
+        held = ((U <= self.lo) & (g > 0)) | ((U >= self.hi) & (g < 0))
+        g = np.where(held, 0.0, g)
+        out = np.sum(g * g / np.maximum(d, 1e-300), axis=1)
+        return np.where(bad, np.inf, out)
 
 
 def _solve(A, b):
