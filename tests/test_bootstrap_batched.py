@@ -38,7 +38,8 @@ def _compare(res, n=40, seed=0, **kw):
     return pr, new, old, np.abs(new[:, free] - old[:, free]) / sd
 
 
-@pytest.mark.parametrize("case", ["chinchilla", "powerlaw_const", "powerlaw_const_l2", "fixed_E"])
+@pytest.mark.parametrize("case", [pytest.param("chinchilla", marks=pytest.mark.slow), "powerlaw_const",
+                                  "powerlaw_const_l2", pytest.param("fixed_E", marks=pytest.mark.slow)])
 def test_batched_draws_equal_the_per_resample_polish(case):
     if case == "chinchilla":
         res = sl.fit(_chinchilla_like(), "chinchilla")
@@ -163,3 +164,19 @@ def test_broken_power_law_stalls_are_refitted_per_resample():
     old = bootstrap(pr, p, 6, seed=1, batched=False)
     counts = resample_weights(6, pr.n, None, 1)
     assert np.all(_objective(pr, counts, new) <= _objective(pr, counts, old) * (1 + 1e-9))
+
+
+@pytest.mark.slow
+def test_batched_lr_curve_law_equals_the_per_resample_polish():
+    """A curve law (momentum, fitted to per-step logs of three schedules) goes the batched
+    way too, with the same optima; the multi-power law (costly, B anchored) does not."""
+    from test_lr_fit import TRUE, W, synth
+
+    from scalelaw.fitting import fit_lr
+    res = fit_lr(synth("momentum", TRUE["momentum"]), "momentum", warmup=W)
+    pr, new, old, d = _compare(res, n=20, seed=1)
+    assert d.max() < 0.01
+    counts = resample_weights(20, pr.n, None, 1)
+    assert np.all(_objective(pr, counts, new) <= _objective(pr, counts, old) * (1 + 1e-9))
+    mp = fit_lr(synth("multipower", TRUE["multipower"]), "multipower", warmup=W)
+    assert not _batched.applies(mp._problem)
