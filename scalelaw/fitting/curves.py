@@ -137,14 +137,14 @@ def fit_lr(data: pd.DataFrame | str | os.PathLike | Sequence, law: str | Law = "
     fit_options.setdefault("groups", "block")   # bootstrap unit: block, run or point
     if noise not in (None, False, "off"):
         from .noise import treat_per_step
-        df, noise_notes, noise_record = treat_per_step(lambda d: fit(d, laws[0], columns={"loss": "loss"}, **{
+        df, noise_notes, noise_record = treat_per_step(lambda d: fit(d, laws[0], columns={"loss": "loss"}, noise="off", **{
             k: v for k, v in fit_options.items() if k not in ("bootstrap", "pool", "n_jobs")}), df, noise)
         notes.extend(noise_notes)
     else:
         noise_record = {"mode": "off", "start": 0, "weights": False}
     res, tried = None, []
     for candidate in laws:
-        r = fit(df, candidate, columns={"loss": "loss"}, **fit_options)
+        r = fit(df, candidate, columns={"loss": "loss"}, noise="off", **fit_options)
         tried.append((_convention(candidate), r.objective))
         if res is None or r.objective < res.objective:
             res = r

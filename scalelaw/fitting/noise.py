@@ -29,6 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 #: MAD -> standard deviation for Gaussian noise
 MAD_SD = 1.4826
@@ -204,15 +205,16 @@ def _keys(res):
                     np.asarray(d.x["step"]).astype(np.int64).tolist()))
 
 
-def treat_per_step(fit_one, df, mode: str = "auto"):
+def treat_per_step(fit_one, df, mode: str = "auto", target: str = "loss"):
     """The noise treatment of per-step logs (docs/perstep.md): returns the frame to fit
     (losses before the chosen cut set to NaN; a ``weight`` column from the local noise), the
     notes that say what was done and a record of the choice (``mode``, ``start``,
     ``weights``, the lack of fit by cut), which given back as ``mode`` repeats the choice
     without the search (refits in cross-validation).
 
-    ``fit_one(frame) -> FitResult`` fits one law to a frame with ``step, lr, loss, run``
-    (and ``weight``); ``df`` the frame after warmup exclusion and smoothing.  ``mode``:
+    ``fit_one(frame) -> FitResult`` fits one law to a frame with ``step, lr``, the loss
+    column ``target``, ``run`` (optional) and ``weight``; ``df`` the frame after warmup
+    exclusion and smoothing.  ``mode``:
     ``"auto"`` (cut and weights), ``"cut"``, ``"weights"``.  Nothing changes when a run has
     fewer than ``MIN_BLOCK · MIN_BLOCKS`` fitted points (the noise cannot be measured).
 
@@ -236,8 +238,9 @@ def treat_per_step(fit_one, df, mode: str = "auto"):
     record = {"mode": mode, "start": 0, "weights": False}
     if mode == "off":
         return df, [], record
-    finite = np.isfinite(df["loss"].to_numpy(dtype=float)) & (df["step"].to_numpy() > 0)
-    counts = df.loc[finite].groupby(df["run"].astype(str)).size()
+    runs = df["run"].astype(str) if "run" in df else pd.Series("0", index=df.index)
+    finite = np.isfinite(df[target].to_numpy(dtype=float)) & (df["step"].to_numpy() > 0)
+    counts = df.loc[finite].groupby(runs).size()
     need = MIN_BLOCK * MIN_BLOCKS
     if len(counts) == 0 or counts.min() < need:
         return df, [f"noise treatment not applied: a run has {int(counts.min()) if len(counts) else 0} "
@@ -245,7 +248,7 @@ def treat_per_step(fit_one, df, mode: str = "auto"):
             {**record, "mode": "off", "reason": "too few points"}
     if fixed_start is not None and mode == "cut":
         out = df.copy()
-        out.loc[df["step"].to_numpy() < fixed_start, "loss"] = np.nan
+        out.loc[df["step"].to_numpy() < fixed_start, target] = np.nan
         return out, [f"per-step noise (docs/perstep.md): losses before step {fixed_start} left out "
                      "(the cut given)"], {**record, "start": fixed_start}
     pilot = fit_one(df)
@@ -258,7 +261,7 @@ def treat_per_step(fit_one, df, mode: str = "auto"):
         sigma[m] = local_noise(pilot.residuals[m], window.get(g))
     sig_of = dict(zip(keys, sigma))
     rho = serial_correlation(pilot.residuals, groups)
-    key_df = list(zip(df["run"].astype(str).tolist(), df["step"].astype(np.int64).tolist()))
+    key_df = list(zip(runs.tolist(), df["step"].astype(np.int64).tolist()))
     notes = []
     out = df.copy()
     base = out["weight"].to_numpy(dtype=float) if "weight" in out else np.ones(len(out))
@@ -272,13 +275,13 @@ def treat_per_step(fit_one, df, mode: str = "auto"):
                      f"noise sigma {np.min(sigma):.3g}..{np.max(sigma):.3g} (median {np.median(sigma):.3g}) "
                      f"on the fit's scale")
     if fixed_start is not None:
-        out.loc[df["step"].to_numpy() < fixed_start, "loss"] = np.nan
+        out.loc[df["step"].to_numpy() < fixed_start, target] = np.nan
         record["start"] = fixed_start
         notes.append(f"per-step noise (docs/perstep.md): losses before step {fixed_start} left out "
                      "(the cut given)")
     elif mode in ("auto", "cut"):
         steps = df["step"].to_numpy()
-        last = df.loc[finite].groupby(df["run"].astype(str))["step"].max().min()
+        last = df.loc[finite].groupby(runs)["step"].max().min()
         cuts, fits, kept = [], [], []
         prev = None
         fitted = 0
@@ -290,7 +293,7 @@ def treat_per_step(fit_one, df, mode: str = "auto"):
                 continue    # the same points as the previous cut (e.g. inside the warmup)
             prev = n
             trial = out.copy()
-            trial.loc[~keep, "loss"] = np.nan
+            trial.loc[~keep, target] = np.nan
             try:
                 if fitted == 0 and c == 0 and mode == "cut":
                     r = pilot
@@ -310,7 +313,7 @@ def treat_per_step(fit_one, df, mode: str = "auto"):
         if cuts:
             i = choose_start(cuts, fits)
             c = cuts[i]
-            out.loc[~kept[i], "loss"] = np.nan
+            out.loc[~kept[i], target] = np.nan
             trail = ", ".join(f"{cc}: {ff.R:.3g}" for cc, ff in zip(cuts, fits))
             left = int((finite & ~kept[i]).sum())
             rq = max(rho.values()) if rho else 0.0
