@@ -90,6 +90,10 @@ def add_arguments(p):
                     help="which loss of the logs to fit (LR-schedule laws and --final; "
                          "default: val when logged, else train)")
     lr.add_argument("--smooth", metavar="SPEC", help="smooth noisy losses: ema[:a], median[:w] or lowess[:frac]")
+    lr.add_argument("--noise", choices=("auto", "cut", "weights", "off"),
+                    help="noisy per-step logs (docs/perstep.md): auto (default) leaves out the early steps "
+                         "the law does not fit to the noise and weights points by their noise; cut, "
+                         "weights (one of the two) or off")
     lr.add_argument("--convention", choices=("auto", "tissue", "actual", "released", "paper"),
                     help="how warmup enters the areas (momentum family: auto|tissue|actual, "
                          "default auto; multipower: released|paper, default released)")
@@ -135,7 +139,7 @@ def run(args) -> int:
         raise ScalelawError(f"--law {args.law} mixes LR-schedule laws and scaling laws; compare laws of one kind")
     if law_obj.predicts_curves:
         return _fit_curves(args, law_obj)
-    lr_only = given_options(args, ("step", "lr", "run", "warmup", "warmup_schedule", "smooth",
+    lr_only = given_options(args, ("step", "lr", "run", "warmup", "warmup_schedule", "smooth", "noise",
                                    "convention", "amplitude", "lam") + (() if args.final else ("split",)))
     if lr_only:
         raise ScalelawError(f"{', '.join(lr_only)} apply to the LR-schedule laws "
@@ -305,6 +309,7 @@ def _fit_curves(args, law_obj) -> int:
         res = fit_lr(df, spec, cv=args.cv, select=args.select, n_jobs=args.n_jobs, warmup=args.warmup,
                      convention=conv, lam=lam, amplitude=args.amplitude, where=args.where,
                      holdout=args.holdout, schedule=args.warmup_schedule, smooth=smooth,
+                     noise=args.noise or "auto",
                      fix=parse_assignments(args.fix, "--fix"),
                      start=parse_assignments(args.start, "--start"),
                      bounds=parse_assignments(args.bounds, "--bounds", allow_range=True),

@@ -29,7 +29,7 @@ def fit(data, law, *, columns: Mapping[str, str] | None = None, where: str | Non
         overpredict: float = 0.0, n_polish: int | None = None, bootstrap: int = 0, seed: int = 0,
         pool: Any = None, n_jobs: int | None = None, strict: bool = False,
         flops_per_token: float = 6.0, cv: str | None = None, cv_by: str | None = None,
-        select: str = "best", x: Any = None, y: str | None = None,
+        select: str = "best", noise: Any = "auto", x: Any = None, y: str | None = None,
         loss: str | None = None) -> FitResult:
     """Fit ``law`` to ``data`` and return a :class:`~scalelaw.fitting.FitResult`.
 
@@ -68,6 +68,9 @@ def fit(data, law, *, columns: Mapping[str, str] | None = None, where: str | Non
     select : with several candidate laws (``law`` a list, ``"a,b"`` or ``"auto"``, see
         :mod:`scalelaw.fitting.select`): ``"best"`` (the lowest CV error) or ``"stack"``
         (stacking weights from the CV errors; predictions combine the candidates).
+    noise : LR-schedule laws on per-step logs: the noise treatment (docs/perstep.md,
+        :func:`scalelaw.fitting.noise.treat_per_step`), ``"auto"`` (default), ``"cut"``,
+        ``"weights"`` or ``"off"``; recorded in the notes and ``design_info["noise"]``.
     x, y, loss : deprecated spellings of ``columns`` and ``objective``.
     """
     from ..laws import get_law
@@ -126,6 +129,14 @@ def fit(data, law, *, columns: Mapping[str, str] | None = None, where: str | Non
         what = " and ".join(t for t in (f"the selection {where!r}" if where else "",
                                         f"the holdout {holdout!r}" if holdout else "") if t)
         raise ScalelawError(f"no rows left to fit after {what}" if what else "no rows to fit")
+    noise_record = None
+    if per_step and noise not in (None, False, "off"):   # noisy per-step logs: docs/perstep.md
+        from .noise import treat_per_step
+        train, noise_notes, noise_record = treat_per_step(lambda d: fit(
+            d, law, columns={"loss": "y"}, noise="off", objective=objective, delta=delta, space=space,
+            overpredict=overpredict, fix=fix, bounds=bounds, start=start, grid=grid, n_polish=n_polish,
+            seed=seed), train, noise, target="y")
+        notes.extend(noise_notes)
     n_free = len([p for p in law.param_names if p not in (fix or {})])
     check_fittable(law, train, n_free, settings.space)
     design = law.prepare(train, target="y")
@@ -152,6 +163,8 @@ def fit(data, law, *, columns: Mapping[str, str] | None = None, where: str | Non
                      "(fix it, or for the multi-power law use amplitude free)")
     p_hat, f_hat = problem.solve(grid=grid, start=start, n_polish=n_polish, rng=rng)
     res = _make_result(problem, p_hat, f_hat, prep, notes)
+    if noise_record is not None:
+        res.design_info["noise"] = noise_record
     if not per_step:
         res.components = _components(res, train, prep.env.loc[fit_rows].reset_index(drop=True))
         if (bootstrap and groups is None and res.components is not None
