@@ -177,18 +177,18 @@ def interval_labels(distance, variable) -> list[str]:
         elif d <= INTERPOLATION_TOL or not v:
             out.append("interpolation")
         else:
-            out.append(f"extrapolation x{d:.2g} in {v}" if d < 100 else
-                       f"extrapolation x{d:.3g} in {v}")
+            out.append(f"extrapolation x{d:.2g} in {v}" if d < 9.95 else f"extrapolation x{d:.0f} in {v}")
     return out
 
 
 def new_run_variance(result, n_eval: int = 1) -> float:
     """Variance (fit scale: log loss for a log-space fit) of one new run around the law:
-    the run-to-run plus evaluation variance of ``result.components`` when they were
-    estimated, else the square of the residual scale (which then holds every source of
-    scatter of one run about the law)."""
+    the run-to-run plus evaluation variance of ``result.components`` when replicates
+    identified them (``components.identified["run"]`` or ``["eval"]``), else the square of
+    the residual scale (which then holds every source of scatter of one run about the law)."""
     comp = getattr(result, "components", None)
-    if comp is not None:
+    ident = getattr(comp, "identified", None) or {}
+    if comp is not None and any(ident.get(k) for k in ("run", "eval")):   # replicates
         v = float(comp.new_run_var(n_eval=n_eval))
         if np.isfinite(v):
             return v
