@@ -189,3 +189,27 @@ def test_the_choice_is_kept_in_the_result_and_repeats_without_the_search(tmp_pat
     path = tmp_path / "fit.json"
     res.to_json(path)
     assert FitResult.from_json(path).design_info["noise"]["start"] == rec["start"]
+
+
+def test_scalelaw_fit_and_the_command_line_take_the_same_default(tmp_path, capsys):
+    import json
+
+    import scalelaw
+    from cli_helpers import run
+    df = _log("multistep", 2)
+    res = scalelaw.fit(df, LAW)                      # the engine's entry point, not fit_lr
+    assert res.design_info["noise"]["mode"] == "auto" and 200 < res.design_info["noise"]["start"] < 800
+    assert "noise" not in scalelaw.fit(df, LAW, noise="off").design_info
+    log = tmp_path / "log.csv"
+    df.drop(columns="run").to_csv(log, index=False)
+    out = {}
+    for flag in ([], ["--noise", "off"]):
+        path = tmp_path / f"fit{len(flag)}.json"
+        code, text, err = run(capsys, "fit", log, "--law", "momentum", "--json", path, *flag)
+        assert code == 0, err
+        out[len(flag)] = (json.loads(path.read_text()), text)
+    (auto, text_auto), (off, text_off) = out[0], out[2]
+    assert "per-step noise (docs/perstep.md): losses before step" in text_auto
+    assert "per-step noise" not in text_off and off["n"] > auto["n"] + 200
+    code, _, err = run(capsys, "fit", log, "--law", "momentum", "--noise", "loud")
+    assert code == 2
