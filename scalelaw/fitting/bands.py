@@ -119,8 +119,9 @@ def exp_band(v):
 
 # -- distance from the fitted region, new-run sd, held-out errors ------------------------
 #: a point at most this factor outside the fitted range counts as interpolation
-#: (floating-point slack around the end points of the fitted range)
-INTERPOLATION_TOL = 1.0 + 1e-9
+#: (floating-point slack around the end points of the fitted range: derived columns such
+#: as D = C/(6N) are recomputed at prediction time)
+INTERPOLATION_TOL = 1.0 + 1e-6
 
 
 def compute_range(domain_x) -> tuple[float, float] | None:
@@ -177,7 +178,8 @@ def interval_labels(distance, variable) -> list[str]:
         elif d <= INTERPOLATION_TOL or not v:
             out.append("interpolation")
         else:
-            out.append(f"extrapolation x{d:.2g} in {v}" if d < 9.95 else f"extrapolation x{d:.0f} in {v}")
+            txt = f"{d:.3f}" if d < 1.095 else f"{d:.2g}" if d < 9.95 else f"{d:.0f}"
+            out.append(f"extrapolation x{txt} in {v}")
     return out
 
 

@@ -173,6 +173,7 @@ def rollout(data, law, by: str = "N", *, fitter: Callable | None = None, min_gro
     table.attrs["errors"] = (pd.concat(errs, ignore_index=True) if errs else
                              pd.DataFrame(columns=["fold", "distance", "error", "sd_curve", "sd_obs",
                                                    "observed", "predicted", "horizon"]))
+    table.attrs["errors"].attrs["kind"] = table.attrs["kind"]
     table.attrs["notes"] = notes
     return table
 
