@@ -377,7 +377,10 @@ class FitResult:
         if self.calibration is not None:
             lines.append(f"calibrated: {self.calibration.describe()}")
         if self.components is not None:
-            lines.append(f"noise:      {self.components.describe()}")
+            c = self.components
+            lines.append("noise:      " + (c.describe() if any(c.identified.get(k) for k in ("run", "eval"))
+                                           else "no replicates: run-to-run and evaluation noise not identified "
+                                                "(the new-run band uses the residual scale)"))
         for note in self.notes:
             lines.append(f"note:      {note}")
         lines.append("=" * w)
