@@ -261,3 +261,15 @@ def test_cli_selection_errors_are_one_line(tmp_path, capsys, args, msg):
     code, out, err = run(capsys, "fit", str(t), *args)
     assert code == 2
     assert msg in one_line(err)
+
+
+def test_wild_bootstrap_from_fit_and_the_cli(tmp_path, capsys):
+    data = table("chinchilla", 0)
+    res = sl.fit(data, "chinchilla", groups="wild", bootstrap=30)
+    assert len(res.boot) == 30 and res.boot["alpha"].std() > 0
+    assert "wild" in (res.boot_groups or "")
+    t = tmp_path / "runs.csv"
+    data.to_csv(t, index=False)
+    code, out, err = run(capsys, "fit", str(t), "--law", "chinchilla", "--groups", "wild", "--bootstrap", "20")
+    assert code == 0, err
+    assert "20 resamples" in out and "wild" in out

@@ -53,8 +53,9 @@ def add_arguments(p):
     p.add_argument("--bootstrap", type=int, default=0, metavar="N",
                    help="bootstrap resamples (0: none, the default; at most 1,000,000; a long "
                         "one prints its estimated time, with a progress bar on a terminal)")
-    p.add_argument("--groups", metavar="COL", help="resample whole groups (e.g. N) in the bootstrap; "
-                   "LR-schedule laws: block (default), run or point")
+    p.add_argument("--groups", metavar="COL", help="resample whole groups (e.g. N) in the bootstrap, "
+                   "or wild (keep every point, flip residuals); LR-schedule laws: block (default), "
+                   "run, point or wild (one weight per block)")
     p.add_argument("--cv", metavar="KIND|COL",
                    help="cross-validate on whole groups: group (leave one --cv-by group out), "
                         "rollout (fit the smallest k groups, predict the next), run (logs: leave "
@@ -180,7 +181,7 @@ def _fit_table(args, law_obj) -> int:
         if args.max_points is not None:
             _note_thinned(res, data.attrs.get("scalelaw", {}).get("dropped", {}).get("downsampled", 0),
                           args.max_points)
-        _bootstrap(res, args, groups=True if args.groups else None)
+        _bootstrap(res, args, groups="wild" if args.groups == "wild" else True if args.groups else None)
         print(res.summary(), file=out)
     for w in caught:
         print(f"warning: {w.message}", file=out)
@@ -289,9 +290,10 @@ def _fit_curves(args, law_obj) -> int:
         except ValueError:
             raise ScalelawError(f"--lam must be 'fit' or a number in (0, 1), not {lam!r}") from None
     groups = args.groups or "block"
-    if groups not in ("block", "run", "point"):
+    if groups not in ("block", "run", "point", "wild"):
         raise ScalelawError(f"--groups {groups}: LR-schedule fits resample blocks of consecutive "
-                            "points (--groups block, the default), whole runs (run) or points (point)")
+                            "points (--groups block, the default), whole runs (run), points (point), "
+                            "or flip the residuals of each block (wild)")
     conv = args.convention
     if conv is not None and law_obj.conventions:
         allowed = law_obj.conventions + (("auto",) if law_obj.auto_conventions else ())
@@ -321,7 +323,7 @@ def _fit_curves(args, law_obj) -> int:
         if args.smooth:
             res.notes.append(f"loss smoothed per run with {args.smooth} (before thinning)")
         _note_thinned(res, df.attrs.get("thinned", 0), args.max_points)
-    _bootstrap(res, args, groups={"block": "block", "run": True, "point": None}[groups])
+    _bootstrap(res, args, groups={"block": "block", "run": True, "point": None, "wild": "wild"}[groups])
     print(res.summary(), file=out)
     _write(res, args, out)
     return 0

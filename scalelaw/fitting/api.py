@@ -52,7 +52,8 @@ def fit(data, law, *, columns: Mapping[str, str] | None = None, where: str | Non
     bootstrap : number of resamples (0: none); ``groups`` (a column) resamples whole
         groups; for the LR-schedule laws ``groups="block"`` (their default) resamples blocks
         of consecutive points of each run (serially correlated logs), ``"run"`` whole runs
-        and ``"point"`` single points.  Serial unless ``n_jobs`` or
+        and ``"point"`` single points; ``"wild"`` keeps every point and multiplies the
+        residuals of each block by one random weight (a wild cluster bootstrap).  Serial unless ``n_jobs`` or
         ``pool`` (any object with ``map``) is given.
     n_polish : how many of the best grid points are polished (default: the law's
         ``n_polish`` hint, else 4).
@@ -99,6 +100,8 @@ def fit(data, law, *, columns: Mapping[str, str] | None = None, where: str | Non
     boot_groups = True if groups is not None else None
     if per_step and isinstance(groups, str) and groups == "block":
         boot_groups, groups = "block", None   # per-step logs: blocks of consecutive points
+    if isinstance(groups, str) and groups == "wild":
+        boot_groups, groups = "wild", None    # wild bootstrap: every point kept, residuals flipped
     law, prep = prepare_frame(data, law, x=xmap, y=ycol, weights=weights, groups=groups, strict=strict,
                               flops_per_token=flops_per_token, keep_unobserved=per_step)
     frame = prep.frame
@@ -167,7 +170,7 @@ def fit(data, law, *, columns: Mapping[str, str] | None = None, where: str | Non
         res.design_info["noise"] = noise_record
     if not per_step:
         res.components = _components(res, train, prep.env.loc[fit_rows].reset_index(drop=True))
-        if (bootstrap and groups is None and res.components is not None
+        if (bootstrap and boot_groups is None and res.components is not None
                 and res.components.identified.get("run")):   # replicates: resample whole runs
             boot_groups = res.components.run_labels
             res.notes.append("bootstrap resamples whole runs (replicate runs found)")

@@ -277,7 +277,7 @@ def fit_lr_cv(data: pd.DataFrame, law, lr_options: dict, fit_options: dict, *, f
                                                   full={res.law.name: res})
         res.cv = cv_table(errors, what, True)
     if boot:
-        res.bootstrap(int(boot), groups={"block": "block", "run": True, "point": None}.get(groups, "block"),
+        res.bootstrap(int(boot), groups={"block": "block", "run": True, "point": None, "wild": "wild"}.get(groups, "block"),
                       seed=seed, pool=pool, n_jobs=n_jobs)
     return res
 
