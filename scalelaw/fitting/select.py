@@ -478,15 +478,19 @@ class _Counter:
 
 def _warm_start(opts: dict, res) -> dict:
     """Fold refits of an LR-schedule law start from its fit to all the data (its free
-    parameters) and keep the warmup convention that fit chose, unless the caller set
-    them: a refit on most of the same data lands in that basin, and is several times
-    faster than a fresh search."""
+    parameters) and keep the warmup convention and the per-step noise treatment (early-step
+    cut, weights; docs/perstep.md) that fit chose, unless the caller set them: a refit on
+    most of the same data lands in that basin, and is several times faster than a fresh
+    search."""
     out = dict(opts)
     if out.get("start") is None:
         out["start"] = {p: float(res.params[p]) for p in res.free if p not in (opts.get("fix") or {})}
     conv = res.law.config().get("convention")
     if conv and out.get("convention") in (None, "auto"):
         out["convention"] = conv
+    record = (res.design_info or {}).get("noise")   # the per-step noise treatment's choice
+    if isinstance(record, dict) and out.get("noise", "auto") == "auto":
+        out["noise"] = record
     return out
 
 
