@@ -23,6 +23,7 @@ _LAZY = {
     "fit": ("scalelaw.fitting.api", "fit"),
     "fit_lr": ("scalelaw.fitting.curves", "fit_lr"),
     "leave_one_group_out": ("scalelaw.fitting.api", "leave_one_group_out"),
+    "rollout": ("scalelaw.fitting.api", "rollout"),
     "FitResult": ("scalelaw.fitting.results", "FitResult"),
     "fitting": ("scalelaw.fitting", None),
     "get_law": ("scalelaw.laws", "get_law"),

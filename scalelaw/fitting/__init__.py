@@ -8,11 +8,14 @@
 Modules: :mod:`.objective` (what is minimized), :mod:`.engine` (the solve),
 :mod:`.uncertainty` (sandwich covariance, bootstrap), :mod:`.results` (:class:`FitResult`),
 :mod:`.data` (a user's table to a law's frame), :mod:`.api` (:func:`fit`,
-:func:`leave_one_group_out`), :mod:`.curves` (:func:`fit_lr` for training logs).
+:func:`leave_one_group_out`, :func:`rollout`), :mod:`.curves` (:func:`fit_lr` for training logs),
+:mod:`.select` (law selection and stacking by cross-validation), :mod:`.validation`
+(rollout), :mod:`.calibration` (calibrated new-run bands), :mod:`.components` (noise
+components of replicated tables), :mod:`.noise` (the noise of per-step logs).
 """
-from .api import fit, leave_one_group_out
+from .api import fit, leave_one_group_out, rollout
 from .curves import fit_lr
 from .objective import Objective
 from .results import FitResult
 
-__all__ = ["fit", "fit_lr", "FitResult", "Objective", "leave_one_group_out"]
+__all__ = ["fit", "fit_lr", "FitResult", "Objective", "leave_one_group_out", "rollout"]

@@ -221,6 +221,16 @@ def _fit_candidates(data, law, *, cv, cv_by, select, pool, n_jobs, where, holdou
     return res
 
 
+def rollout(data, law, by: str = "N", **options) -> pd.DataFrame:
+    """Rollout validation (OLMo-style): fit on the smallest k groups of ``by`` (model sizes
+    N, or compute budgets C), predict the next, for every k.  One row per k with the errors
+    and extrapolation distances (×N, ×C); the per-point held-out errors in
+    ``.attrs["errors"]``.  See :func:`scalelaw.fitting.validation.rollout` for the options;
+    the refits use :func:`fit`."""
+    from .validation import rollout as _rollout
+    return _rollout(data, law, by, fitter=fit, **options)
+
+
 def attach_cv(res: FitResult, data, law, *, cv: str, by: str | None, pool=None, n_jobs=None,
               options: dict | None = None, progress=None) -> FitResult:
     """Cross-validate ``law`` on ``data`` (see :func:`fit`'s ``cv``) and store the table in
@@ -404,4 +414,4 @@ def _refit_and_score(task) -> tuple[dict, pd.DataFrame]:
     return holdout_scores(d.y, law.evaluate(d.x, res.params.to_numpy())), heldout_errors(res, test)
 
 
-__all__ = ["fit", "leave_one_group_out"]
+__all__ = ["fit", "leave_one_group_out", "rollout"]
