@@ -273,3 +273,21 @@ def test_wild_bootstrap_from_fit_and_the_cli(tmp_path, capsys):
     code, out, err = run(capsys, "fit", str(t), "--law", "chinchilla", "--groups", "wild", "--bootstrap", "20")
     assert code == 0, err
     assert "20 resamples" in out and "wild" in out
+
+
+def test_curve_predictions_are_labelled_and_calibrated_by_the_run_cv():
+    logs = simulated_logs("momentum", MOMENTUM)
+    res = sl.fit_lr(logs, "momentum", warmup=50, cv="run")
+    assert res.calibration is not None and res.calibration.n_folds == 3
+    spec = "wsd:peak=1e-2,final=1e-4,steps=3000,warmup=50,cooldown=0.2"
+    p = res.predict(spec)
+    inside = p[p["step"] <= 1000]
+    assert (inside["interval"] == "interpolation").all()
+    assert p["interval"].iloc[-1] == "extrapolation x3 in step"
+    # the calibrated band of a new run's logged loss holds the curve band
+    assert (p["loss_cal_lower"] <= p["loss_lower"]).all() and (p["loss_cal_upper"] >= p["loss_upper"]).all()
+    back = sl.FitResult.from_json(res.to_json())
+    pd.testing.assert_frame_equal(back.predict(spec), p, rtol=1e-9)
+    # without a CV there is no calibrated band, and the labels are still there
+    plain = sl.fit_lr(logs, "momentum", warmup=50).predict(spec)
+    assert "loss_cal_lower" not in plain and plain["interval"].iloc[-1] == "extrapolation x3 in step"

@@ -235,7 +235,7 @@ def attach_cv(res: FitResult, data, law, *, cv: str, by: str | None, pool=None, 
               options: dict | None = None, progress=None) -> FitResult:
     """Cross-validate ``law`` on ``data`` (see :func:`fit`'s ``cv``) and store the table in
     ``res.cv`` and the calibration of the new-run band in ``res.calibration``."""
-    from .select import cross_validate, cv_table, _mapper
+    from .select import _mapper, calibration_of, cross_validate, cv_table
     opts = {k: v for k, v in (options or {}).items() if v is not None}
     if cv not in ("group", "rollout", "run"):
         raise ScalelawError(f"unknown cross-validation {cv!r}; use 'group' (leave one group out), "
@@ -246,6 +246,7 @@ def attach_cv(res: FitResult, data, law, *, cv: str, by: str | None, pool=None, 
                                             fit_options={**opts, "columns": {"loss": "loss"}},
                                             full={law.name: res})
         res.cv = cv_table(errors, what, True)
+        res.calibration = calibration_of(res.cv)
         return res
     by = by or "N"
     with _mapper(pool, n_jobs, 8) as mp:
@@ -262,15 +263,11 @@ def attach_cv(res: FitResult, data, law, *, cv: str, by: str | None, pool=None, 
 
 
 def attach_calibration(res: FitResult) -> None:
-    """``res.calibration`` from the held-out errors of ``res.cv`` (or of the chosen
-    candidate in ``res.selection``), when they carry the new-run sd."""
-    errors = None
+    """``res.calibration`` from the held-out errors of ``res.cv``, when they carry the
+    new-run sd (:func:`scalelaw.fitting.select.calibration_of`)."""
     if getattr(res, "cv", None) is not None:
-        errors = res.cv.attrs.get("errors")
-    if errors is None or len(errors) == 0 or "sd_obs" not in errors:
-        return
-    from .calibration import calibrate
-    res.calibration = calibrate(errors)
+        from .select import calibration_of
+        res.calibration = calibration_of(res.cv) or res.calibration
 
 
 #: columns that name a table's runs (seeds) and evaluation sets, for the noise components

@@ -12,12 +12,17 @@ from scipy import stats
 from ..errors import ScalelawError, ScalelawWarning
 
 
-def curve_prediction(result, source, alpha: float = 0.05, **options) -> pd.DataFrame:
+def curve_prediction(result, source, alpha: float = 0.05, details: bool = False,
+                     **options) -> pd.DataFrame:
     """The loss curve of a schedule or log under an LR-schedule fit, with the (1 − alpha)
     band of the curve: ``step, lr, loss_pred, loss_lower, loss_upper`` (+ ``run`` and the
-    observed ``loss`` for a log).  ``result``: a :class:`FitResult` or any object with
-    ``law``, ``params``, ``cov``, ``boot`` (see :func:`curve_band`); ``options`` go to the
-    law's :meth:`~scalelaw.laws.base.Law.curve_design`."""
+    observed ``loss`` for a log), ``interval`` (``"interpolation"`` or ``"extrapolation
+    x1.5 in step"``, see :func:`curve_distance`) and, when the fit was cross-validated
+    (``result.calibration``), the calibrated band of one new run's logged loss
+    ``loss_cal_lower, loss_cal_upper``.  ``details`` adds ``sd_curve``, ``sd_obs`` (fit
+    scale) and ``distance``.  ``result``: a :class:`FitResult` or any object with ``law``,
+    ``params``, ``cov``, ``boot`` (see :func:`curve_band`); ``options`` go to the law's
+    :meth:`~scalelaw.laws.base.Law.curve_design`."""
     law = result.law
     if source is None:
         raise ScalelawError(f"{law.name} predicts loss curves: give a schedule "
@@ -26,14 +31,23 @@ def curve_prediction(result, source, alpha: float = 0.05, **options) -> pd.DataF
         from ..io.curves import read_curves
         source = read_curves(source, require_loss=False)
     design, out = law.curve_design(source, **options)
-    mean, _, _, lo, hi = curve_band(result, law, design.x, alpha)
+    mean, center, sd, lo, hi = curve_band(result, law, design.x, alpha)
     notes = curve_validity(result, law.domain(design), mean)
     for note in notes:
         warnings.warn(note, ScalelawWarning, stacklevel=3)
-    if getattr(getattr(result, "settings", None), "space", "log") == "log":
-        lo, hi = exp_band(lo), exp_band(hi)
+    log = getattr(getattr(result, "settings", None), "space", "log") == "log"
+    tr = exp_band if log else (lambda v: v)
     observed = out.pop("loss") if "loss" in out else None
-    out = out.assign(loss_pred=mean, loss_lower=lo, loss_upper=hi)
+    out = out.assign(loss_pred=mean, loss_lower=tr(lo), loss_upper=tr(hi))
+    dist, which = curve_distance(result, out)
+    sd_obs = np.sqrt(sd ** 2 + new_run_variance(result))
+    cal = getattr(result, "calibration", None)
+    if cal is not None:
+        clo, chi = cal.band(center, sd_obs, dist, alpha)
+        out["loss_cal_lower"], out["loss_cal_upper"] = tr(clo), tr(chi)
+    out["interval"] = interval_labels(dist, which)
+    if details:
+        out["sd_curve"], out["sd_obs"], out["distance"] = sd, sd_obs, dist
     if observed is not None:
         out["loss"] = observed.to_numpy()
     if "run" in out and out["run"].nunique() == 1:
@@ -181,6 +195,35 @@ def interval_labels(distance, variable) -> list[str]:
             txt = f"{d:.3f}" if d < 1.095 else f"{d:.2g}" if d < 9.95 else f"{d:.0f}"
             out.append(f"extrapolation x{txt} in {v}")
     return out
+
+
+def curve_distance(result, curve: pd.DataFrame):
+    """How far each step of a predicted loss curve (``step, lr`` and ``run``) lies outside
+    what the fit saw: the step over the longest fitted run's last step, and the highest LR
+    up to that step over the highest fitted LR (the larger of the two, at least 1).
+    Returns ``(distance, variable)`` as :func:`extrapolation_distance` does."""
+    fitted = dict(getattr(result, "domain", None) or {})
+    n = len(curve)
+    dist, which = np.ones(n), np.full(n, "", dtype=object)
+    step = curve["step"].to_numpy(dtype=float)
+    if "step" in fitted and fitted["step"][1] > 0:
+        f = step / fitted["step"][1]
+        dist, which = np.where(f > dist, f, dist), np.where(f > dist, "step", which)
+    if "lr" in fitted and fitted["lr"][1] > 0 and "lr" in curve:
+        runs = curve["run"] if "run" in curve else pd.Series(0, index=curve.index)
+        order = np.lexsort((step, runs.astype(str).to_numpy()))
+        peak = np.empty(n)
+        lr = curve["lr"].to_numpy(dtype=float)
+        r = runs.astype(str).to_numpy()[order]
+        starts = np.r_[True, r[1:] != r[:-1]]
+        run_id = np.cumsum(starts) - 1
+        for k in np.unique(run_id):
+            idx = order[run_id == k]
+            peak[idx] = np.fmax.accumulate(lr[idx])
+        f = peak / fitted["lr"][1]
+        dist, which = np.where(f > dist, f, dist), np.where(f > dist, "lr", which)
+    which = np.where(dist > INTERPOLATION_TOL, which, "")
+    return dist, which
 
 
 def new_run_variance(result, n_eval: int = 1) -> float:

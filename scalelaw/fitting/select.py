@@ -243,10 +243,7 @@ def select_laws(data, laws, *, fitter, curves: bool, cv: str | None = None, by: 
         c.cv = tables.get(k)
         if c.cv is None:
             c.cv = cv_table(errors[errors["law"] == k], what, curves)
-        e = c.cv.attrs.get("errors")
-        if e is not None and len(e) and "sd_obs" in e:
-            from .calibration import calibrate
-            c.calibration = calibrate(e)
+        c.calibration = calibration_of(c.cv)
     res.selection = Selection(select, what, table, cands, weights, chosen, errors)
     res.cv, res.calibration = cands[chosen].cv, cands[chosen].calibration
     res.notes.append(f"law {'chosen' if select == 'best' else 'combined'} by cross-validation ({what}) "
@@ -276,6 +273,7 @@ def fit_lr_cv(data: pd.DataFrame, law, lr_options: dict, fit_options: dict, *, f
                                                   n_jobs=n_jobs, progress=progress, fit_options=opts,
                                                   full={res.law.name: res})
         res.cv = cv_table(errors, what, True)
+        res.calibration = calibration_of(res.cv)
     if boot:
         res.bootstrap(int(boot), groups={"block": "block", "run": True, "point": None, "wild": "wild"}.get(groups, "block"),
                       seed=seed, pool=pool, n_jobs=n_jobs)
@@ -356,6 +354,19 @@ def _rollout_errors(data, specs, names, by, fitter, mp, opts, columns):
         e["row"] = [f"{f}:{i}" for f, i in zip(e["fold"], e.groupby("fold").cumcount())]
         out.append(e.assign(law=name))
     return out, tables
+
+
+def calibration_of(cv: pd.DataFrame):
+    """The calibration of the new-run band from a CV table's held-out errors
+    (:func:`scalelaw.fitting.calibration.calibrate`), or None when they carry no new-run sd."""
+    e = cv.attrs.get("errors")
+    if e is None or not len(e) or "sd_obs" not in e:
+        return None
+    from .calibration import calibrate
+    try:
+        return calibrate(e.assign(fold=e["fold"].astype(str)), source=cv.attrs.get("kind"))
+    except ScalelawError:   # too few usable held-out points: no calibrated band
+        return None
 
 
 def cv_table(errors: pd.DataFrame, what: str, curves: bool) -> pd.DataFrame:
@@ -513,9 +524,10 @@ def _heldout(res, test, curves) -> pd.DataFrame:
     """Observed and predicted values of the held-out rows (``row``: their index in the
     shared frame), the error on the fit's scale, and for logs each row's run and step."""
     log = res.settings.space == "log"
-    if curves:
+    if curves:   # with the new-run sds and distances that calibrate curve bands
+        from .bands import curve_prediction
         test = test.assign(_row=test.index.to_numpy())
-        pred = res.predict(test.drop(columns="_row").reset_index(drop=True))
+        pred = curve_prediction(res, test.drop(columns="_row").reset_index(drop=True), details=True)
         if "run" not in pred:
             pred["run"] = str(test["run"].iloc[0])
         rows = test.set_index([test["run"].astype(str), "step"])["_row"]
@@ -526,7 +538,10 @@ def _heldout(res, test, curves) -> pd.DataFrame:
                 & (step >= np.array([W.get(r, 0) or 0 for r in pred["run"]], dtype=float)))
         out = pd.DataFrame({"row": rows.reindex(idx).to_numpy()[keep], "run": pred["run"].astype(str)[keep],
                             "step": step[keep], "observed": pred["loss"].to_numpy(dtype=float)[keep],
-                            "predicted": pred["loss_pred"].to_numpy(dtype=float)[keep]})
+                            "predicted": pred["loss_pred"].to_numpy(dtype=float)[keep],
+                            "sd_curve": pred["sd_curve"].to_numpy(dtype=float)[keep],
+                            "sd_obs": pred["sd_obs"].to_numpy(dtype=float)[keep],
+                            "distance": pred["distance"].to_numpy(dtype=float)[keep]})
     else:   # tables: the errors, distances and new-run sds that calibrate bands
         from .bands import heldout_errors
         out = heldout_errors(res, test.rename(columns={"loss": "y"})).drop(columns="fold")
@@ -607,7 +622,8 @@ def stacking_weights(errors: np.ndarray, objective=None) -> np.ndarray:
 
 # -- combined predictions -----------------------------------------------------------------
 _BANDS = (("mean_ci_lower", "mean_ci_upper"), ("obs_ci_lower", "obs_ci_upper"),
-          ("cal_ci_lower", "cal_ci_upper"), ("loss_lower", "loss_upper"))
+          ("cal_ci_lower", "cal_ci_upper"), ("loss_lower", "loss_upper"),
+          ("loss_cal_lower", "loss_cal_upper"))
 
 
 def combine_predictions(preds: dict, weights: dict, spaces: dict, alpha: float) -> pd.DataFrame:
