@@ -131,13 +131,13 @@ def test_broken_pipe_in_process_exits_141_without_a_message(capsys, monkeypatch)
 def test_ctrl_c_stops_a_parallel_bootstrap_at_once_and_writes_nothing(inputs, tmp_path):
     out_json = tmp_path / "fit.json"
     p = subprocess.Popen([*CLI, "fit", str(inputs / "runs.csv"), "--law",
-                          "chinchilla", "--bootstrap", "200000", "--n-jobs", "2", "--json", str(out_json)],
+                          "chinchilla", "--bootstrap", "1000000", "--n-jobs", "2", "--json", str(out_json)],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
     try:
         import select
         ready, _, _ = select.select([p.stderr], [], [], 60)
         line = p.stderr.readline() if ready else ""   # the time estimate: the workers are running
-        assert line.startswith("bootstrap: 200000 resamples, about"), line
+        assert line.startswith("bootstrap: 1000000 resamples, about"), line
         t0 = time.perf_counter()
         p.send_signal(signal.SIGINT)
         p.wait(timeout=30)
