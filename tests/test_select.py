@@ -118,12 +118,44 @@ def test_mixture_bands_reduce_to_the_candidate_with_all_the_weight():
 
 def test_folds():
     labels = np.array([1, 1, 2, 2, 4, 4, 8])
-    got = folds(labels, "rollout", min_train=2)
-    assert [f[0] for f in got] == [4.0, 8.0]
-    assert got[0][1].tolist() == [True] * 4 + [False] * 3 and got[0][2].sum() == 2
-    assert len(folds(labels, "group")) == 4
+    got = folds(labels, "group")
+    assert [f[0] for f in got] == [1, 2, 4, 8]
+    assert got[0][1].tolist() == [False, False] + [True] * 5 and got[0][2].sum() == 2
     with pytest.raises(ScalelawError, match="at least 2 groups"):
         folds(np.ones(4), "group")
+    with pytest.raises(ScalelawError, match="unknown cross-validation"):
+        folds(labels, "rollout")   # rollout folds are validation.rollout's
+
+
+def test_one_variable_tables_weights_and_groups_with_candidates(tmp_path, capsys):
+    rng = np.random.default_rng(3)
+    N = np.repeat(np.geomspace(1e6, 1e9, 8), 3)
+    t = pd.DataFrame({"N": N, "loss": (1.5 + 40 * N ** -0.3) * np.exp(rng.normal(0, 0.003, N.size)),
+                      "w": rng.uniform(0.5, 2, N.size)})
+    res = sl.fit(t, "auto")   # one variable: powerlaw_const against powerlaw
+    assert res.law.name == "powerlaw_const" and res.selection.cv == "leave one N out"
+    path = tmp_path / "n.csv"
+    t.to_csv(path, index=False)
+    code, out, err = run(capsys, "fit", str(path), "--law", "auto")
+    assert code == 0 and "chose powerlaw_const" in out, err
+    # weights reach every refit: the CV of a weighted fit differs from the unweighted one
+    a = sl.fit(t, "powerlaw_const", weights="w", cv="group")
+    b = sl.fit(t, "powerlaw_const", cv="group")
+    assert len(a.cv) == 8 and not np.allclose(a.cv["rmse"], b.cv["rmse"])
+    assert np.isfinite(sl.fit(t, "powerlaw_const", weights="w", cv="rollout").cv["rmse"]).all()
+    # a bootstrap of the chosen candidate by groups of a column
+    sel = sl.fit(t, "powerlaw_const,powerlaw", groups="N", bootstrap=20)
+    assert sel.boot_groups == "groups" and len(sel.boot) == 20
+    with pytest.raises(ScalelawError, match="for training logs"):
+        sl.fit(t, "powerlaw_const", cv="run")
+
+
+def test_stacked_prediction_uses_the_bootstrap_run_after_the_selection():
+    res = sl.fit(mixed_table(0), "chinchilla,kaplan", select="stack", bootstrap=40)
+    assert res.boot is not None
+    at = {"N": [2e9], "D": [2e11]}
+    back = sl.FitResult.from_json(res.to_json())
+    pd.testing.assert_frame_equal(back.predict(at), res.predict(at), rtol=1e-9)
 
 
 def test_selection_json_round_trip_and_stacked_prediction():

@@ -108,7 +108,7 @@ def add_arguments(p):
 def run(args) -> int:
     from ..errors import ScalelawError
     from ..laws import curve_law_names, get_law
-    from ._common import check_bootstrap, check_n_jobs, check_outputs, given_options
+    from ._common import check_bootstrap, check_n_jobs, check_outputs, given_options, load_table
 
     law = args.formula or args.law
     if not law:
@@ -117,12 +117,14 @@ def run(args) -> int:
     if args.law and is_candidates(args.law):
         from ..io import detect_format
         curves = not args.final and (args.format or detect_format(args.files[0])) != "table"
-        if not curves and not args.final and args.law.strip().lower() == "auto":
+        table = None
+        if not curves and args.law.strip().lower() == "auto":   # which family: the table's columns
             from ..fitting.select import data_kind
-            from ..io.table import read_table
-            curves = data_kind(read_table(args.files[0])) == "curves"
-        args.candidates = candidate_names(args.law, curves=curves) if args.law.strip().lower() == "auto" \
-            else candidate_names(args.law)
+            table = load_table(args.files[:1], args.format, final=args.final, split=args.split)
+            if args.x:
+                table = table.rename(columns={c: v for c, v in zip(args.x, ("N", "D"))})
+            curves = not args.final and data_kind(table) == "curves"
+        args.candidates = candidate_names(args.law, table, curves=curves or None)
         for name in args.candidates:
             get_law(name)   # an unknown name: one line now
         law = args.candidates[0]

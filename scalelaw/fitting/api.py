@@ -85,7 +85,7 @@ def fit(data, law, *, columns: Mapping[str, str] | None = None, where: str | Non
                                    columns=columns, weights=weights, fix=fix, bounds=bounds, start=start,
                                    grid=grid, objective=objective if loss is None else loss, delta=delta,
                                    space=space, overpredict=overpredict, n_polish=n_polish, strict=strict,
-                                   flops_per_token=flops_per_token))
+                                   flops_per_token=flops_per_token, noise=noise))
     law = get_law(law)
     if loss is not None:
         deprecated("fit(loss=...)", "objective=")
@@ -166,14 +166,13 @@ def fit(data, law, *, columns: Mapping[str, str] | None = None, where: str | Non
                      "(fix it, or for the multi-power law use amplitude free)")
     p_hat, f_hat = problem.solve(grid=grid, start=start, n_polish=n_polish, rng=rng)
     res = _make_result(problem, p_hat, f_hat, prep, notes)
-    if noise_record is not None:
-        res.design_info["noise"] = noise_record
-    if not per_step:
+    if noise_record is None and per_step:
+        noise_record = {"mode": "off", "start": 0, "weights": False}
+    res.design_info["noise"] = noise_record if per_step else res.design_info.get("noise")
+    if res.design_info["noise"] is None:
+        res.design_info.pop("noise")
+    if not per_step:   # replicates: run-to-run and evaluation noise (and whole-run resampling)
         res.components = _components(res, train, prep.env.loc[fit_rows].reset_index(drop=True))
-        if (bootstrap and boot_groups is None and res.components is not None
-                and res.components.identified.get("run")):   # replicates: resample whole runs
-            boot_groups = res.components.run_labels
-            res.notes.append("bootstrap resamples whole runs (replicate runs found)")
     if holdout is not None:
         test = (frame.assign(y=frame["y"].where(hold_rows)) if per_step
                 else frame.loc[hold_rows].reset_index(drop=True))
@@ -190,7 +189,7 @@ def fit(data, law, *, columns: Mapping[str, str] | None = None, where: str | Non
                   options=dict(columns=columns, weights=weights, fix=fix, bounds=bounds, start=start,
                                grid=grid, objective=objective, delta=delta, space=space,
                                overpredict=overpredict, n_polish=n_polish, strict=strict,
-                               flops_per_token=flops_per_token))
+                               flops_per_token=flops_per_token, noise=noise if per_step else None))
     return res
 
 
@@ -213,12 +212,29 @@ def _fit_candidates(data, law, *, cv, cv_by, select, pool, n_jobs, where, holdou
         opts["columns"] = {"loss": "loss"}
     res = select_laws(frame, names, fitter=fit, curves=curves, cv=cv, by=cv_by, select=select, pool=pool,
                       n_jobs=n_jobs, fit_options=opts)
-    attach_calibration(res)
     if bootstrap:
-        boot_groups = ("block" if groups in (None, "block") else True if groups == "run" else None) \
-            if curves else (True if groups is not None else None)
-        res.bootstrap(int(bootstrap), groups=boot_groups, seed=seed, pool=pool, n_jobs=n_jobs)
+        res.bootstrap(int(bootstrap), groups=_candidate_boot_groups(res, frame, groups, curves, opts),
+                      seed=seed, pool=pool, n_jobs=n_jobs)
     return res
+
+
+def _candidate_boot_groups(res: FitResult, frame: pd.DataFrame, groups, curves: bool, opts: dict):
+    """The bootstrap unit of a chosen candidate, from :func:`fit`'s ``groups``: for logs
+    blocks (default), runs, points or wild; for tables points (default), wild, or the
+    labels of a column, prepared as the chosen fit's rows were."""
+    if curves:
+        return {None: "block", "block": "block", "run": True, "point": None, "wild": "wild"}.get(groups, "block")
+    if groups is None or (isinstance(groups, str) and groups == "wild"):
+        return groups
+    from .data import column_options, prepare_frame
+    xmap, ycol = column_options(res.law, opts.get("columns"))
+    _, prep = prepare_frame(frame, res.law, x=xmap, y=ycol, groups=groups, strict=bool(opts.get("strict")),
+                            flops_per_token=opts.get("flops_per_token", 6.0))
+    labels = prep.frame["group"].to_numpy()
+    if len(labels) != res.n:
+        raise ScalelawError(f"the bootstrap groups {groups!r} do not line up with the fitted rows; "
+                            "bootstrap the chosen fit with groups=<labels>", option="groups")
+    return labels
 
 
 def rollout(data, law, by: str = "N", **options) -> pd.DataFrame:
@@ -248,7 +264,10 @@ def attach_cv(res: FitResult, data, law, *, cv: str, by: str | None, pool=None, 
         res.cv = cv_table(errors, what, True)
         res.calibration = calibration_of(res.cv)
         return res
-    by = by or "N"
+    if cv == "run":
+        raise ScalelawError("'run' cross-validation is for training logs; for a table use 'group' "
+                            "(with the run column as the groups) or 'rollout'", option="cv")
+    by = by or ("N" if "N" in law.variables or len(law.variables) != 1 else law.variables[0])
     with _mapper(pool, n_jobs, 8) as mp:
         class _Pool:
             map = staticmethod(mp)
@@ -376,7 +395,7 @@ def leave_one_group_out(data, law, by: str, *, pool: Any = None, progress: Any =
 
     law0 = get_law(law)
     xmap, ycol = _column_options(law0, options.get("columns"), options.get("x"), options.get("y"))
-    law1, prep = prepare_frame(data, law0, x=xmap, y=ycol, groups=by,
+    law1, prep = prepare_frame(data, law0, x=xmap, y=ycol, groups=by, weights=options.get("weights"),
                                flops_per_token=options.get("flops_per_token", 6.0))
     frame = prep.frame
     labels = frame.pop("group").to_numpy()
@@ -385,6 +404,8 @@ def leave_one_group_out(data, law, by: str, *, pool: Any = None, progress: Any =
         raise ScalelawError(f"leave-one-group-out needs at least 2 groups in {by!r}")
     kw = {k: v for k, v in options.items()
           if k not in ("bootstrap", "holdout", "where", "x", "y", "columns")}
+    if options.get("weights") is not None:
+        kw["weights"] = "weight"   # the refits read the prepared column
     tasks = [(frame.loc[labels != g].rename(columns={"y": law1.target}),
               frame.loc[labels == g].reset_index(drop=True), law1, kw) for g in groups]
     scores, errors = [], []

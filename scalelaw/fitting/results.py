@@ -177,7 +177,8 @@ class FitResult:
                   progress=None) -> pd.DataFrame:
         """Refit on ``n`` resamples; stores and returns the draws (``self.boot``).
 
-        ``groups``: None resamples points; an array of labels (or True for the groups
+        ``groups``: None resamples points (whole runs when the table has replicate runs,
+        :attr:`components`); an array of labels (or True for the groups
         given at fit time, e.g. the runs of an LR-schedule fit) resamples whole groups;
         ``"block"`` resamples blocks of consecutive points within each group (per-step
         logs, whose residuals are serially correlated; block length from the residuals'
@@ -190,7 +191,12 @@ class FitResult:
         if self._problem is None:
             raise ScalelawError("this result was loaded from JSON and has no data: refit to bootstrap")
         pr = self._problem
-        unit = None if groups is None else "groups"
+        comp = self.components
+        if (groups is None and comp is not None and (comp.identified or {}).get("run")
+                and getattr(comp, "run_labels", None) is not None and len(comp.run_labels) == pr.n):
+            groups, unit = np.asarray(comp.run_labels), "whole runs (replicate runs found)"
+        else:
+            unit = None if groups is None else "groups"
         wild = isinstance(groups, str) and groups == "wild"
         if isinstance(groups, str):
             if groups not in ("block", "wild"):
@@ -248,7 +254,7 @@ class FitResult:
         :meth:`~scalelaw.laws.base.Law.curve_design`.
         """
         if self.selection is not None and self.selection.method == "stack":   # combined candidates
-            return self.selection.predict(data, alpha, **columns)
+            return self.selection.predict(data, alpha, chosen=self, **columns)
         if self.law.predicts_curves:
             return self._predict_curve(data, alpha, **columns)
         from .data import as_frame, prepare_frame
@@ -424,4 +430,5 @@ def cv_summary_lines(cv: pd.DataFrame) -> list[str]:
     if mean:
         lines.append("  mean: " + ", ".join(f"{k} {v:.4g}" for k, v in mean.items()
                                              if isinstance(v, (int, float)) and np.isfinite(v)))
+    lines.extend(f"  note: {n}" for n in cv.attrs.get("notes") or ())   # binning, failed refits
     return lines

@@ -12,8 +12,10 @@ Folds (:func:`folds`):
   (fit on the smallest k groups, predict the next one, for every k).
 
 Every candidate is scored on the same held-out points: the error of a point is
-observed − predicted on the fit's scale (log loss for a log-space fit).  The score is the
-root mean square of those errors over all held-out points (``cv_rmse``).
+observed − predicted on the fit's scale (log loss for a log-space fit).  The score
+(``cv_score``) is the mean of the fit's own per-point loss ρ of those errors (Huber with
+its δ, or squared error) over all held-out points; for logs only the steps a fit scores
+(after the warmup and the per-step noise treatment's early-step cut) are held-out points.
 
 ``select="best"`` keeps the candidate with the lowest score.  ``select="stack"`` combines
 them: stacking weights ``w`` on the simplex minimise the held-out squared error of the
@@ -83,6 +85,7 @@ class Selection:
         head += f"{'final err':>11}" if curves else ""
         head += f"{'folds':>7}{'points':>8}{'weight':>8}"
         lines.append(head)
+        t = t.apply(lambda c: c if c.name in ("law", "chosen") else pd.to_numeric(c, errors="coerce"))
         for _, r in t.iterrows():
             s = (f"  {r['law'] + (' *' if r['chosen'] else ''):<16}{r['cv_score']:>12.4g}{r['cv_rmse']:>11.4g}"
                  f"{100 * r['cv_mape']:>9.3f}%")
@@ -93,13 +96,20 @@ class Selection:
         lines.append("  (CV score: the fit's own per-point loss, mean over held-out points; * chosen)")
         return lines
 
-    def predict(self, data=None, alpha: float = 0.05, **columns) -> pd.DataFrame:
+    def predict(self, data=None, alpha: float = 0.05, chosen=None, **columns) -> pd.DataFrame:
         """The combined prediction (``method == "stack"``): each candidate's prediction, then
-        the weighted mean on the fit's scale and mixture quantiles for every band."""
+        the weighted mean on the fit's scale and mixture quantiles for every band.
+        ``chosen``: the fit that holds this selection, which stands for its own candidate
+        (its bootstrap, if it was run after the selection, included)."""
         names = [k for k, w in self.weights.items() if w > 0]
-        preds = {k: self.candidates[k].predict(data, alpha, **columns) for k in names}
+        cands = dict(self.candidates)
+        if chosen is not None:
+            me = copy.copy(chosen)
+            me.selection = None
+            cands[self.chosen] = me
+        preds = {k: cands[k].predict(data, alpha, **columns) for k in names}
         return combine_predictions(preds, {k: self.weights[k] for k in names},
-                                   {k: self.candidates[k].settings.space for k in names}, alpha)
+                                   {k: cands[k].settings.space for k in names}, alpha)
 
     def to_dict(self, alpha: float = 0.05) -> dict:
         """JSON of the selection; the chosen candidate is the fit that holds it (not repeated)."""
@@ -183,30 +193,17 @@ def data_kind(data, curves=None) -> str:
 
 
 # -- folds --------------------------------------------------------------------------------
-def folds(labels, kind: str = "group", min_train: int = 1) -> list[tuple[Any, np.ndarray, np.ndarray]]:
-    """``(fold label, train mask, test mask)`` for each fold over row ``labels``:
-    ``"group"``/``"run"`` leave each group out; ``"rollout"`` trains on the smallest k
-    groups (labels sorted ascending; they must be numbers) and tests on group k + 1, for
-    every k ≥ ``min_train``."""
+def folds(labels, kind: str = "group") -> list[tuple[Any, np.ndarray, np.ndarray]]:
+    """``(fold label, train mask, test mask)`` for each fold over row ``labels``: each group
+    left out (``"group"``, ``"run"``).  Rollout folds are
+    :func:`scalelaw.fitting.validation.rollout`'s."""
     labels = np.asarray(labels)
     groups = pd.unique(labels)
     if len(groups) < 2:
         raise ScalelawError(f"cross-validation needs at least 2 groups; the data have {len(groups)}")
-    if kind in ("group", "run"):
-        return [(g, labels != g, labels == g) for g in groups]
-    if kind != "rollout":
+    if kind not in ("group", "run"):
         raise ScalelawError(f"unknown cross-validation {kind!r}; use one of {', '.join(CV_KINDS)}")
-    try:
-        order = np.sort(groups.astype(float))
-        vals = labels.astype(float)
-    except (TypeError, ValueError):
-        raise ScalelawError("rollout needs numeric groups (model sizes or compute budgets)") from None
-    out = []
-    for k in range(max(1, min_train), len(order)):
-        out.append((order[k], vals <= order[k - 1], vals == order[k]))
-    if not out:
-        raise ScalelawError(f"rollout needs more than {min_train} groups; the data have {len(order)}")
-    return out
+    return [(g, labels != g, labels == g) for g in groups]
 
 
 # -- the selection ------------------------------------------------------------------------
@@ -292,7 +289,7 @@ def cross_validate(data, laws, *, fitter, curves: bool, cv: str | None = None, b
     opts = dict(fit_options or {})
     opts.pop("bootstrap", None)
     user_columns = opts.get("columns")
-    frame, labels, names, specs = _setup(data, laws, curves, by, opts)
+    frame, labels, names, specs, by, raw_weights = _setup(data, laws, curves, by, opts)
     kind = cv or ("run" if curves else "group")
     if kind not in CV_KINDS:
         raise ScalelawError(f"unknown cross-validation {kind!r}; use one of {', '.join(CV_KINDS)}",
@@ -301,7 +298,8 @@ def cross_validate(data, laws, *, fitter, curves: bool, cv: str | None = None, b
         raise ScalelawError(f"training logs are cross-validated by leaving one run out, not {kind!r}",
                             option="cv")
     if not curves and kind == "run":
-        kind = "group"
+        raise ScalelawError("'run' cross-validation is for training logs; for a table use 'group' "
+                            "(with the run column as the groups) or 'rollout'", option="cv")
     per = [opts if curves else dict(opts, columns={**{v: v for v in _law(lw).variables}, "loss": "loss"})
            for lw in specs]
     full = dict(full or {})
@@ -311,9 +309,9 @@ def cross_validate(data, laws, *, fitter, curves: bool, cv: str | None = None, b
     n_tasks = len(whole) + len(specs) * (len(fl) or len(set(labels)))
     with _mapper(pool, n_jobs, n_tasks) as mp:
         count = _Counter(n_tasks, progress)
-        if curves:   # LR-schedule fits are costly: refit each fold from the full fit
+        if curves:   # the full fits first: the folds keep their convention and noise cut
             full.update({names[t[0]]: r for t, r in zip(whole, count(mp(_one_task, whole)))})
-            per = [_warm_start(per[i], full[names[i]]) for i in range(len(specs))]
+            per = [_fold_options(per[i], full[names[i]]) for i in range(len(specs))]
             whole = []
         tasks = [(i, lw, lab, frame.loc[tr].reset_index(drop=True), frame.loc[te], curves, per[i], fitter)
                  for i, lw in enumerate(specs) for lab, tr, te in fl] + whole
@@ -323,11 +321,12 @@ def cross_validate(data, laws, *, fitter, curves: bool, cv: str | None = None, b
                 if lab is not None]
         tables = {}
         if kind == "rollout":
-            errs, tables = _rollout_errors(data, specs, names, by or "N", fitter, mp,
-                                           {k: v for k, v in opts.items() if k != "columns"}, user_columns)
+            errs, tables = _rollout_errors(data, specs, names, by, fitter, mp,
+                                           {k: v for k, v in opts.items() if k not in ("columns", "weights")}
+                                           | ({"weights": raw_weights} if raw_weights is not None else {}),
+                                           user_columns)
     errors = pd.concat(errs, ignore_index=True) if errs else pd.DataFrame()
-    what = {"run": "leave one run out", "group": f"leave one {by or 'N'} out",
-            "rollout": f"rollout by {by or 'N'}"}[kind]
+    what = {"run": "leave one run out", "group": f"leave one {by} out", "rollout": f"rollout by {by}"}[kind]
     return full, errors, names, what, tables
 
 
@@ -426,21 +425,28 @@ def _setup(data, names_in, curves, by, opts):
         frame = frame.reset_index(drop=True)
         if "run" not in frame:
             frame = frame.assign(run="run")
-        return frame, frame["run"].astype(str).to_numpy(), names, names_in
-    from .data import column_options, prepare_frame
+        return frame, frame["run"].astype(str).to_numpy(), names, names_in, "run", None
+    from .data import as_frame, bind_x, column_options, prepare_frame
+    table = as_frame(data)
     xmap, ycol = column_options(laws_[0], opts.pop("columns", None))
-    law0, prep = prepare_frame(data, laws_[0], x=xmap, y=ycol, groups=by or "N",
+    bound = [bind_x(lw, table, xmap)[0] for lw in laws_]   # one-variable laws: the same x
+    if by is None:
+        by = "N" if "N" in bound[0].variables or len(bound[0].variables) != 1 else bound[0].variables[0]
+    weights = opts.pop("weights", None)
+    law0, prep = prepare_frame(table, bound[0], x=xmap, y=ycol, groups=by, weights=weights,
                                flops_per_token=opts.get("flops_per_token", 6.0))
     frame = prep.frame
     labels = frame.pop("group").to_numpy()
     frame = frame.rename(columns={"y": "loss"})
-    for lw in laws_:
+    if weights is not None:
+        opts["weights"] = "weight"   # the refits read the prepared column
+    for lw in bound:
         missing = [v for v in lw.variables if v not in frame]
         if missing:
             raise ScalelawError(f"candidate {lw.name} needs {', '.join(missing)}, which "
                                 f"{laws_[0].name}'s columns do not give; compare laws of the same variables",
                                 option="law")
-    return frame, labels, names, names_in
+    return frame, labels, names, bound, by, weights
 
 
 def _law(spec):
@@ -487,21 +493,20 @@ class _Counter:
             yield r
 
 
-def _warm_start(opts: dict, res) -> dict:
-    """Fold refits of an LR-schedule law start from its fit to all the data (its free
-    parameters) and keep the warmup convention and the per-step noise treatment (early-step
-    cut, weights; docs/perstep.md) that fit chose, unless the caller set them: a refit on
-    most of the same data lands in that basin, and is several times faster than a fresh
-    search."""
+def _fold_options(opts: dict, res) -> dict:
+    """Fold refits of an LR-schedule law keep the warmup convention and the per-step noise
+    treatment (early-step cut, weights; docs/perstep.md) its fit to all the data chose,
+    unless the caller set them: two discrete choices, each of which would otherwise cost a
+    search per refit.  The parameters are searched afresh (no start from the full fit: a
+    refit started there keeps what its runs cannot pin down, e.g. the annealing terms from a
+    constant run alone, and would score the held-out run with its own data)."""
     out = dict(opts)
-    if out.get("start") is None:
-        out["start"] = {p: float(res.params[p]) for p in res.free if p not in (opts.get("fix") or {})}
     conv = res.law.config().get("convention")
     if conv and out.get("convention") in (None, "auto"):
         out["convention"] = conv
     record = (res.design_info or {}).get("noise")   # the per-step noise treatment's choice
     if isinstance(record, dict) and out.get("noise", "auto") == "auto":
-        out["noise"] = record
+        out["noise"] = "off" if record.get("mode") == "off" else record
     return out
 
 
@@ -534,8 +539,9 @@ def _heldout(res, test, curves) -> pd.DataFrame:
         idx = pd.MultiIndex.from_arrays([pred["run"].astype(str), pred["step"]])
         W = res.law.warmups(test) if hasattr(res.law, "warmups") else {}
         step = pred["step"].to_numpy(dtype=float)
-        keep = (np.isfinite(pred["loss"].to_numpy(dtype=float))
-                & (step >= np.array([W.get(r, 0) or 0 for r in pred["run"]], dtype=float)))
+        cut = float(((res.design_info or {}).get("noise") or {}).get("start") or 0)
+        first = np.fmax(np.array([W.get(r, 0) or 0 for r in pred["run"]], dtype=float), cut)
+        keep = np.isfinite(pred["loss"].to_numpy(dtype=float)) & (step >= first)   # what the fit scores
         out = pd.DataFrame({"row": rows.reindex(idx).to_numpy()[keep], "run": pred["run"].astype(str)[keep],
                             "step": step[keep], "observed": pred["loss"].to_numpy(dtype=float)[keep],
                             "predicted": pred["loss_pred"].to_numpy(dtype=float)[keep],

@@ -13,7 +13,7 @@ import ``fit``: :func:`rollout` takes the fit function as ``fitter`` (``scalelaw
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -99,15 +99,18 @@ def rollout(data, law, by: str = "N", *, fitter: Callable | None = None, min_gro
     (binning, refits that failed).
     """
     from ..laws import get_law
-    from .data import prepare_frame, row_mask
+    from .data import column_options, prepare_frame, row_mask
 
     if fitter is None:
         raise ScalelawError("rollout needs the fit function: call scalelaw.fitting.api.rollout, "
                             "or pass fitter=scalelaw.fit")
     law0 = get_law(law)
-    xmap, ycol = _column_options(law0, fit_options.get("columns"))
-    law1, prep = prepare_frame(data, law0, x=xmap, y=ycol,
+    xmap, ycol = column_options(law0, fit_options.get("columns"))
+    weights = fit_options.pop("weights", None)
+    law1, prep = prepare_frame(data, law0, x=xmap, y=ycol, weights=weights,
                                flops_per_token=fit_options.get("flops_per_token", 6.0))
+    if weights is not None:
+        fit_options["weights"] = "weight"   # the refits read the prepared column
     env = prep.env
     keep = row_mask(env, where, "where")
     if by not in env:
@@ -205,16 +208,3 @@ def _first_k(frame, labels, law, n_free: int, n_groups: int) -> int:
         if all(tr[v].nunique() >= need for v in law.variables if v in tr):
             return k
     return n_groups
-
-
-def _column_options(law, columns: Mapping[str, str] | None):
-    """``columns`` as the variable mapping and target column of ``prepare_frame``."""
-    if columns is None:
-        return None, None
-    if not isinstance(columns, Mapping):
-        raise ScalelawError("columns must map canonical names to source columns, "
-                            "e.g. {'N': 'params', 'loss': 'eval_loss'}")
-    cols = {str(k): v for k, v in columns.items()}
-    target = cols.pop(law.target, None)
-    target = cols.pop("y", None) or target
-    return (cols or None), target
