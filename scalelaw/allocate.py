@@ -103,6 +103,13 @@ def params_from_fit(fit: Any, draws: Any = None) -> tuple[dict[str, float], pd.D
     """
     law = None
     boot = None
+    from .fitting.select import stacked_note
+    note = stacked_note(fit) if isinstance(fit, dict) or hasattr(fit, "selection") else None
+    if note:
+        import warnings
+
+        from .errors import ScalelawWarning
+        warnings.warn(note, ScalelawWarning, stacklevel=3)
     if hasattr(fit, "params") and not isinstance(fit, Mapping):
         law = getattr(fit, "law", None)
         params = fit.params

@@ -101,7 +101,13 @@ def optimize_schedule(result: FitResult | str | os.PathLike, steps: int, peak: f
     beyond the fitted runs.
     """
     from scipy.optimize import minimize_scalar
+
+    from .errors import ScalelawWarning
+    from .fitting.select import stacked_note
     result = _result(result)
+    if stacked_note(result):
+        import warnings
+        warnings.warn(stacked_note(result), ScalelawWarning, stacklevel=2)
     law = result.law
     p = result.params.to_numpy(dtype=float)
     if finals is None:

@@ -323,3 +323,14 @@ def test_curve_predictions_are_labelled_and_calibrated_by_the_run_cv():
     # without a CV there is no calibrated band, and the labels are still there
     plain = sl.fit_lr(logs, "momentum", warmup=50).predict(spec)
     assert "loss_cal_lower" not in plain and plain["interval"].iloc[-1] == "extrapolation x3 in step"
+
+
+def test_allocation_from_a_stacked_fit_says_it_uses_one_law():
+    from scalelaw.allocate import compute_optimal
+    from scalelaw.errors import ScalelawWarning
+    res = sl.fit(mixed_table(0), "chinchilla,kaplan", select="stack")
+    assert res.selection.chosen == "chinchilla"
+    with pytest.warns(ScalelawWarning, match="highest-weight law chinchilla"):
+        out = compute_optimal(res, [1e22])
+    plain = compute_optimal(res.selection.candidates["chinchilla"], [1e22])
+    assert out["N_opt"].iloc[0] == pytest.approx(plain["N_opt"].iloc[0])

@@ -142,6 +142,22 @@ def _without_selection(res, alpha):
         res.selection, res.cv = keep
 
 
+def stacked_note(fit) -> str | None:
+    """For a stacked fit (a :class:`FitResult` or its JSON object), the one-line note that a
+    computation which needs one set of parameters (allocation, schedule search) uses the
+    highest-weight candidate; None for any other fit."""
+    sel = fit.get("selection") if isinstance(fit, dict) else getattr(fit, "selection", None)
+    if sel is None:
+        return None
+    method = sel.get("method") if isinstance(sel, dict) else sel.method
+    if method != "stack":
+        return None
+    weights = sel.get("weights") if isinstance(sel, dict) else sel.weights
+    chosen = sel.get("chosen") if isinstance(sel, dict) else sel.chosen
+    return (f"a stacked fit: this uses its highest-weight law {chosen} (weight {weights.get(chosen, 1):.3g}) "
+            "alone; predictions combine the laws")
+
+
 def _records(frame: pd.DataFrame) -> list[dict]:
     out = []
     for rec in frame.to_dict("records"):
