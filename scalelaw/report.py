@@ -698,6 +698,11 @@ class Report:
                  + (f" Source: {rf.source}." if rf.source else ""))
         if res.mapping:
             sec.text("Columns: " + ", ".join(f"{c} ← {s}" for c, s in res.mapping.items()) + ".")
+        sel = getattr(res, "selection", None)
+        if sel is not None and sel.method == "stack":   # the figures and tables below are of one law
+            w = ", ".join(f"{k} {v:.3g}" for k, v in sel.weights.items())
+            sec.text(f"A stacked fit (weights {w}): the parameters, figures and tables below are "
+                     f"those of its highest-weight law {sel.chosen}; its predictions combine the laws.")
         sec.table(_param_table(res, self.alpha), f"Parameters with {100 * (1 - self.alpha):g}% "
                   + _interval_words(res), digits=5)
         sec.table(_metrics_table(res), "Goodness of fit")

@@ -334,3 +334,16 @@ def test_allocation_from_a_stacked_fit_says_it_uses_one_law():
         out = compute_optimal(res, [1e22])
     plain = compute_optimal(res.selection.candidates["chinchilla"], [1e22])
     assert out["N_opt"].iloc[0] == pytest.approx(plain["N_opt"].iloc[0])
+
+
+def test_the_report_of_a_stacked_fit_says_whose_figures_it_shows(tmp_path):
+    from scalelaw.report import Report
+    res = sl.fit(mixed_table(0), "chinchilla,kaplan", select="stack")
+    rep = Report("stacked")
+    rep.add_fit(res)
+    rep.write(tmp_path)
+    text = (tmp_path / "report.md").read_text()
+    flat = " ".join(text.split())
+    w = ", ".join(f"{k} {v:.3g}" for k, v in res.selection.weights.items())
+    assert f"A stacked fit (weights {w}): the parameters" in flat
+    assert f"highest-weight law {res.selection.chosen}" in flat
