@@ -18,7 +18,7 @@ its δ, or squared error) over all held-out points; for logs only the steps a fi
 (after the warmup and the per-step noise treatment's early-step cut) are held-out points.
 
 ``select="best"`` keeps the candidate with the lowest score.  ``select="stack"`` combines
-them: stacking weights ``w`` on the simplex minimise the held-out squared error of the
+them: stacking weights ``w`` on the simplex minimise the same held-out loss ρ of the
 combined prediction ``Σ w_k pred_k`` on the fit's scale (Breiman 1996; Yao et al. 2018
 for the same construction on leave-one-out predictive densities).  A combination is worth it
 when the candidates err on different held-out groups; when one law is the truth its weight
@@ -57,7 +57,8 @@ class Selection:
     ----------
     method : ``"best"`` or ``"stack"``
     cv : what the folds were (``"leave one run out"``, ``"leave one N out"``, ``"rollout by N"``)
-    table : DataFrame, one row per candidate: ``law, cv_rmse, cv_mape, cv_final_err``
+    table : DataFrame, one row per candidate: ``law, cv_score`` (the criterion: the fit's
+        own per-point loss, mean over held-out points), ``cv_rmse, cv_mape, cv_final_err``
         (training logs: relative error of the mean of each held-out run's last 5% of points),
         ``folds, points, weight, chosen``
     candidates : ``{law name: FitResult}`` of the fits to all the data
