@@ -104,7 +104,7 @@ def params_from_fit(fit: Any, draws: Any = None) -> tuple[dict[str, float], pd.D
     law = None
     boot = None
     from .fitting.select import stacked_note
-    note = stacked_note(fit) if isinstance(fit, dict) or hasattr(fit, "selection") else None
+    note = stacked_note(fit)
     if note:
         import warnings
 

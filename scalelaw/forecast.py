@@ -105,9 +105,10 @@ def optimize_schedule(result: FitResult | str | os.PathLike, steps: int, peak: f
     from .errors import ScalelawWarning
     from .fitting.select import stacked_note
     result = _result(result)
-    if stacked_note(result):
+    note = stacked_note(result)
+    if note:
         import warnings
-        warnings.warn(stacked_note(result), ScalelawWarning, stacklevel=2)
+        warnings.warn(note, ScalelawWarning, stacklevel=2)
     law = result.law
     p = result.params.to_numpy(dtype=float)
     if finals is None:

@@ -120,9 +120,8 @@ def run(args) -> int:
         table = None
         if not curves and args.law.strip().lower() == "auto":   # which family: the table's columns
             from ..fitting.select import data_kind
-            table = load_table(args.files[:1], args.format, final=args.final, split=args.split)
-            if args.x:
-                table = table.rename(columns={c: v for c, v in zip(args.x, ("N", "D"))})
+            args.first_table = load_table(args.files[:1], args.format, final=args.final, split=args.split)
+            table = args.first_table.rename(columns=dict(zip(args.x or (), ("N", "D"))))
             curves = not args.final and data_kind(table) == "curves"
         args.candidates = candidate_names(args.law, table, curves=curves or None)
         for name in args.candidates:
@@ -165,8 +164,9 @@ def _fit_table(args, law_obj) -> int:
     fix = parse_assignments(args.fix, "--fix")
     start = parse_assignments(args.start, "--start")
     bounds = parse_assignments(args.bounds, "--bounds", allow_range=True)
-    data = load_table(args.files, args.format, final=args.final, split=args.split,
-                      max_points=args.max_points)
+    first = getattr(args, "first_table", None)   # read already (--law auto) when it is all there is
+    data = first if first is not None and len(args.files) == 1 and args.max_points is None else \
+        load_table(args.files, args.format, final=args.final, split=args.split, max_points=args.max_points)
     columns = _columns(args, law_obj, list(data.columns))
     common = dict(fix=fix, objective=args.objective, delta=args.delta, space=args.space,
                   flops_per_token=args.flops_per_token)
@@ -200,7 +200,7 @@ def _cv_options(args):
     """``--cv``/``--cv-by`` as the library's ``cv``/``cv_by``: a kind (group, rollout, run)
     or, as before, a column to leave out group by group."""
     if not args.cv:
-        return (None, None) if not args.candidates else (None, args.cv_by)
+        return None, None
     if args.cv in ("group", "rollout", "run"):
         return args.cv, args.cv_by
     if args.cv_by:

@@ -166,12 +166,9 @@ def fit(data, law, *, columns: Mapping[str, str] | None = None, where: str | Non
                      "(fix it, or for the multi-power law use amplitude free)")
     p_hat, f_hat = problem.solve(grid=grid, start=start, n_polish=n_polish, rng=rng)
     res = _make_result(problem, p_hat, f_hat, prep, notes)
-    if noise_record is None and per_step:
-        noise_record = {"mode": "off", "start": 0, "weights": False}
-    res.design_info["noise"] = noise_record if per_step else res.design_info.get("noise")
-    if res.design_info["noise"] is None:
-        res.design_info.pop("noise")
-    if not per_step:   # replicates: run-to-run and evaluation noise (and whole-run resampling)
+    if per_step:   # the per-step noise treatment's choice, recorded as fit_lr records it
+        res.design_info["noise"] = noise_record or {"mode": "off", "start": 0, "weights": False}
+    else:   # replicates: run-to-run and evaluation noise (and whole-run resampling)
         res.components = _components(res, train, prep.env.loc[fit_rows].reset_index(drop=True))
     if holdout is not None:
         test = (frame.assign(y=frame["y"].where(hold_rows)) if per_step
@@ -269,24 +266,12 @@ def attach_cv(res: FitResult, data, law, *, cv: str, by: str | None, pool=None, 
                             "(with the run column as the groups) or 'rollout'", option="cv")
     by = by or ("N" if "N" in law.variables or len(law.variables) != 1 else law.variables[0])
     with _mapper(pool, n_jobs, 8) as mp:
-        class _Pool:
-            map = staticmethod(mp)
         if cv == "rollout":
-            from .validation import rollout
-            table = rollout(data, law, by=by, fitter=fit, pool=_Pool, progress=progress, **opts)
+            res.cv = rollout(data, law, by=by, pool=mp, progress=progress, **opts)
         else:
-            table = leave_one_group_out(data, law, by=by, pool=_Pool, progress=progress, **opts)
-    res.cv = table
-    attach_calibration(res)
+            res.cv = leave_one_group_out(data, law, by=by, pool=mp, progress=progress, **opts)
+    res.calibration = calibration_of(res.cv)
     return res
-
-
-def attach_calibration(res: FitResult) -> None:
-    """``res.calibration`` from the held-out errors of ``res.cv``, when they carry the
-    new-run sd (:func:`scalelaw.fitting.select.calibration_of`)."""
-    if getattr(res, "cv", None) is not None:
-        from .select import calibration_of
-        res.calibration = calibration_of(res.cv) or res.calibration
 
 
 #: columns that name a table's runs (seeds) and evaluation sets, for the noise components
@@ -386,50 +371,33 @@ def leave_one_group_out(data, law, by: str, *, pool: Any = None, progress: Any =
     """Refit without each group (e.g. ``by="N"``: each model size) and score the fit on the
     group left out.  Returns one row per group (``group, n, rmse, mape, max_abs_err``) and
     the mean over groups in ``.attrs["mean"]``, the per-point held-out errors (see
-    :func:`scalelaw.fitting.bands.heldout_errors`) in ``.attrs["errors"]``.  The refits run serially unless ``pool``
-    (any object with ``map``, e.g. an executor of :mod:`scalelaw.train.executors`, a
-    ``multiprocessing`` pool) is given; ``progress(done, total)`` is called after each
-    refit.  Other keywords go to :func:`fit`."""
+    :func:`scalelaw.fitting.bands.heldout_errors`) in ``.attrs["errors"]``.  The refits
+    run serially unless ``pool`` (any object with ``map``, e.g. an executor of
+    :mod:`scalelaw.train.executors`, a ``multiprocessing`` pool) is given;
+    ``progress(done, total)`` is called after each refit.  Other keywords go to
+    :func:`fit`.  The folds are those of :func:`scalelaw.fitting.select.cross_validate`."""
     from ..laws import get_law
-    from .data import prepare_frame
+    from .select import cross_validate
 
     law0 = get_law(law)
-    xmap, ycol = _column_options(law0, options.get("columns"), options.get("x"), options.get("y"))
-    law1, prep = prepare_frame(data, law0, x=xmap, y=ycol, groups=by, weights=options.get("weights"),
-                               flops_per_token=options.get("flops_per_token", 6.0))
-    frame = prep.frame
-    labels = frame.pop("group").to_numpy()
-    groups = pd.unique(labels)
-    if len(groups) < 2:
-        raise ScalelawError(f"leave-one-group-out needs at least 2 groups in {by!r}")
-    kw = {k: v for k, v in options.items()
-          if k not in ("bootstrap", "holdout", "where", "x", "y", "columns")}
-    if options.get("weights") is not None:
-        kw["weights"] = "weight"   # the refits read the prepared column
-    tasks = [(frame.loc[labels != g].rename(columns={"y": law1.target}),
-              frame.loc[labels == g].reset_index(drop=True), law1, kw) for g in groups]
-    scores, errors = [], []
-    for sc, err in (pool.map if pool is not None else map)(_refit_and_score, tasks):
-        scores.append(sc)
-        errors.append(err)
-        if progress is not None:
-            progress(len(scores), len(tasks))
-    rows = [{"group": g, **sc} for g, sc in zip(groups, scores)]
+    columns = options.pop("columns", None)
+    if options.get("x") is not None or options.get("y") is not None:   # deprecated spellings
+        xmap, ycol = _column_options(law0, columns, options.pop("x", None), options.pop("y", None))
+        columns = {**(dict(zip(law0.variables, xmap)) if isinstance(xmap, (list, tuple)) else
+                      {xmap: xmap} if isinstance(xmap, str) else dict(xmap or {})),
+                   **({law0.target: ycol} if ycol else {})}
+    opts = {k: v for k, v in options.items() if k not in ("holdout", "where")}
+    _, errors, _, what, _ = cross_validate(data, [law0], fitter=fit, curves=False, cv="group", by=by,
+                                           pool=pool, progress=progress, fit_all=False,
+                                           fit_options={**opts, "columns": columns})
+    errors = errors.drop(columns=["law"])
+    rows = [{"group": g, **holdout_scores(e["observed"], e["predicted"])}
+            for g, e in errors.groupby("fold", sort=False)]
     out = pd.DataFrame(rows)
     out.attrs["mean"] = out[["rmse", "mape", "max_abs_err"]].mean().to_dict()
-    out.attrs["kind"] = f"leave one {by} out"
-    out.attrs["errors"] = pd.concat([e.assign(fold=g) for g, e in zip(groups, errors)], ignore_index=True)
+    out.attrs["kind"] = what
+    out.attrs["errors"] = errors
     return out
-
-
-def _refit_and_score(task) -> tuple[dict, pd.DataFrame]:
-    """One leave-one-group-out refit: its scores and per-point held-out errors (module
-    level, so process pools can pickle it)."""
-    from .bands import heldout_errors
-    train, test, law, kw = task
-    res = fit(train, law, **kw)
-    d = law.prepare(test, target="y")
-    return holdout_scores(d.y, law.evaluate(d.x, res.params.to_numpy())), heldout_errors(res, test)
 
 
 __all__ = ["fit", "leave_one_group_out", "rollout"]

@@ -115,7 +115,7 @@ class Selection:
     def to_dict(self, alpha: float = 0.05) -> dict:
         """JSON of the selection; the chosen candidate is the fit that holds it (not repeated)."""
         return {"method": self.method, "cv": self.cv, "chosen": self.chosen, "weights": self.weights,
-                "table": _records(self.table),
+                "table": json_records(self.table),
                 "candidates": {k: _without_selection(r, alpha) for k, r in self.candidates.items()
                                if k != self.chosen}}
 
@@ -159,15 +159,16 @@ def stacked_note(fit) -> str | None:
             "alone; predictions combine the laws")
 
 
-def _records(frame: pd.DataFrame) -> list[dict]:
-    out = []
-    for rec in frame.to_dict("records"):
-        out.append({k: (v.item() if isinstance(v, np.generic) else v) for k, v in rec.items()})
-    for rec in out:
-        for k, v in rec.items():
-            if isinstance(v, float) and not np.isfinite(v):
-                rec[k] = None
-    return out
+def json_value(v):
+    """A frame cell as JSON: numpy scalars as Python numbers, NaN and inf as None."""
+    if isinstance(v, np.generic):
+        v = v.item()
+    return None if isinstance(v, float) and not np.isfinite(v) else v
+
+
+def json_records(frame: pd.DataFrame) -> list[dict]:
+    """A frame's rows as JSON objects (:func:`json_value` per cell)."""
+    return [{k: json_value(v) for k, v in rec.items()} for rec in frame.to_dict("records")]
 
 
 # -- candidates ---------------------------------------------------------------------------
@@ -296,13 +297,14 @@ def fit_lr_cv(data: pd.DataFrame, law, lr_options: dict, fit_options: dict, *, f
 
 def cross_validate(data, laws, *, fitter, curves: bool, cv: str | None = None, by: str | None = None,
                    pool=None, n_jobs: int | None = None, progress=None, fit_options: dict | None = None,
-                   full: dict | None = None):
+                   full: dict | None = None, fit_all: bool = True):
     """Refit each law of ``laws`` with ``fitter`` on every fold's training rows and predict
     its held-out rows.  Returns ``(fits to all data {name: FitResult}, held-out errors
     frame, names, what the folds were, {name: rollout table} for rollout)``; ``full`` gives
-    fits already made (not refitted).
+    fits already made (not refitted); ``fit_all=False`` makes none (the fold refits only).
     Rollout folds are those of :func:`scalelaw.fitting.validation.rollout`, restricted to
     the steps every candidate can be fitted on."""
+    from ..laws import get_law
     opts = dict(fit_options or {})
     opts.pop("bootstrap", None)
     user_columns = opts.get("columns")
@@ -317,22 +319,22 @@ def cross_validate(data, laws, *, fitter, curves: bool, cv: str | None = None, b
     if not curves and kind == "run":
         raise ScalelawError("'run' cross-validation is for training logs; for a table use 'group' "
                             "(with the run column as the groups) or 'rollout'", option="cv")
-    per = [opts if curves else dict(opts, columns={**{v: v for v in _law(lw).variables}, "loss": "loss"})
+    per = [opts if curves else dict(opts, columns={**{v: v for v in get_law(lw).variables}, "loss": "loss"})
            for lw in specs]
     full = dict(full or {})
     fl = [] if kind == "rollout" else folds(labels, kind)
     whole = [(i, lw, None, frame, None, curves, per[i], fitter) for i, lw in enumerate(specs)
-             if names[i] not in full]   # fits to all the data
+             if fit_all and names[i] not in full]   # fits to all the data
     n_tasks = len(whole) + len(specs) * (len(fl) or len(set(labels)))
     with _mapper(pool, n_jobs, n_tasks) as mp:
         count = _Counter(n_tasks, progress)
         if curves:   # the full fits first: the folds keep their convention and noise cut
-            full.update({names[t[0]]: r for t, r in zip(whole, count(mp(_one_task, whole)))})
+            full.update({names[t[0]]: r for t, r in zip(whole, count(mp.map(_one_task, whole)))})
             per = [_fold_options(per[i], full[names[i]]) for i in range(len(specs))]
             whole = []
         tasks = [(i, lw, lab, frame.loc[tr].reset_index(drop=True), frame.loc[te], curves, per[i], fitter)
                  for i, lw in enumerate(specs) for lab, tr, te in fl] + whole
-        results = list(count(mp(_one_task, tasks)))
+        results = list(count(mp.map(_one_task, tasks)))
         full.update({names[i]: r for (i, _, lab, *_), r in zip(tasks, results) if lab is None})
         errs = [r.assign(law=names[i], fold=lab) for (i, _, lab, *_), r in zip(tasks, results)
                 if lab is not None]
@@ -351,13 +353,9 @@ def _rollout_errors(data, specs, names, by, fitter, mp, opts, columns):
     """Each candidate's rollout held-out errors on the rollout steps common to all (each
     law starts where it can be fitted), rows numbered within each step."""
     from .validation import rollout
-
-    class _Pool:
-        map = staticmethod(mp)
-
     per, tables = [], {}
     for spec, name in zip(specs, names):
-        t = rollout(data, spec, by=by, fitter=fitter, pool=_Pool, columns=columns, **opts)
+        t = rollout(data, spec, by=by, fitter=fitter, pool=mp, columns=columns, **opts)
         per.append((name, t.attrs["errors"]))
         tables[name] = t
     common = set.intersection(*(set(e["fold"]) for _, e in per))
@@ -466,14 +464,11 @@ def _setup(data, names_in, curves, by, opts):
     return frame, labels, names, bound, by, weights
 
 
-def _law(spec):
-    from ..laws import get_law
-    return get_law(spec)
-
 
 class _mapper:
-    """``with _mapper(pool, n_jobs, n) as m: m(fn, tasks)``: ``pool.map``, a process pool of
-    ``n_jobs`` workers (forkserver, as the bootstrap), or the built-in ``map``."""
+    """``with _mapper(pool, n_jobs, n) as m: m.map(fn, tasks)``: ``pool`` itself, a process
+    pool of ``n_jobs`` workers (forkserver, as the bootstrap), or serial; ``m`` is an object
+    with ``map``, so it can be handed on as a ``pool``."""
 
     def __init__(self, pool, n_jobs, n_tasks):
         self.pool, self.n_jobs, self.n = pool, n_jobs, n_tasks
@@ -482,13 +477,15 @@ class _mapper:
     def __enter__(self):
         from .uncertainty import n_processes, process_context
         if self.pool is not None:
-            return self.pool.map
+            return self.pool
         procs = min(n_processes(self.n_jobs), max(self.n, 1))
-        if procs <= 1:
-            return map
-        from concurrent.futures import ProcessPoolExecutor
-        self.ex = ProcessPoolExecutor(max_workers=procs, mp_context=process_context())
-        return self.ex.map
+        if procs > 1:
+            from concurrent.futures import ProcessPoolExecutor
+            self.ex = ProcessPoolExecutor(max_workers=procs, mp_context=process_context())
+        return self
+
+    def map(self, fn, tasks):
+        return self.ex.map(fn, tasks) if self.ex is not None else map(fn, tasks)
 
     def __exit__(self, *exc):
         if self.ex is not None:

@@ -76,13 +76,9 @@ def result_to_dict(self, alpha: float = 0.05) -> dict:
 def cv_to_dict(cv: pd.DataFrame) -> dict:
     """A cross-validation table as JSON: its kind, rows and means (the per-point errors
     are not written; the calibration built from them is)."""
-    def clean(v):
-        if isinstance(v, np.generic):
-            v = v.item()
-        return None if isinstance(v, float) and not np.isfinite(v) else v
-    return {"kind": cv.attrs.get("kind"),
-            "rows": [{k: clean(v) for k, v in r.items()} for r in cv.to_dict("records")],
-            "mean": {k: clean(v) for k, v in (cv.attrs.get("mean") or {}).items()}}
+    from .select import json_records, json_value
+    return {"kind": cv.attrs.get("kind"), "rows": json_records(cv),
+            "mean": {k: json_value(v) for k, v in (cv.attrs.get("mean") or {}).items()}}
 
 
 def cv_from_dict(d: dict) -> pd.DataFrame:
