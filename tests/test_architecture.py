@@ -21,7 +21,7 @@ FLOORS = {
     "schedules": 2,
     "laws": 3,
     "fitting": 4,
-    "forecast": 5, "allocate": 5, "lrfit": 5,
+    "forecast": 5, "allocate": 5, "lrfit": 5, "compare": 5, "costs": 5, "shapes": 5, "suggest": 5,
     "synthetic": 6,
     "train": 7,
     "plot": 8, "report": 8,
