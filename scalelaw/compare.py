@@ -1,0 +1,750 @@
+"""Comparing variants: two or more systems (an architecture, a data mix) fitted on one grid.
+
+:func:`compare` takes two or more fits of the same law and answers three questions:
+
+* **effective compute multiplier** of each variant X over the baseline A (the first fit),
+  as a function of the training compute C:  ``m(C) = C_A(L*_X(C)) / C``, where
+  ``L*_X(C)`` is X's compute-optimal loss at C and ``C_A(L)`` inverts A's frontier (the
+  compute A needs to reach loss L).  ``m = 3`` means A needs three times the compute to
+  match X; ``m < 1`` means X is worse;
+* **differences at matched budgets**: the difference of the fitted frontiers
+  ``L*_X(C) − L*_A(C)`` and, when the training tables are given, the paired differences of
+  the observed losses at the configurations both variants trained;
+* **the probability each variant is best** (lowest ``L*``) at each budget.
+
+Frontiers
+---------
+For a chinchilla fit ``L = E + A/N^α + B/D^β`` under ``C = k·N·D`` (``k`` =
+``flops_per_token``, 6 by default) the compute-optimal allocation of
+:func:`scalelaw.allocate.compute_optimal` (``N* = G·(C/k)^a``, ``D* = (C/k)^b / G``)
+gives the frontier in closed form::
+
+    L*(C) = E + K·(C/k)^−γ,   γ = αβ/(α+β),   K = A·G^−α + B·G^β,
+    G = (αA / (βB))^(1/(α+β))
+
+and its inverse ``C(L) = k·(K/(L − E))^(1/γ)`` for ``L > E`` (``C(L) = ∞`` at or below the
+asymptote E: that variant never reaches the loss).  For a law of compute alone
+(``powerlaw_const`` or ``powerlaw`` fitted on C) the frontier is the law itself,
+``E + A·C^−α``.
+
+Intervals
+---------
+Percentile intervals (``*_lower``/``*_upper`` at level ``1 − alpha``) over the fits'
+bootstrap draws: draw i of every variant is taken together (the variants were fitted on
+separate data, so their draws are independent), and the statistics are computed per draw.
+A fit without bootstrap draws gets parameter draws from its sandwich covariance
+(multivariate normal, on the log scale for the law's positive scale parameters, clipped to
+the fit's bounds); the notes say so.
+
+Units: C in FLOPs, N parameters (in the count the fits used), D tokens, losses in the fits'
+unit (nats per token for scalelaw fits).
+"""
+from __future__ import annotations
+
+import math
+import os
+import re
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .errors import ScalelawError, ScalelawWarning
+
+__all__ = ["compare", "Comparison", "Frontier", "frontier"]
+
+#: laws of compute alone whose frontier is the law itself (name -> parameter names E, A, alpha)
+_COMPUTE_LAWS = ("powerlaw_const", "powerlaw")
+#: default number of parameter draws from the sandwich covariance of a fit without bootstrap
+DEFAULT_DRAWS = 1000
+#: default number of budgets in the table over the fitted compute range
+DEFAULT_POINTS = 13
+#: a multiplier beyond this factor outside the fitted compute is called out in the notes
+EXTRAPOLATION_WARN = 10.0
+
+
+# --------------------------------------------------------------------------- frontiers
+@dataclass
+class Frontier:
+    """A compute-optimal frontier ``L*(C) = E + K·(C/u)^−g`` (C in FLOPs).
+
+    ``E``, ``K``, ``g`` are arrays (the point estimate first, shape ``(1,)``, or one value per
+    draw); ``u`` is ``flops_per_token`` for a chinchilla fit (``C/u = N·D``) and 1 for a law
+    of C.  ``compute_range``: the fitted training compute in FLOPs, or None.
+    """
+
+    E: np.ndarray
+    K: np.ndarray
+    g: np.ndarray
+    u: float = 1.0
+    compute_range: tuple[float, float] | None = None
+
+    def loss(self, C) -> np.ndarray:
+        """``L*(C)``: shape ``(len(E), len(C))``."""
+        c = np.asarray(C, dtype=float).reshape(1, -1)
+        return self.E[:, None] + self.K[:, None] * np.exp(-self.g[:, None] * np.log(c / self.u))
+
+    def compute(self, L) -> np.ndarray:
+        """``C(L)``, the compute at which the frontier reaches loss ``L`` (``L`` broadcast
+        against ``(len(E), ...)``); ``inf`` at or below the asymptote E."""
+        L = np.asarray(L, dtype=float)
+        E, K, g = self.E[:, None], self.K[:, None], self.g[:, None]
+        gap = L - E
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            logc = np.log(self.u) + (np.log(K) - np.log(np.where(gap > 0, gap, np.nan))) / g
+            out = np.exp(logc)
+        return np.where(gap > 0, out, np.inf)
+
+    def take(self, n: int) -> "Frontier":
+        return Frontier(self.E[:n], self.K[:n], self.g[:n], self.u, self.compute_range)
+
+
+def _chinchilla_constants(E, A, B, al, be):
+    """E, K, γ of the chinchilla frontier (arrays); the allocation of
+    :func:`scalelaw.allocate.compute_optimal` substituted into the law."""
+    s = al + be
+    logG = (np.log(al * A) - np.log(be * B)) / s
+    K = A * np.exp(-al * logG) + B * np.exp(be * logG)
+    return np.asarray(E, float), np.asarray(K, float), np.asarray(al * be / s, float)
+
+
+def frontier(fit: Any, *, flops_per_token: float = 6.0, draws: Any = None) -> Frontier:
+    """The compute-optimal frontier of one fit (point estimate only, or ``draws``: a frame of
+    parameter draws, one row per draw, giving one frontier per draw).
+
+    ``fit``: a :class:`~scalelaw.fitting.FitResult` of chinchilla (any law with its
+    parameters E, A, B, alpha, beta and variables N, D) or of ``powerlaw_const`` /
+    ``powerlaw`` on C, or the path of its JSON.
+    """
+    res = _as_result(fit, "the fit")
+    kind = _kind(res, "the fit")
+    p = res.params if draws is None else _full_draws(res, draws)
+    rng = _compute_range(res, kind, flops_per_token)
+    return _frontier(p, kind, flops_per_token, rng, "the fit")
+
+
+def _frontier(p, kind, k, rng, name) -> Frontier:
+    """Frontier from parameters ``p`` (a Series, or a frame of draws)."""
+    def col(n):
+        v = p[n]
+        return np.atleast_1d(np.asarray(v, dtype=float))
+    if kind == "chinchilla":
+        from .allocate import params_from_fit
+        if isinstance(p, pd.Series):
+            q = params_from_fit(p.to_dict())[0]     # validates: positive A, B, alpha, beta
+            E, K, g = _chinchilla_constants(*(np.atleast_1d(q[n]) for n in ("E", "A", "B", "alpha", "beta")))
+        else:
+            E, K, g = _chinchilla_constants(col("E"), col("A"), col("B"), col("alpha"), col("beta"))
+        return Frontier(E, K, g, float(k), rng)
+    have = p.index if isinstance(p, pd.Series) else p.columns
+    E = col("E") if "E" in have else np.zeros(len(col("A")))
+    A, al = col("A"), col("alpha")
+    if isinstance(p, pd.Series) and not (A[0] > 0 and al[0] > 0):
+        raise ScalelawError(f"{name}: the fitted law does not fall with compute (A = {A[0]:g}, "
+                            f"alpha = {al[0]:g}); a compute multiplier needs a falling frontier")
+    return Frontier(E, A, al, 1.0, rng)
+
+
+# --------------------------------------------------------------------------- inputs
+def _as_result(fit, name):
+    from .fitting.results import FitResult
+    if isinstance(fit, FitResult):
+        return fit
+    if isinstance(fit, (str, os.PathLike, dict)):
+        return FitResult.from_json(os.fspath(fit) if isinstance(fit, os.PathLike) else fit)
+    if hasattr(fit, "params") and hasattr(fit, "law"):
+        return fit
+    raise ScalelawError(f"{name} is a {type(fit).__name__}, not a fit: give a FitResult or the "
+                        "path of the JSON `scalelaw fit --json` wrote")
+
+
+def _kind(res, name) -> str:
+    """``"chinchilla"`` or ``"compute"``; refuses laws without a compute frontier here."""
+    law = res.law
+    if getattr(law, "predicts_curves", False):
+        raise ScalelawError(f"{name} is an LR-schedule fit (law {law.name}), not a scaling law of "
+                            "compute: compare fits of loss against N and D (chinchilla) or C")
+    names = set(law.param_names)
+    if tuple(law.variables) == ("N", "D") and {"E", "A", "B", "alpha", "beta"} <= names:
+        return "chinchilla"
+    if law.name in _COMPUTE_LAWS and tuple(law.variables) == ("C",):
+        return "compute"
+    raise ScalelawError(f"{name} is a fit of law {law.name} on {', '.join(law.variables) or 'nothing'}: "
+                        "compare needs a compute-optimal frontier, from chinchilla on N and D or "
+                        "from powerlaw_const on C; refit with one of them")
+
+
+def _recorded_k(res) -> float | None:
+    """The ``flops_per_token`` a fit used to derive a variable (``D = C/(6*N)``), else None."""
+    for v in (res.mapping or {}).values():
+        m = re.match(r"\s*derived:\s*(?:C/\()?([0-9.eE+\-]+)\*", str(v))
+        if m:
+            try:
+                return float(m.group(1))
+            except ValueError:
+                return None
+    return None
+
+
+def _compute_range(res, kind, k) -> tuple[float, float] | None:
+    if kind == "chinchilla":
+        r = getattr(res, "compute_range", None)
+        return (k * float(r[0]), k * float(r[1])) if r is not None else None
+    r = (res.domain or {}).get("C")
+    return (float(r[0]), float(r[1])) if r is not None else None
+
+
+def _full_draws(res, draws) -> pd.DataFrame:
+    """Draws with every parameter (fixed ones at their value), finite rows only."""
+    d = pd.DataFrame(draws).copy()
+    for p in res.params.index:
+        if p not in d:
+            d[p] = float(res.params[p])
+    d = d[list(res.params.index)].astype(float)
+    return d[np.isfinite(d.to_numpy()).all(axis=1)].reset_index(drop=True)
+
+
+def _sandwich_draws(res, n, rng) -> pd.DataFrame | None:
+    """``n`` parameter draws from the fit's sandwich covariance (normal; log-normal for the
+    law's positive scale parameters), clipped to the fit's bounds; None without a usable
+    covariance."""
+    free = [p for p in res.cov.index if p in res.params.index]
+    if not free:
+        return None
+    cov = res.cov.loc[free, free].to_numpy(dtype=float)
+    if not np.isfinite(cov).all():
+        return None
+    v = res.params[free].to_numpy(dtype=float)
+    logp = np.array([p in getattr(res.law, "log_params", ()) and v[i] > 0 for i, p in enumerate(free)])
+    J = np.where(logp, 1.0 / np.where(logp, v, 1.0), 1.0)
+    cov_t = cov * np.outer(J, J)
+    center = np.where(logp, np.log(np.where(logp, v, 1.0)), v)
+    w, U = np.linalg.eigh((cov_t + cov_t.T) / 2)
+    z = rng.standard_normal((n, len(free))) @ (U * np.sqrt(np.clip(w, 0, None))).T + center
+    with np.errstate(over="ignore"):
+        x = np.where(logp, np.exp(z), z)
+    for i, p in enumerate(free):
+        lo, hi = res.bounds.get(p, (-np.inf, np.inf))
+        x[:, i] = np.clip(x[:, i], lo, hi)
+    return _full_draws(res, pd.DataFrame(x, columns=free))
+
+
+def _valid_rows(kind, d: pd.DataFrame) -> np.ndarray:
+    need = ("A", "B", "alpha", "beta") if kind == "chinchilla" else ("A", "alpha")
+    ok = np.isfinite(d.to_numpy()).all(axis=1)
+    for k in need:
+        ok &= d[k].to_numpy() > 0
+    return ok
+
+
+def _check_level(alpha) -> float:
+    alpha = float(alpha)
+    if not 0 < alpha < 1:
+        raise ScalelawError(f"the significance level (1 - confidence level) must be between 0 and "
+                            f"1, e.g. 0.05; got {alpha:g}")
+    return alpha
+
+
+def _as_budgets(at) -> np.ndarray:
+    if at is None:
+        return np.zeros(0)
+    if isinstance(at, (str, bytes)):
+        at = [at]
+    out = []
+    for a in np.atleast_1d(np.asarray(at, dtype=object)).ravel():
+        text = str(a).strip()
+        if "=" in text:
+            key, text = (s.strip() for s in text.split("=", 1))
+            if key != "C":
+                raise ScalelawError(f"budget {a!r}: give the training compute as C=FLOPS, e.g. C=1e22")
+        try:
+            c = float(text)
+        except ValueError:
+            raise ScalelawError(f"budget {a!r} is not a number of FLOPs; give e.g. C=1e22") from None
+        if not (math.isfinite(c) and c > 0):
+            raise ScalelawError(f"budget {a!r}: the compute must be a positive, finite FLOP count")
+        out.append(c)
+    return np.array(out, dtype=float)
+
+
+def _distance(c, rng) -> np.ndarray:
+    """Factor by which ``c`` lies outside ``rng`` (1 inside; 1 without a range)."""
+    c = np.asarray(c, dtype=float)
+    if rng is None:
+        return np.ones_like(c)
+    lo, hi = rng
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d = np.fmax(np.fmax(lo / c, c / hi), 1.0)
+    return np.where(np.isfinite(d), d, np.inf)
+
+
+def _quantiles(v, alpha):
+    """Lower and upper percentile over axis 0 (order statistics: infinite draws allowed)."""
+    v = np.asarray(v, dtype=float)
+    with np.errstate(invalid="ignore"):
+        lo = np.quantile(v, alpha / 2, axis=0, method="inverted_cdf")
+        hi = np.quantile(v, 1 - alpha / 2, axis=0, method="inverted_cdf")
+    return lo, hi
+
+
+# --------------------------------------------------------------------------- the result
+@dataclass
+class Comparison:
+    """Outcome of :func:`compare`.
+
+    ``frame``: tidy, one row per budget and variant: ``C`` (FLOPs), ``variant``,
+    ``baseline``, ``loss_opt`` (the variant's compute-optimal loss L*), ``multiplier``
+    (``C_A(L*_X(C))/C``, 1 for the baseline), ``loss_diff`` (``L*_X − L*_A``), each with
+    ``*_lower``/``*_upper``; ``prob_best`` (share of draws in which the variant has the
+    lowest L* of all); ``extrapolation`` (the largest factor by which C, or the compute
+    ``m·C`` A needs to match, lies outside the fitted compute ranges; 1 inside);
+    ``interval`` (``"interpolation"`` / ``"extrapolation x3.2"``); ``at`` (a requested budget).
+    ``best``: the rows of the requested budgets, ``C, variant, prob_best``.  ``paired``: the
+    paired loss differences at matched configurations (or None without data), ``paired_budgets``
+    their means per budget with a t interval.  ``notes``: how the intervals were made and
+    what to watch out for.
+    """
+
+    names: list[str]
+    baseline: str
+    law: str
+    kind: str
+    flops_per_token: float
+    alpha: float
+    at: np.ndarray
+    frame: pd.DataFrame
+    frontiers: dict
+    n_draws: int
+    draw_sources: dict
+    compute_ranges: dict
+    paired: pd.DataFrame | None = None
+    paired_budgets: pd.DataFrame | None = None
+    paired_summary: pd.DataFrame | None = None
+    notes: list[str] = field(default_factory=list)
+
+    # -- on demand ----------------------------------------------------------------------
+    def multiplier(self, C, variant: str | None = None) -> pd.DataFrame:
+        """The compute multiplier over the baseline at budgets ``C`` (FLOPs): columns ``C,
+        variant, multiplier, multiplier_lower, multiplier_upper, extrapolation``; one
+        variant, or every non-baseline one."""
+        c = _as_budgets(C)
+        if c.size == 0:
+            raise ScalelawError("no compute budget given; pass one or more FLOP counts, e.g. 1e22")
+        others = [n for n in self.names if n != self.baseline]
+        if variant is not None:
+            if variant not in self.names:
+                raise ScalelawError(f"no variant {variant!r}; the variants are {', '.join(self.names)}")
+            others = [variant]
+        rows = _rows(self.frontiers, self.names, self.baseline, c, self.alpha,
+                     self.compute_ranges, np.zeros(len(c), bool))
+        rows = rows[rows["variant"].isin(others)]
+        return rows[["C", "variant", "multiplier", "multiplier_lower", "multiplier_upper",
+                     "extrapolation"]].reset_index(drop=True)
+
+    @property
+    def best(self) -> pd.DataFrame:
+        rows = self.frame[self.frame["at"]] if self.at.size else self.frame
+        return rows[["C", "variant", "prob_best"]].reset_index(drop=True)
+
+    # -- output -------------------------------------------------------------------------
+    def summary(self) -> str:
+        """Human-readable report: the multiplier over the budgets, the frontier differences,
+        the probability each variant is best, and the paired differences."""
+        lvl = f"{100 * (1 - self.alpha):g}%"
+        conv = (f"C = {self.flops_per_token:g}·N·D, compute-optimal frontiers"
+                if self.kind == "chinchilla" else "frontier = the fitted law of C")
+        srcs = ", ".join(f"{n}: {s}" for n, s in self.draw_sources.items())
+        lines = [f"Comparison of {len(self.names)} variants ({self.law}; {conv}); baseline {self.baseline}",
+                 f"intervals: {lvl} percentile over {self.n_draws} draws per variant ({srcs})"]
+        for n in self.names:
+            r = self.compute_ranges.get(n)
+            lines.append(f"  {n}: fitted compute "
+                         + (f"{r[0]:.3g} .. {r[1]:.3g} FLOPs" if r is not None else "unknown"))
+        f = self.frame
+        for v in (n for n in self.names if n != self.baseline):
+            lines.append("")
+            lines.append(f"{v} over {self.baseline}: m(C) = C_{self.baseline}(L*_{v}(C)) / C "
+                         f"(> 1: {v} is better), ΔL* = L*_{v} − L*_{self.baseline} [loss]")
+            lines.append(f"  {'C [FLOPs]':>10} {'m':>9} {lvl + ' interval':>21} {'ΔL*':>9} "
+                         f"{lvl + ' interval':>21} {'P(best)':>8}  range")
+            for r in f[f["variant"] == v].itertuples(index=False):
+                mark = "*" if r.at else " "
+                lines.append(f"{mark} {r.C:10.3g} {_g(r.multiplier):>9} "
+                             f"{'[' + _g(r.multiplier_lower) + ', ' + _g(r.multiplier_upper) + ']':>21} "
+                             f"{r.loss_diff:+9.4f} "
+                             f"{'[' + format(r.loss_diff_lower, '+.4f') + ', ' + format(r.loss_diff_upper, '+.4f') + ']':>21} "
+                             f"{r.prob_best:8.3f}  {r.interval}")
+        if self.at.size:
+            lines.append("")
+            lines.append("probability of being best (lowest L*) at the requested budgets:")
+            for c in self.at:
+                b = f[(f["C"] == c) & f["at"]]
+                lines.append(f"  C = {c:.3g}: " + ", ".join(f"{r.variant} {r.prob_best:.3f}"
+                                                          for r in b.itertuples(index=False)))
+        if self.paired_summary is not None:
+            lines.append("")
+            lines.append(f"paired loss differences at matched configurations (observed, {lvl} t interval):")
+            for r in self.paired_summary.itertuples(index=False):
+                lines.append(f"  {r.variant} − {r.baseline}: mean {r.diff:+.4f} "
+                             f"[{r.diff_lower:+.4f}, {r.diff_upper:+.4f}] over {r.n_pairs} configurations")
+            if self.paired_budgets is not None and len(self.paired_budgets):
+                lines.append(f"  per budget:  {'C [FLOPs]':>10} {'pairs':>5} {'mean diff':>10} {lvl + ' interval':>21}")
+                for r in self.paired_budgets.itertuples(index=False):
+                    iv = (f"[{r.diff_lower:+.4f}, {r.diff_upper:+.4f}]" if np.isfinite(r.diff_lower)
+                          else "(one pair: none)")
+                    lines.append(f"  {r.variant:>10}  {r.C:10.3g} {r.n_pairs:5d} {r.diff:+10.4f} {iv:>21}")
+        lines.extend(f"note: {n}" for n in self.notes)
+        return "\n".join(lines)
+
+    def __str__(self) -> str:  # pragma: no cover - convenience
+        return self.summary()
+
+    def to_dict(self) -> dict:
+        """JSON-serializable result (infinite values as None)."""
+        def records(df):
+            if df is None:
+                return None
+            return [{k: _json_value(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
+        return {"kind": "comparison", "variants": list(self.names), "baseline": self.baseline,
+                "law": self.law, "flops_per_token": self.flops_per_token,
+                "convention": (f"C = {self.flops_per_token:g}·N·D" if self.kind == "chinchilla"
+                               else "law of C"),
+                "level": 1 - self.alpha, "n_draws": self.n_draws, "draws": dict(self.draw_sources),
+                "compute_ranges": {k: (list(v) if v is not None else None)
+                                   for k, v in self.compute_ranges.items()},
+                "at": [float(c) for c in self.at], "rows": records(self.frame),
+                "paired": records(self.paired), "paired_budgets": records(self.paired_budgets),
+                "paired_summary": records(self.paired_summary), "notes": list(self.notes)}
+
+
+def _json_value(v):
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        return float(v) if np.isfinite(v) else None
+    return v
+
+
+def _g(v) -> str:
+    return "inf" if not np.isfinite(v) else f"{v:.4g}"
+
+
+def _rows(fronts, names, base, C, alpha, ranges, at_mask) -> pd.DataFrame:
+    """The tidy frame at budgets ``C`` from the frontiers (point, draws) of each variant."""
+    point = {n: fronts[n][0].loss(C)[0] for n in names}
+    draws = {n: fronts[n][1].loss(C) for n in names}          # (draws, budgets)
+    stack = np.stack([draws[n] for n in names])               # (variants, draws, budgets)
+    winner = np.argmin(stack, axis=0)
+    prob = {n: (winner == i).mean(axis=0) for i, n in enumerate(names)}
+    out = []
+    for n in names:
+        lo, hi = _quantiles(draws[n], alpha)
+        if n == base:
+            m = np.ones(len(C))
+            mi = np.ones_like(draws[n])
+        else:
+            m = fronts[base][0].compute(point[n][None, :])[0] / C
+            mi = fronts[base][1].compute(draws[n]) / C
+        m_lo, m_hi = _quantiles(mi, alpha)
+        dl = point[n] - point[base]
+        dl_lo, dl_hi = _quantiles(draws[n] - draws[base], alpha)
+        ext = np.fmax(_distance(C, ranges.get(n)), _distance(C, ranges.get(base)))
+        if n != base:
+            ext = np.fmax(ext, _distance(m * C, ranges.get(base)))
+        out.append(pd.DataFrame({
+            "C": C, "variant": n, "baseline": base, "loss_opt": point[n], "loss_opt_lower": lo,
+            "loss_opt_upper": hi, "multiplier": m, "multiplier_lower": m_lo, "multiplier_upper": m_hi,
+            "loss_diff": dl, "loss_diff_lower": dl_lo, "loss_diff_upper": dl_hi,
+            "prob_best": prob[n], "extrapolation": ext,
+            "interval": [("interpolation" if e <= 1 + 1e-6 else
+                          "extrapolation" + ("" if not np.isfinite(e) else f" x{e:.3g}")) for e in ext],
+            "at": at_mask}))
+    frame = pd.concat(out, ignore_index=True)
+    order = {n: i for i, n in enumerate(names)}
+    frame["_v"] = frame["variant"].map(order)
+    return frame.sort_values(["_v", "C"], kind="stable").drop(columns="_v").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- checks
+def _check_same(results, names, k_given):
+    """Refuse fits of different laws, variables or FLOP conventions; the chosen k and notes."""
+    base = results[0]
+    notes = []
+    for r, n in zip(results[1:], names[1:]):
+        if r.law.name != base.law.name:
+            raise ScalelawError(f"the fits are of different laws ({names[0]}: {base.law.name}, {n}: "
+                                f"{r.law.name}): refit the variants with one law to compare them")
+        if tuple(r.law.variables) != tuple(base.law.variables) or r.law.config() != base.law.config():
+            raise ScalelawError(f"the fits are on different variables ({names[0]}: "
+                                f"{', '.join(base.law.variables)}, {n}: {', '.join(r.law.variables)}): "
+                                "refit the variants on the same variables to compare them")
+    for v in base.law.variables:
+        src = {n: str((r.mapping or {}).get(v, v)) for r, n in zip(results, names)}
+        emb = {n: bool(re.search(r"non[\s_\-]?emb", s, re.I)) for n, s in src.items()
+               if not s.startswith("derived")}
+        if len(set(emb.values())) > 1:
+            raise ScalelawError(f"the fits count {v} differently (" + ", ".join(
+                f"{n}: column {src[n]!r}" for n in emb) + "): refit the variants on the same "
+                "parameter count (non-embedding or total) to compare them")
+        if len({s for s in src.values() if not s.startswith("derived")}) > 1:
+            notes.append(f"{v} comes from differently named columns (" + ", ".join(
+                f"{n}: {s!r}" for n, s in src.items()) + "): check that they measure the same thing")
+    tgt = {n: str((r.mapping or {}).get("loss", "loss")) for r, n in zip(results, names)}
+    if len(set(tgt.values())) > 1:
+        notes.append("the losses come from differently named columns (" + ", ".join(
+            f"{n}: {s!r}" for n, s in tgt.items()) + "): compare losses of one evaluation set")
+    rec = {n: _recorded_k(r) for r, n in zip(results, names)}
+    known = {n: k for n, k in rec.items() if k is not None}
+    if len(set(known.values())) > 1:
+        raise ScalelawError("the fits used different FLOPs per token (" + ", ".join(
+            f"{n}: C = {k:g}·N·D" for n, k in known.items()) + "): refit the variants with one "
+            "convention to compare them")
+    if k_given is not None:
+        k = float(k_given)
+        if not (math.isfinite(k) and k > 0):
+            raise ScalelawError(f"the FLOPs per token (k in C = k·N·D) must be positive and finite, "
+                                f"e.g. 6; got {k:g}")
+        if known and k != next(iter(known.values())):
+            n, kk = next(iter(known.items()))
+            raise ScalelawError(f"fit {n} derived its variables with C = {kk:g}·N·D, not the "
+                                f"{k:g}·N·D asked for: use the fits' convention, or refit them with it")
+    else:
+        k = next(iter(known.values())) if known else 6.0
+    return k, notes
+
+
+# --------------------------------------------------------------------------- paired data
+def _paired(results, names, kinds, data, by, k, alpha, budget_rtol):
+    """Paired loss differences at the configurations two variants share."""
+    from scipy import stats
+
+    from .allocate import group_budgets
+    from .fitting.data import as_frame, prepare_frame
+    if isinstance(data, (pd.DataFrame, dict, str, os.PathLike)) and by is not None:
+        frame = as_frame(data)
+        if by not in frame.columns:
+            raise ScalelawError(f"the table has no variant column {by!r}; it has: "
+                                + ", ".join(map(str, frame.columns[:20])))
+        values = [str(v) for v in pd.unique(frame[by])]
+        missing = [n for n in names if n not in values]
+        if missing:
+            raise ScalelawError(f"the variant column {by!r} has values {', '.join(values[:10])}, "
+                                f"not {', '.join(missing)}: name the fits after the values of the column")
+        tables = [frame[frame[by].astype(str) == n].reset_index(drop=True) for n in names]
+    else:
+        if isinstance(data, (pd.DataFrame, dict, str, os.PathLike)):
+            raise ScalelawError("one table for several variants: name its variant column, or give "
+                                "one table per fit")
+        tables = list(data)
+        if len(tables) != len(results):
+            raise ScalelawError(f"{len(tables)} tables for {len(results)} fits: give one table per "
+                                "fit, in the order of the fits (or one table with a variant column)")
+    law = results[0].law
+    cfg = {}
+    for r, n, t in zip(results, names, tables):
+        t = as_frame(t)
+        mp = {v: c for v, c in (r.mapping or {}).items()
+              if v in law.variables and not str(c).startswith("derived") and c in t.columns}
+        y = (r.mapping or {}).get("loss")
+        _, prep = prepare_frame(t, r.law, x=mp or None, y=y if y in t.columns else None,
+                                flops_per_token=k)
+        f = prep.frame
+        if len(f) == 0:
+            raise ScalelawError(f"the table of {n} has no usable rows")
+        key = pd.DataFrame({v: np.round(np.log(f[v].to_numpy(dtype=float)), 6) for v in law.variables})
+        key["y"] = f["y"].to_numpy(dtype=float)
+        for v in law.variables:
+            key["_" + v] = f[v].to_numpy(dtype=float)
+        g = key.groupby(list(law.variables), sort=True).agg(
+            **{"loss": ("y", "mean"), "n_rows": ("y", "size")},
+            **{v: ("_" + v, "first") for v in law.variables})
+        cfg[n] = g.reset_index(drop=True)
+    base = names[0]
+    rows, summ, budg = [], [], []
+    for n in names[1:]:
+        a, b = cfg[base], cfg[n]
+        ka = pd.DataFrame({v: np.round(np.log(a[v]), 6) for v in law.variables})
+        kb = pd.DataFrame({v: np.round(np.log(b[v]), 6) for v in law.variables})
+        ka["_i"], kb["_j"] = np.arange(len(a)), np.arange(len(b))
+        m = ka.merge(kb, on=list(law.variables))
+        if len(m) == 0:
+            raise ScalelawError(f"{base} and {n} share no configuration ({', '.join(law.variables)}): "
+                                "paired differences need runs both variants trained; leave the data out")
+        A, B = a.iloc[m["_i"].to_numpy()].reset_index(drop=True), b.iloc[m["_j"].to_numpy()].reset_index(drop=True)
+        d = pd.DataFrame({v: A[v].to_numpy() for v in law.variables})
+        if "C" not in d:
+            d["C"] = k * d["N"] * d["D"]
+        d["variant"], d["baseline"] = n, base
+        d["loss"], d["loss_baseline"] = B["loss"].to_numpy(), A["loss"].to_numpy()
+        d["diff"] = d["loss"] - d["loss_baseline"]
+        d["n_rows"], d["n_rows_baseline"] = B["n_rows"].to_numpy(), A["n_rows"].to_numpy()
+        rows.append(d)
+        summ.append(_t_row(d["diff"].to_numpy(), alpha, stats) | {"variant": n, "baseline": base})
+        lab = group_budgets(d["C"].to_numpy(), rtol=budget_rtol)
+        for g in np.unique(lab):
+            sel = lab == g
+            c = float(np.exp(np.log(d["C"].to_numpy()[sel]).mean()))
+            budg.append({"C": c, "variant": n, "baseline": base}
+                        | _t_row(d["diff"].to_numpy()[sel], alpha, stats))
+    cols = ["variant", "baseline", "diff", "diff_lower", "diff_upper", "n_pairs", "sd"]
+    return (pd.concat(rows, ignore_index=True), pd.DataFrame(budg)[["C"] + cols],
+            pd.DataFrame(summ)[cols])
+
+
+def _t_row(x, alpha, stats):
+    n = len(x)
+    mean = float(np.mean(x))
+    if n < 2:
+        return {"diff": mean, "diff_lower": np.nan, "diff_upper": np.nan, "n_pairs": n, "sd": np.nan}
+    sd = float(np.std(x, ddof=1))
+    h = float(stats.t.ppf(1 - alpha / 2, n - 1)) * sd / math.sqrt(n)
+    return {"diff": mean, "diff_lower": mean - h, "diff_upper": mean + h, "n_pairs": n, "sd": sd}
+
+
+# --------------------------------------------------------------------------- entry point
+def compare(fits: Sequence[Any], at: Any = None, *, alpha: float = 0.05,
+            names: Sequence[str] | None = None, flops_per_token: float | None = None,
+            data: Any = None, by: str | None = None, points: int = DEFAULT_POINTS,
+            n_draws: int = DEFAULT_DRAWS, seed: int = 0, budget_rtol: float = 0.1) -> Comparison:
+    """Compare two or more variants fitted with one law; the first is the baseline A.
+
+    Parameters
+    ----------
+    fits
+        :class:`~scalelaw.fitting.FitResult` objects or paths of the JSON ``scalelaw fit
+        --json`` wrote: chinchilla fits (N, D) or ``powerlaw_const``/``powerlaw`` fits on C,
+        all of one law.  Bootstrap draws give the intervals (fit with ``bootstrap=``).
+    at
+        Budgets of interest in FLOPs (numbers or ``"C=1e22"``): rows marked ``at`` in the
+        frame, and the probability each variant is best there.
+    alpha
+        1 − the confidence level of the intervals.
+    names
+        A name per fit (default: the file stems, else A, B, C, ...).
+    flops_per_token
+        ``k`` in ``C = k·N·D``; default: what the fits used to derive D (or N) from C,
+        else 6.  A value other than the fits' is refused.
+    data, by
+        The training tables for paired differences: a list with one table per fit, or one
+        table with a variant column ``by`` whose values are the names.  Tables, dicts or paths.
+    points
+        Number of log-spaced budgets over the fitted compute range (extended to ``at``).
+    n_draws, seed
+        Parameter draws from the sandwich covariance for a fit without bootstrap draws.
+    budget_rtol
+        Paired runs whose compute differs by at most a factor ``1 + budget_rtol`` share a
+        budget (:func:`scalelaw.allocate.group_budgets`).
+
+    Returns
+    -------
+    :class:`Comparison` (``.frame``, ``.summary()``, ``.multiplier(C)``, ``.best``,
+    ``.paired``, ``.to_dict()``).
+    """
+    alpha = _check_level(alpha)
+    fits = list(fits) if not isinstance(fits, (str, os.PathLike, dict)) else [fits]
+    if len(fits) < 2:
+        raise ScalelawError(f"{len(fits)} fit given: a comparison needs two or more fits of variants")
+    if names is None:
+        stems = [os.path.splitext(os.path.basename(os.fspath(f)))[0]
+                 if isinstance(f, (str, os.PathLike)) else None for f in fits]
+        names = stems if all(stems) and len(set(stems)) == len(stems) else \
+            [chr(ord("A") + i) if i < 26 else f"V{i}" for i in range(len(fits))]
+    names = [str(n) for n in names]
+    if len(names) != len(fits) or len(set(names)) != len(names):
+        raise ScalelawError(f"give one distinct name per fit ({len(fits)} fits, names: {', '.join(names)})")
+    results = [_as_result(f, n) for f, n in zip(fits, names)]
+    kinds = [_kind(r, n) for r, n in zip(results, names)]
+    k, notes = _check_same(results, names, flops_per_token)
+    kind = kinds[0]
+    C_at = _as_budgets(at)
+    points = int(points)
+    if points < 2:
+        raise ScalelawError(f"the table needs at least 2 budgets over the fitted range, got {points}")
+    rng = np.random.default_rng(seed)
+    boot_counts = [len(r.boot) for r in results if r.boot is not None and len(r.boot) >= 2]
+    n_sandwich = min(boot_counts) if boot_counts else int(n_draws)   # as many as the bootstraps
+    if n_sandwich < 2:
+        raise ScalelawError(f"the number of parameter draws must be at least 2, got {n_sandwich}")
+    fronts, sources, ranges, draw_sets = {}, {}, {}, {}
+    for r, n in zip(results, names):
+        ranges[n] = _compute_range(r, kind, k)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ScalelawWarning)   # a stacked fit: said below
+            point = _frontier(r.params, kind, k, ranges[n], n)
+        if r.boot is not None and len(r.boot) >= 2:
+            d = _full_draws(r, r.boot)
+            sources[n] = f"{len(r.boot)} bootstrap"
+        else:
+            d = _sandwich_draws(r, n_sandwich, rng)
+            if d is None:
+                raise ScalelawError(f"fit {n} has neither bootstrap draws nor a usable covariance: "
+                                    "refit it with a bootstrap (e.g. 1000 resamples) to compare")
+            sources[n] = f"{len(d)} sandwich-covariance"
+            notes.append(f"{n} has no bootstrap draws: its intervals use {len(d)} normal draws from "
+                         "the sandwich covariance (clipped to the bounds); refit with a bootstrap "
+                         "for percentile intervals that follow the fit")
+        ok = _valid_rows(kind, d)
+        if (~ok).sum():
+            notes.append(f"{int((~ok).sum())} of {len(d)} draws of {n} have no falling frontier "
+                         "(non-positive scale or exponent) and were left out")
+        d = d[ok].reset_index(drop=True)
+        if len(d) < 2:
+            raise ScalelawError(f"fit {n} has fewer than 2 usable parameter draws: refit it with a "
+                                "bootstrap to compare")
+        draw_sets[n] = d
+        fronts[n] = point
+        sel = getattr(r, "selection", None)
+        if sel is not None and getattr(sel, "method", None) == "stack":
+            notes.append(f"{n} is a stacked fit: its frontier uses the highest-weight law only")
+    n_common = min(len(d) for d in draw_sets.values())
+    if len({len(d) for d in draw_sets.values()}) > 1:
+        notes.append(f"the fits have different numbers of draws; the first {n_common} of each are used")
+    fronts = {n: (fronts[n], _frontier(draw_sets[n].iloc[:n_common], kind, k, ranges[n], n))
+              for n in names}
+    known = [r for r in ranges.values() if r is not None]
+    if known:
+        lo, hi = min(r[0] for r in known), max(r[1] for r in known)
+    elif C_at.size:
+        lo, hi = C_at.min() / 10, C_at.max()
+    else:
+        raise ScalelawError("the fits record no compute range: give the budgets to compare at")
+    if C_at.size:
+        lo, hi = min(lo, C_at.min()), max(hi, C_at.max())
+    grid = np.geomspace(lo, hi, points) if hi > lo else np.array([lo])
+    C = np.unique(np.concatenate([grid, C_at]))
+    at_mask = np.isin(C, C_at)
+    frame = _rows(fronts, names, names[0], C, alpha, ranges, at_mask)
+    res = Comparison(names=names, baseline=names[0], law=results[0].law.name, kind=kind,
+                     flops_per_token=k, alpha=alpha, at=C_at, frame=frame, frontiers=fronts,
+                     n_draws=n_common, draw_sources=sources, compute_ranges=ranges, notes=notes)
+    _frame_notes(res)
+    if data is not None:
+        res.paired, res.paired_budgets, res.paired_summary = _paired(
+            results, names, kinds, data, by, k, alpha, budget_rtol)
+    for note in res.notes:
+        warnings.warn(note, ScalelawWarning, stacklevel=2)
+    return res
+
+
+def _frame_notes(res: Comparison) -> None:
+    """Say out loud what the numbers cannot carry: extrapolation, unreachable losses."""
+    f = res.frame[res.frame["variant"] != res.baseline]
+    at = f[f["at"]] if res.at.size else f.iloc[:0]
+    far = at[at["extrapolation"] > EXTRAPOLATION_WARN]
+    for r in far.itertuples(index=False):
+        res.notes.append(f"at C = {r.C:.3g} the multiplier of {r.variant} is an {r.interval} "
+                         "beyond the fitted compute: it rests on the laws holding that far")
+    never = f[~np.isfinite(f["multiplier"])]
+    if len(never):
+        v = ", ".join(sorted(set(never["variant"])))
+        res.notes.append(f"{v} reaches losses below the asymptote E of {res.baseline} at some budgets "
+                         f"(from C = {never['C'].min():.3g}): {res.baseline} never matches it there "
+                         "(multiplier infinite)")
+    inf_hi = f[np.isfinite(f["multiplier"]) & ~np.isfinite(f["multiplier_upper"])]
+    if len(inf_hi):
+        res.notes.append("some draws put a variant's loss below the baseline's asymptote: those "
+                         "multiplier intervals have no upper limit (inf)")
