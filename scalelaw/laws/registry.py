@@ -19,6 +19,8 @@ REGISTRY: dict[str, "str | type"] = {
     "momentum_n": "scalelaw.laws.momentum:MomentumSizeLaw",
     "multipower": "scalelaw.laws.multipower:MultiPowerLaw",
     "s1power": "scalelaw.laws.momentum:S1PowerLaw",
+    "sigmoid_loss": "scalelaw.laws.downstream:SigmoidLoss",
+    "logit": "scalelaw.laws.downstream:LogitLink",
 }
 
 #: the laws scalelaw ships (a fit of one of these is rebuilt from its name alone)
