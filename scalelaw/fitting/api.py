@@ -30,7 +30,7 @@ def fit(data, law, *, columns: Mapping[str, str] | None = None, where: str | Non
         pool: Any = None, n_jobs: int | None = None, strict: bool = False,
         flops_per_token: float = 6.0, cv: str | None = None, cv_by: str | None = None,
         select: str = "best", noise: Any = "auto", x: Any = None, y: str | None = None,
-        loss: str | None = None) -> FitResult:
+        loss: str | None = None, targets: Any = None, share: Any = None) -> FitResult:
     """Fit ``law`` to ``data`` and return a :class:`~scalelaw.fitting.FitResult`.
 
     Parameters
@@ -73,7 +73,16 @@ def fit(data, law, *, columns: Mapping[str, str] | None = None, where: str | Non
         :func:`scalelaw.fitting.noise.treat_per_step`), ``"auto"`` (default), ``"cut"``,
         ``"weights"`` or ``"off"``; recorded in the notes and ``design_info["noise"]``.
     x, y, loss : deprecated spellings of ``columns`` and ``objective``.
+    targets, share : several target columns (names, a glob such as ``"loss_*"``, or a list
+        of them), each fitted with its own parameters of ``law``; ``share`` names parameters
+        common to all targets (``("alpha", "beta")``: one joint fit).  Returns a
+        :class:`~scalelaw.fitting.multi.MultiFit` (one result per target, a tidy frame);
+        see :mod:`scalelaw.fitting.multi` and docs/multitarget.md.
     """
+    if targets is not None or share is not None:   # several targets: scalelaw.fitting.multi
+        options = {k: v for k, v in locals().items() if k not in ("data", "law", "targets", "share")}
+        from .multi import fit_targets
+        return fit_targets(data, law, targets, share=share, fitter=fit, options=options)
     from ..laws import get_law
     from .data import check_fittable, prepare_frame, row_mask
     from .select import is_candidates

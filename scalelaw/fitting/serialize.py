@@ -159,6 +159,11 @@ def _check_fit_json(d: dict, where: str) -> None:
     """Refuse, in one line, a JSON object that is not a fit (another command's output, or
     parameters that are not numbers)."""
     hint = "give the file written by `scalelaw fit --json`"
+    if "multi_target" in d:   # scalelaw.fitting.multi.MultiFit's JSON
+        targets = ", ".join(map(str, d.get("targets") or ()))
+        raise ScalelawError(f"{where} holds the fits of several targets ({targets}); this needs one fit: "
+                            "refit one target (--y COL, columns={'loss': COL}), or load it with "
+                            "MultiFit.from_json and take .results[TARGET]")
     for keys, what in _OTHER_JSON:
         if all(k in d for k in keys):
             raise ScalelawError(f"{where} is {what}, not a fit; {hint}")
