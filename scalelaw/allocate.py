@@ -302,7 +302,7 @@ def _flops_per_token(func: str, k: float, old: float | None) -> float:
 
 def compute_optimal(params: Any, compute: ArrayLike, *, draws: Any = None,
                     flops_per_token: float = 6.0, alpha: float = 0.05,
-                    flops_per_token_param: float | None = None) -> pd.DataFrame:
+                    flops_per_token_param: float | None = None, cost: Any = None) -> pd.DataFrame:
     """Compute-optimal model size and data for each FLOP budget.
 
     Parameters
@@ -323,6 +323,14 @@ def compute_optimal(params: Any, compute: ArrayLike, *, draws: Any = None,
         ``1 - confidence level`` of the percentile intervals (0.05 -> 95 %).
     flops_per_token_param
         Deprecated name of ``flops_per_token`` (kept for one release).
+    cost
+        A cost model ``cost(N, D) -> FLOPs`` (:mod:`scalelaw.costs`: a Cost, a spec text such
+        as ``"attention:n_ctx=8192,aspect=128"``, a config mapping, or any vectorized
+        callable).  ``None`` or a dense cost keeps the closed form under ``C = k·N·D``.  Any
+        other cost is allocated along its equal-cost curve: per budget (and per bootstrap
+        draw) the law's loss ``L(N, D(N))`` with ``cost(N, D(N)) = C`` is minimized over
+        ``ln N`` by a vectorized grid search refined to ~1e-12 in ``ln N``.  The cost must be
+        increasing in N and D (checked on the search grid).
 
     Returns
     -------
@@ -332,11 +340,27 @@ def compute_optimal(params: Any, compute: ArrayLike, *, draws: Any = None,
     ``<col>_upper`` for each of those.  ``N_opt = G·(C/k)^a``, ``D_opt = (C/k)^b / G``.
     ``attrs`` holds ``a``, ``b``, ``G`` (and their intervals with draws),
     ``flops_per_token``, ``alpha``, ``n_draws``.
+
+    With a cost other than dense the exponents are not constants: the frame has no ``a``,
+    ``b``, ``G`` in ``attrs`` but ``cost`` (the cost's JSON record), ``method`` ``"numeric"``
+    and, for costs with a dense ``k·N·D`` part, a column ``dense_fraction`` (``k·N·D/C`` at
+    the optimum: the share of the budget the dense term accounts for).
     """
     alpha = _check_level(alpha)
     k = _flops_per_token("compute_optimal", flops_per_token, flops_per_token_param)
+    model = None
+    if cost is not None:
+        from .costs import DenseCost, as_cost
+        model = as_cost(cost)
+        if isinstance(model, DenseCost):
+            if k != 6.0 and k != model.flops_per_token:
+                raise ScalelawError(f"two different FLOPs per token given ({k:g} and the dense "
+                                    f"cost's {model.flops_per_token:g}); give it once")
+            k, model = model.flops_per_token, None
     p, d = params_from_fit(params, draws)
     c = _as_compute(compute)
+    if model is not None:
+        return _cost_optimal(p, d, c, model, alpha)
     logc = np.log(c) - np.log(k)
     N, D, loss = _optimum_arrays(p, logc)
     out = pd.DataFrame({"C": c, "N_opt": N, "D_opt": D, "tokens_per_param": D / N,
@@ -353,6 +377,118 @@ def compute_optimal(params: Any, compute: ArrayLike, *, draws: Any = None,
             out[f"{name}_upper"] = hi
     out.attrs.update(ex)
     out.attrs.update(flops_per_token=k, alpha=alpha, n_draws=0 if d is None else int(len(d)))
+    return out
+
+
+# --------------------------------------------------------------------------- any cost model
+#: the search along an equal-cost curve: a coarse grid over ln N (±_SPAN around the dense
+#: optimum, _GRID points), then _ROUNDS zooms of _ZOOM points over ±1 step of the best point
+_SPAN, _GRID, _ZOOM, _ROUNDS = 12.0, 97, 9, 22
+
+
+def _loss_on(q: Mapping[str, Any], N: np.ndarray, D: np.ndarray) -> np.ndarray:
+    """The law's loss at ``N``, ``D`` of shape ``(draws, ...)`` for 1-D draws ``q`` (or any
+    shape for scalars); NaN (unreachable budgets) becomes +inf."""
+    lead = np.ndim(q["A"])
+    shape = N.shape
+    if lead:
+        N, D = N.reshape(shape[0], -1), D.reshape(shape[0], -1)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        L = _law_loss(q, N, D)
+    L = np.where(np.isfinite(L), L, np.inf)
+    return L.reshape(shape)
+
+
+def _search_cost(q: Mapping[str, Any], logC: np.ndarray, cost) -> tuple:
+    """Minimize ``L(N, D(N))`` on ``cost(N, D(N)) = C`` over ``x = ln N``.
+
+    ``q``: parameter scalars, or 1-D draws of length n; ``logC``: (budgets,).  Returns
+    ``(N, D, L, edge, grid)`` of shape (budgets,) or (n, budgets); ``edge`` marks optima at
+    the edge of the search window; ``grid`` the first grid's (N, D) for the cost checks.
+    """
+    a, b, logG = _exp_arrays(q)
+    a, logG = np.asarray(a)[..., None], np.asarray(logG)[..., None]
+    C = np.exp(logC)
+    # centre: the dense optimum under the cost's FLOPs per token near the k = 6 optimum
+    N0 = np.exp(logG + a * (logC - math.log(6.0)))
+    D0 = C / (6.0 * N0)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        keff = np.asarray(cost(N0, D0), dtype=float) / (N0 * D0)
+    keff = np.where(np.isfinite(keff) & (keff > 0), keff, 6.0)
+    x0 = logG + a * (logC - np.log(keff))
+    step = 2 * _SPAN / (_GRID - 1)
+    xs = (x0 - _SPAN)[..., None] + step * np.arange(_GRID)
+    Cg = np.broadcast_to(C[:, None], xs.shape)
+    grid = None
+    lo_edge, hi_edge = xs[..., 0], xs[..., -1]
+    for r in range(_ROUNDS + 1):
+        N = np.exp(xs)
+        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+            D = np.asarray(cost.tokens(N, Cg), dtype=float)
+        if grid is None:
+            grid = (N, D)
+        L = _loss_on(q, N, D)
+        i = np.argmin(L, axis=-1)[..., None]
+        best = np.take_along_axis(xs, i, axis=-1)[..., 0]
+        if r == _ROUNDS:
+            break
+        width = step
+        step = 2 * width / (_ZOOM - 1)
+        xs = (best - width)[..., None] + step * np.arange(_ZOOM)
+        Cg = np.broadcast_to(C[:, None], xs.shape)
+    N = np.exp(best)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        D = np.asarray(cost.tokens(N, np.broadcast_to(C, N.shape)), dtype=float)
+    L = _loss_on(q, N[..., None], D[..., None])[..., 0]
+    edge = (best - lo_edge < 2 * (2 * _SPAN / (_GRID - 1))) | (hi_edge - best < 2 * (2 * _SPAN / (_GRID - 1)))
+    edge |= ~np.isfinite(L)
+    return N, D, L, edge, grid
+
+
+def _cost_optimal(p, d, c, cost, alpha) -> pd.DataFrame:
+    """:func:`compute_optimal` along the equal-cost curves of ``cost`` (any cost model)."""
+    from .costs import check_increasing
+
+    logc = np.log(c)
+    N, D, L, edge, (gN, gD) = _search_cost(p, logc, cost)
+    ok = np.isfinite(gD)
+    check_increasing(cost, gN[ok], gD[ok])
+    if np.any(~np.isfinite(L)):
+        bad = c[~np.isfinite(L)]
+        raise ScalelawError(f"no allocation reaches a loss under the cost {cost.spec()} at "
+                            f"C = {bad[0]:.3g} FLOPs (the budget buys no tokens at any model size "
+                            f"searched); give a larger budget")
+    notes = []
+    if np.any(edge):
+        msg = (f"the optimum under the cost {cost.spec()} lies at the edge of the searched model "
+               f"sizes at C = {', '.join(f'{x:.3g}' for x in c[edge])}: it may lie beyond; check "
+               f"the cost and the budget")
+        warnings.warn(msg, ScalelawWarning, stacklevel=3)
+        notes.append(msg)
+    out = pd.DataFrame({"C": c, "N_opt": N, "D_opt": D, "tokens_per_param": D / N, "loss_opt": L})
+    k = getattr(cost, "flops_per_token", None)
+    if k:
+        out["dense_fraction"] = k * N * D / c
+    d = _valid_draws(d)
+    if d is not None:
+        q = {n: d[n].to_numpy() for n in PARAM_NAMES}
+        dN, dD, dL, dedge, _ = _search_cost(q, logc, cost)
+        keep = ~dedge                                     # (draws, budgets)
+        n_edge = int((~keep).any(axis=1).sum())
+        if n_edge:
+            msg = (f"{n_edge} of {len(d)} bootstrap draws put the optimum at the edge of the "
+                   f"searched sizes (or reach no finite loss) and were left out of the intervals")
+            warnings.warn(msg, ScalelawWarning, stacklevel=3)
+            notes.append(msg)
+        qs = [100 * alpha / 2, 100 * (1 - alpha / 2)]
+        for name, v in (("N_opt", dN), ("D_opt", dD), ("tokens_per_param", dD / dN),
+                        ("loss_opt", dL)):
+            v = np.where(keep, v, np.nan)
+            lo, hi = np.nanpercentile(v, qs, axis=0)
+            out[f"{name}_lower"] = lo
+            out[f"{name}_upper"] = hi
+    out.attrs.update(cost=cost.to_dict(), method="numeric", flops_per_token=k, alpha=alpha,
+                     n_draws=0 if d is None else int(len(d)), notes=notes)
     return out
 
 
@@ -386,6 +522,8 @@ class IsoFlopResult:
     flops_per_token: float = 6.0
     alpha: float = 0.05
     notes: list[str] = field(default_factory=list)
+    #: the IsoFLOP profile per budget: "parabola" or "cubic" (in ln N)
+    profile: str = "parabola"
 
     @property
     def a_ci(self) -> tuple[float, float]:
@@ -421,13 +559,16 @@ class IsoFlopResult:
                 "log_kN": self.log_kN, "log_kD": self.log_kD, "n_budgets": self.n_budgets,
                 "flops_per_token": self.flops_per_token, "alpha": self.alpha,
                 "convention": f"C = {self.flops_per_token:g}·N·D; natural-log intercepts",
-                "notes": list(self.notes), "budgets": b.to_dict(orient="records")}
+                "notes": list(self.notes), "budgets": b.to_dict(orient="records"),
+                **({"profile": self.profile} if self.method == "isoflop" else {})}
 
     def summary(self) -> str:
         """Human-readable table of per-budget optima and the exponent fits."""
         lvl = f"{100 * (1 - self.alpha):g}%"
         title = "IsoFLOP profiles (Approach 2)" if self.method == "isoflop" else \
             "Lower envelope (Approach 1)"
+        if self.method == "isoflop" and self.profile == "cubic":
+            title += ", cubic in ln N"
         lines = [f"{title}, C = {self.flops_per_token:g}·N·D",
                  f"{'C [FLOPs]':>11} {'points':>6} {'N* [params]':>12} {'D* [tokens]':>12} "
                  f"{'D*/N*':>8} {'loss*':>8}  status"]
@@ -521,10 +662,13 @@ def group_budgets(C: ArrayLike, *, rtol: float = 0.1,
     return lab
 
 
-def _fit_parabola(x, y, robust=True):
-    """Coefficients (c0, c1, c2) of y = c0 + c1 x + c2 x^2 (x centred by the caller)."""
-    X = np.column_stack([np.ones_like(x), x, x * x])
-    if robust and len(x) > 3:
+def _fit_poly(x, y, degree=2, robust=True):
+    """Coefficients ``(c0, ..., c_degree)`` of ``y = Σ c_j x^j`` (x centred by the caller),
+    their covariance (NaN without residual degrees of freedom) and whether the fit is robust
+    (statsmodels RLM, Huber T norm, when there are more points than coefficients)."""
+    X = np.column_stack([x ** j for j in range(degree + 1)])
+    p = degree + 1
+    if robust and len(x) > p:
         from statsmodels.robust import norms
         from statsmodels.robust.robust_linear_model import RLM
         with warnings.catch_warnings():
@@ -533,11 +677,49 @@ def _fit_parabola(x, y, robust=True):
                 res = RLM(y, X, M=norms.HuberT()).fit()
                 coef = np.asarray(res.params, dtype=float)
                 if np.all(np.isfinite(coef)):
-                    return coef, True
+                    return coef, np.asarray(res.cov_params(), dtype=float), True
             except (ValueError, np.linalg.LinAlgError, ZeroDivisionError, FloatingPointError):
                 pass
     coef, *_ = np.linalg.lstsq(X, y, rcond=None)
-    return coef, False
+    cov = np.full((p, p), np.nan)
+    if len(x) > p:
+        r = y - X @ coef
+        try:
+            cov = float(r @ r) / (len(x) - p) * np.linalg.inv(X.T @ X)
+        except np.linalg.LinAlgError:
+            pass
+    return coef, cov, False
+
+
+def _fit_parabola(x, y, robust=True):
+    """Coefficients (c0, c1, c2) of y = c0 + c1 x + c2 x^2 (x centred by the caller)."""
+    coef, _, was_robust = _fit_poly(x, y, 2, robust)
+    return coef, was_robust
+
+
+def _poly_minimum(coef, cov):
+    """The local minimum ``u`` of a parabola or cubic (NaN if none), its standard error by the
+    delta method (implicit differentiation of ``p'(u) = 0``) and the loss there."""
+    c = [float(v) for v in coef] + [0.0] * (4 - len(coef))
+    c0, c1, c2, c3 = c
+    if c3 == 0.0:
+        if not c2 > 0:
+            return np.nan, np.nan, np.nan
+        u = -c1 / (2 * c2)
+    else:
+        disc = c2 * c2 - 3 * c1 * c3
+        if disc < 0:
+            return np.nan, np.nan, np.nan
+        r = math.sqrt(disc)
+        if r == 0.0:                               # an inflection, not a minimum
+            return np.nan, np.nan, np.nan
+        # the root of c1 + 2 c2 u + 3 c3 u^2 where p'' = 2 r > 0, in a cancellation-free form
+        u = -c1 / (c2 + r) if c2 > 0 else (r - c2) / (3 * c3)
+    curv = 2 * c2 + 6 * c3 * u                     # p''(u) > 0 at a minimum
+    grad = -np.array([0.0, 1.0, 2 * u, 3 * u * u][:len(coef)]) / curv
+    var = float(grad @ cov @ grad) if np.all(np.isfinite(cov)) else np.nan
+    se = math.sqrt(var) if var >= 0 else np.nan
+    return u, se, c0 + c1 * u + c2 * u * u + c3 * u ** 3
 
 
 def _fit_exponent(logC, logY, alpha):
@@ -586,7 +768,7 @@ def isoflop(frame: Any, *, columns: Mapping[str, str] | None = None, flops_per_t
             budget_rtol: float = 0.1, bins: int | Sequence[float] | None = None,
             min_points: int = 4, min_budgets: int = 3, keep_outside: bool = False,
             robust: bool = True, alpha: float = 0.05,
-            flops_per_token_param: float | None = None) -> IsoFlopResult:
+            flops_per_token_param: float | None = None, profile: str = "parabola") -> IsoFlopResult:
     """IsoFLOP analysis (Hoffmann et al. 2022, Approach 2).
 
     ``frame`` has one row per training run with ``N`` (parameters), ``loss`` and either ``C``
@@ -598,23 +780,44 @@ def isoflop(frame: Any, *, columns: Mapping[str, str] | None = None, flops_per_t
 
     Per budget, ``loss = c0 + c1·x + c2·x²`` with ``x = ln N`` is fitted robustly (statsmodels
     RLM, Huber T norm; plain least squares with exactly 3 points); its vertex is ``N*(C)`` and
-    ``D* = C/(k·N*)``.  A budget is refused with a :class:`ScalelawWarning` when it has fewer
-    than ``min_points`` runs (at least 3), when its parabola opens downward, or when the vertex
-    lies outside the sampled N range (kept, status ``outside``, if ``keep_outside``).  Then
-    ``ln N* = a·ln C + const`` and ``ln D* = b·ln C + const`` are fitted by OLS over the kept
-    budgets (at least ``min_budgets``, >= 3), giving ``a``, ``b`` with ``1 - alpha`` intervals
-    (``a_lower``, ``a_upper``, ...).  ``flops_per_token`` is ``k`` (default 6);
-    ``flops_per_token_param`` is its deprecated name.
+    ``D* = C/(k·N*)``.  With ``profile="cubic"`` the profile is ``c0 + c1·x + c2·x² + c3·x³``
+    (at least 5 runs and 4 sizes per budget) and ``N*`` its local minimum, which must lie
+    within the sampled range.  ``N_star_lower`` / ``N_star_upper`` are the minimum's
+    ``1 - alpha`` interval (delta method on the profile's coefficients).
+
+    A budget is refused with a :class:`ScalelawWarning` when it has fewer than ``min_points``
+    runs (at least 3; 5 for a cubic), when its profile has no minimum (a parabola opening
+    downward), or when the minimum lies outside the sampled N range (kept, status
+    ``outside``, if ``keep_outside``).  Then ``ln N* = a·ln C + const`` and
+    ``ln D* = b·ln C + const`` are fitted by OLS over the kept budgets (at least
+    ``min_budgets``, >= 3), giving ``a``, ``b`` with ``1 - alpha`` intervals (``a_lower``,
+    ``a_upper``, ...).  ``flops_per_token`` is ``k`` (default 6); ``flops_per_token_param``
+    is its deprecated name.
+
+    **Parabola bias.**  At fixed C the true profile is asymmetric in ``ln N`` when the law's
+    exponents differ (α ≠ β), and a parabola's vertex is then pulled toward the flatter side.
+    Wherever a budget has enough runs for both, both profiles are fitted; a budget is flagged
+    (``parabola_biased``) when the parabola's vertex differs from the cubic's minimum by more
+    than the vertex's own ``1 - alpha`` interval and the cubic term is itself significant at
+    that level.  Flagged budgets give a ScalelawWarning and a note (with either profile).
+    The columns ``N_star_parabola``, ``N_star_cubic`` and ``parabola_shift``
+    (``N_star_parabola / N_star_cubic``) hold the comparison.
     """
     alpha = _check_level(alpha)
     k = _flops_per_token("isoflop", flops_per_token, flops_per_token_param)
-    min_points = max(3, int(min_points))
+    if profile not in ("parabola", "cubic"):
+        raise ScalelawError(f"the IsoFLOP profile must be parabola or cubic, not {profile!r}")
+    degree = 2 if profile == "parabola" else 3
+    min_points = max(3 if degree == 2 else 5, int(min_points))
     min_budgets = max(3, int(min_budgets))
+    from scipy.stats import norm
+    z = float(norm.ppf(1 - alpha / 2))
     df = _prepare_runs(frame, columns, k)
     df["budget"] = group_budgets(df["C"].to_numpy(), rtol=budget_rtol, bins=bins)
     df = df[df["budget"] >= 0]
     rows, notes = [], []
     refused = {"few": [], "downward": [], "outside": []}
+    n_checked, biased = 0, []
     for _, g in df.groupby("budget", sort=True):
         C = float(np.exp(np.log(g["C"].to_numpy()).mean()))
         x = np.log(g["N"].to_numpy())
@@ -623,26 +826,51 @@ def isoflop(frame: Any, *, columns: Mapping[str, str] | None = None, flops_per_t
         n_sizes = len(np.unique(np.round(x, 9)))
         row = dict(C=C, n_points=n, N_min=float(np.exp(x.min())), N_max=float(np.exp(x.max())),
                    N_star=np.nan, D_star=np.nan, loss_star=np.nan, curvature=np.nan,
-                   robust=False, status="ok", used=False)
-        if n < min_points or n_sizes < 3:
+                   robust=False, status="ok", used=False, N_star_lower=np.nan,
+                   N_star_upper=np.nan, N_star_parabola=np.nan, N_star_cubic=np.nan,
+                   parabola_shift=np.nan, parabola_biased=False)
+        if n < min_points or n_sizes < degree + 1:
             row["status"] = "too few points"
             refused["few"].append(C)
             rows.append(row)
             continue
         xm = x.mean()
-        coef, was_robust = _fit_parabola(x - xm, y, robust=robust)
-        c0, c1, c2 = (float(v) for v in coef)
-        row["curvature"] = c2
+        lo, hi = x.min() - xm - 1e-9, x.max() - xm + 1e-9
+        fits = {}
+        for deg in (2, 3):
+            if deg == degree or (n >= 5 and n_sizes >= 4):
+                coef, cov, was_robust = _fit_poly(x - xm, y, deg, robust=robust)
+                fits[deg] = (coef, cov, was_robust) + _poly_minimum(coef, cov)
+        coef, cov, was_robust, u, se, lstar = fits[degree]
+        row["curvature"] = float(coef[2])
         row["robust"] = was_robust
-        if not c2 > 0:
-            row["status"] = "opens downward"
+        if 2 in fits and np.isfinite(fits[2][3]):
+            row["N_star_parabola"] = float(np.exp(fits[2][3] + xm))
+        if 3 in fits and np.isfinite(fits[3][3]):
+            row["N_star_cubic"] = float(np.exp(fits[3][3] + xm))
+        if 2 in fits and 3 in fits and np.isfinite(fits[2][3]) and np.isfinite(fits[3][3]) \
+                and lo <= fits[3][3] <= hi:
+            n_checked += 1
+            shift = fits[2][3] - fits[3][3]
+            row["parabola_shift"] = float(np.exp(shift))
+            c3, se_c3 = float(fits[3][0][3]), math.sqrt(max(float(fits[3][1][3, 3]), 0.0)) \
+                if np.isfinite(fits[3][1][3, 3]) else np.nan
+            se_p = fits[2][4]
+            flag = bool(np.isfinite(se_p) and abs(shift) > z * se_p
+                        and np.isfinite(se_c3) and abs(c3) > z * se_c3)
+            row["parabola_biased"] = flag
+            if flag:
+                biased.append((C, float(np.exp(shift))))
+        if not np.isfinite(u):
+            row["status"] = "opens downward" if degree == 2 else "no minimum"
             refused["downward"].append(C)
             rows.append(row)
             continue
-        u = -c1 / (2 * c2)
         xs = u + xm
         row.update(N_star=float(np.exp(xs)), D_star=float(C / (k * np.exp(xs))),
-                   loss_star=float(c0 - c1 * c1 / (4 * c2)))
+                   loss_star=float(lstar))
+        if np.isfinite(se):
+            row.update(N_star_lower=float(np.exp(xs - z * se)), N_star_upper=float(np.exp(xs + z * se)))
         if xs < x.min() - 1e-9 or xs > x.max() + 1e-9:
             row["status"] = "outside"
             refused["outside"].append(C)
@@ -651,25 +879,39 @@ def isoflop(frame: Any, *, columns: Mapping[str, str] | None = None, flops_per_t
             row["used"] = True
         rows.append(row)
     budgets = pd.DataFrame(rows)
+    shape = "parabola" if degree == 2 else "cubic"
     if refused["few"]:
-        msg = (f"{len(refused['few'])} budget(s) with fewer than {min_points} runs (or < 3 sizes) "
-               f"skipped: C = {', '.join(f'{c:.3g}' for c in refused['few'])}")
+        msg = (f"{len(refused['few'])} budget(s) with fewer than {min_points} runs (or < {degree + 1} "
+               f"sizes) skipped: C = {', '.join(f'{c:.3g}' for c in refused['few'])}")
         warnings.warn(msg, ScalelawWarning, stacklevel=2)
         notes.append(msg)
     if refused["downward"]:
-        msg = (f"{len(refused['downward'])} budget(s) whose parabola opens downward (no minimum) "
+        what = "parabola opens downward" if degree == 2 else "cubic has no local minimum"
+        msg = (f"{len(refused['downward'])} budget(s) whose {what} (no minimum) "
                f"refused: C = {', '.join(f'{c:.3g}' for c in refused['downward'])}")
         warnings.warn(msg, ScalelawWarning, stacklevel=2)
         notes.append(msg)
     if refused["outside"]:
         verb = "kept (extrapolated vertex)" if keep_outside else \
             "refused (sample wider N there, or keep outside vertices)"
-        msg = (f"{len(refused['outside'])} budget(s) whose vertex lies outside the sampled N range "
-               f"{verb}: C = {', '.join(f'{c:.3g}' for c in refused['outside'])}")
+        msg = (f"{len(refused['outside'])} budget(s) whose {'vertex' if degree == 2 else 'minimum'} "
+               f"lies outside the sampled N range {verb}: "
+               f"C = {', '.join(f'{c:.3g}' for c in refused['outside'])}")
         warnings.warn(msg, ScalelawWarning, stacklevel=2)
         notes.append(msg)
-    return _exponent_result("isoflop", budgets, budgets["used"].to_numpy(bool), k, alpha, notes,
-                            min_budgets)
+    if biased:
+        lvl = f"{100 * (1 - alpha):g}%"
+        fac = float(np.exp(np.median(np.log([b for _, b in biased]))))
+        head = (f"the parabola's vertex is biased beyond its own {lvl} interval in {len(biased)} of "
+                f"{n_checked} budgets compared (asymmetric profiles: the parabola's N* is "
+                f"{fac:.3g} times the cubic's, median")
+        msg = head + ("); use the cubic profile" if degree == 2 else "); the cubic's minimum is used")
+        warnings.warn(msg, ScalelawWarning, stacklevel=2)
+        notes.append(msg)
+    res = _exponent_result("isoflop", budgets, budgets["used"].to_numpy(bool), k, alpha, notes,
+                           min_budgets)
+    res.profile = shape
+    return res
 
 
 def lower_envelope(frame: Any, *, columns: Mapping[str, str] | None = None,
