@@ -160,12 +160,17 @@ def _as_result(fit, name):
                         "path of the JSON `scalelaw fit --json` wrote")
 
 
-def _kind(res, name) -> str:
-    """``"chinchilla"`` or ``"compute"``; refuses laws without a compute frontier here."""
+def _not_curves(res, name) -> None:
     law = res.law
     if getattr(law, "predicts_curves", False):
         raise ScalelawError(f"{name} is an LR-schedule fit (law {law.name}), not a scaling law of "
                             "compute: compare fits of loss against N and D (chinchilla) or C")
+
+
+def _kind(res, name) -> str:
+    """``"chinchilla"`` or ``"compute"``; refuses laws without a compute frontier here."""
+    law = res.law
+    _not_curves(res, name)
     names = set(law.param_names)
     if tuple(law.variables) == ("N", "D") and {"E", "A", "B", "alpha", "beta"} <= names:
         return "chinchilla"
@@ -657,8 +662,10 @@ def compare(fits: Sequence[Any], at: Any = None, *, alpha: float = 0.05,
     if len(names) != len(fits) or len(set(names)) != len(names):
         raise ScalelawError(f"give one distinct name per fit ({len(fits)} fits, names: {', '.join(names)})")
     results = [_as_result(f, n) for f, n in zip(fits, names)]
-    kinds = [_kind(r, n) for r, n in zip(results, names)]
+    for r, n in zip(results, names):
+        _not_curves(r, n)
     k, notes = _check_same(results, names, flops_per_token)
+    kinds = [_kind(r, n) for r, n in zip(results, names)]
     kind = kinds[0]
     C_at = _as_budgets(at)
     points = int(points)
