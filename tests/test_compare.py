@@ -380,3 +380,18 @@ def test_cli_bad_input_exits_2(tmp_path, capsys):
     # inputs are never overwritten
     code, out, err = run(capsys, "compare", a, b, "--json", a)
     assert code == 2 and json.loads(a.read_text())["law"] == "chinchilla"
+
+
+# --------------------------------------------------------------------------- docs
+def test_the_docs_example_runs(capsys):
+    import re
+    from pathlib import Path
+    text = (Path(__file__).resolve().parents[1] / "docs" / "compare.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    assert blocks
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScalelawWarning)
+        for i, code in enumerate(blocks):
+            exec(compile(code, f"docs/compare.md[{i}]", "exec"), {"__name__": "docs_example"})
+    out = capsys.readouterr().out
+    assert "wide over base" in out and "multiplier_lower" in out
