@@ -20,4 +20,4 @@ def test_architecture_has_a_worked_example():
 def test_architecture_example_runs(i, capsys):
     code = _blocks("architecture.md")[i]
     exec(compile(code, f"docs/architecture.md[{i}]", "exec"), {"__name__": "docs_example"})
-    assert "shifted_powerlaw" in capsys.readouterr().out
+    assert "exp_decay" in capsys.readouterr().out

@@ -10,6 +10,9 @@ rescales silently):
 - ``step`` optimizer step, ``lr`` learning rate at that step, ``tokens`` tokens seen
 - ``run``  run label, ``split`` train/val
 - ``N_e``, ``N_d`` encoder / decoder parameters (encoder-decoder law)
+- ``U``    unique tokens in the data pool a run repeats (data-constrained law)
+- ``batch_size`` batch size of an LR / batch-size sweep, in tokens per optimizer step
+  (DeepSeek's convention; sequences per step also work, the exponent is the same)
 
 Matching is case-insensitive and ignores spaces, dashes, dots and underscores; an explicit
 mapping always wins.  Besides the names in :data:`SYNONYMS`, per-dataset eval losses named
@@ -50,6 +53,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "split": ("split",),
     "N_e": ("n_e", "encoder_params", "n_enc", "encoder"),
     "N_d": ("n_d", "decoder_params", "n_dec", "decoder"),
+    "U": ("u", "unique_tokens", "unique_data", "n_unique_tokens", "num_unique_tokens", "u_d"),
+    "batch_size": ("batch_size", "bs", "batch", "global_batch_size", "batch_tokens",
+                   "tokens_per_batch", "train_batch_size"),
 }
 
 

@@ -325,3 +325,61 @@ class BNSL2(BNSL):
         for i in range(1, 3):
             g.update({f"c{i}": [-0.3, 0.2, 0.6, 1.2], f"f{i}": [0.2, 1.0]})
         return g
+
+
+class ShiftedPowerLaw(Law):
+    """``E + A·(x + x0)^−α``: a power law plus constant whose onset is shifted by ``x0``.
+
+    ``x0`` (≥ 0, in the units of ``x``) is where the power law bends away from a straight
+    line in log-log axes at the small end: data at ``x ≪ x0`` sit on a plateau near
+    ``E + A·x0^−α``.  With ``x0 = 0`` it is :class:`PowerLawConst`.  One variable ``x``
+    (``var=`` N, D, C or step), as for ``powerlaw_const``.
+    """
+
+    name = "shifted_powerlaw"
+    param_names = ("E", "A", "x0", "alpha")
+    linear_params = ("E", "A")
+    log_params = ("E", "A", "x0")   # x0 spans orders of magnitude; 0 is its lower bound
+
+    def __init__(self, var: str = "x"):
+        self.var = var
+        self.variables = (var,)
+        self.formula = f"E + A*({var} + x0)**-alpha"
+        super().__init__()
+
+    def config(self):
+        return {"var": self.var}
+
+    def default_bounds(self):
+        return {"E": (0.0, INF), "A": (0.0, INF), "x0": (0.0, INF), "alpha": (0.0, 10.0)}
+
+    def default_grid(self):
+        return {"alpha": np.geomspace(0.02, 2.5, 25)}
+
+    def grid_for(self, design):
+        """Shifts from 0 to ten times the largest observed ``x`` (log-spaced)."""
+        g = dict(self.start_grid)
+        v = np.asarray(design.x[self.var], dtype=float)
+        v = v[np.isfinite(v) & (v > 0)]
+        if "x0" not in g and v.size:
+            g["x0"] = np.concatenate([[0.0], np.geomspace(0.1 * v.min(), 10 * v.max(), 10)])
+        return g
+
+    def _shifted(self, x, x0):
+        return x[self.var] + x0
+
+    def basis(self, x, p):
+        E, A, x0, a = cols(p, 4)
+        t = _neg_pow(self._shifted(x, x0), a)
+        return np.stack([np.ones_like(t), t], axis=-1)
+
+    def evaluate(self, x, p):
+        E, A, x0, a = cols(p, 4)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return E + A * _neg_pow(self._shifted(x, x0), a)
+
+    def jacobian(self, x, p):
+        E, A, x0, a = p
+        s = self._shifted(x, x0)
+        t = _neg_pow(s, a)
+        return np.column_stack([np.ones_like(s), t, -a * A * t / s, -A * t * np.log(s)])
