@@ -8,12 +8,18 @@ DESCRIPTION = """Predict from a fit written by `scalelaw fit --json`.
   scalelaw predict fit.json --grid points.csv --out pred.csv
   scalelaw predict mpl.json --schedule wsd:peak=3e-4,final=3e-5,steps=24000,warmup=2160,cooldown=0.2 --out pred.csv
   scalelaw predict mpl.json --log new_run.csv --out pred.csv
+  scalelaw predict chain.json N=7e9 D=1.4e11     # a downstream metric (fit --metric COL)
 
-Columns: the inputs, mean, mean_ci_lower/upper (the curve), obs_ci_lower/upper (a new run)."""
+Columns: the inputs, mean, mean_ci_lower/upper (the curve), obs_ci_lower/upper (a new run).
+A chain (scalelaw fit --metric COL --json chain.json) gives loss_mean, loss_lower/upper,
+metric_mean, metric_lower/upper (the metric curve's band from the chain's bootstrap) and
+metric_obs_lower/upper (a new run); a logit-link fit (--link logit) its metric_* columns."""
 
 
 def add_arguments(p):
     p.add_argument("fit", metavar="FIT.json")
+    p.add_argument("points", nargs="*", metavar="VAR=VALUE",
+                   help="the point to predict at, as with --at (e.g. N=7e9 D=1.4e11)")
     p.add_argument("--at", nargs="+", metavar="VAR=VALUE", help="one point, e.g. N=7e10 D=1.4e12")
     p.add_argument("--grid", metavar="FILE", help="table of points to predict at")
     p.add_argument("--out", metavar="OUT.csv", help="write the predictions as CSV ('-': standard "
@@ -39,10 +45,16 @@ def run(args) -> int:
     import warnings
 
     from ..errors import ScalelawError, ScalelawWarning
-    from ._common import check_outputs, given_options, read_fit, report_stream, wrote
+    from ._common import check_outputs, given_options, report_stream, wrote
 
     check_outputs([("--out", args.out, False)], inputs=[args.fit, args.grid, args.log])
-    res = read_fit(args.fit)
+    if args.points:
+        args.at = list(args.at or []) + list(args.points)
+    from ..fitting.chain import is_chain_json
+    from ..fitting.serialize import read_fit_json
+    if is_chain_json(read_fit_json(args.fit)):
+        return _predict_chain(args)
+    res = _read_fit_or_targets(args.fit)   # several targets (fit --y A B): a row per target
     if res.law.predicts_curves:
         return _predict_curve(args, res)
     if args.log or args.schedule:
@@ -53,24 +65,15 @@ def run(args) -> int:
                             f"--schedule; {args.fit} is a {res.law.name} fit")
     if not 0 < args.alpha < 1:
         raise ScalelawError("--alpha must be between 0 and 1")
-    if bool(args.at) == bool(args.grid):
-        raise ScalelawError("give the points with --at VAR=VALUE ... or --grid FILE (one of them)")
-    if args.at:
-        from ._common import parse_assignments
-        data = {k: [v] for k, v in parse_assignments(args.at, "--at").items()}
-        from ..io.columns import resolve
-        known = resolve(list(data), list(res.law.variables) + ["N", "D", "C"], required=[])
-        unknown = [k for k in data if k not in known.values()]
-        if unknown:
-            raise ScalelawError(f"--at {', '.join(unknown)}: not a variable of {res.law.name} "
-                                f"(it takes {', '.join(res.law.variables)})")
-    else:
-        from ._common import load_table
-        data = load_table([args.grid])
+    data = _points(args, res.law.variables, res.law.name)
     out = report_stream(args.out)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ScalelawWarning)
-        pred = res.predict(data, alpha=args.alpha)
+        if hasattr(res.law, "to_metric"):   # a logit-link fit: the metric, not the odds
+            from ..fitting.chain import predict_metric
+            pred = predict_metric(res, data, alpha=args.alpha)
+        else:
+            pred = res.predict(data, alpha=args.alpha)
     level = f"{100 * (1 - args.alpha):g}%"
     if args.out:
         _write_csv(pred, args.out)
@@ -82,7 +85,66 @@ def run(args) -> int:
             print(pred.to_string(index=False, float_format=lambda v: f"{v:.6g}"))
     for w in caught:
         print(f"warning: {w.message}", file=out)
-    _no_band_note(pred, ("mean_ci_lower", "mean_ci_upper"), args.fit, out)
+    _no_band_note(pred, ("metric_lower", "metric_upper") if "metric_lower" in pred
+                  else ("mean_ci_lower", "mean_ci_upper"), args.fit, out)
+    return 0
+
+
+def _points(args, variables, what):
+    """The points of ``--at``/positional assignments or ``--grid`` as data for a predict."""
+    from ..errors import ScalelawError
+    if bool(args.at) == bool(args.grid):
+        raise ScalelawError("give the points with --at VAR=VALUE ... or --grid FILE (one of them)")
+    if args.grid:
+        from ._common import load_table
+        return load_table([args.grid])
+    from ..io.columns import resolve
+    from ._common import parse_assignments
+    data = {k: [v] for k, v in parse_assignments(args.at, "--at").items()}
+    known = resolve(list(data), list(variables) + ["N", "D", "C"], required=[])
+    unknown = [k for k in data if k not in known.values()]
+    if unknown:
+        raise ScalelawError(f"--at {', '.join(unknown)}: not a variable of {what} "
+                            f"(it takes {', '.join(variables)})")
+    return data
+
+
+def _predict_chain(args) -> int:
+    """The metric of a two-stage chain (``scalelaw fit --metric COL --json``) at new points."""
+    import warnings
+
+    from ..errors import ScalelawError, ScalelawWarning
+    from ..fitting.chain import ChainResult
+    from ._common import given_options, report_stream, wrote
+
+    lr_only = given_options(args, ("log", "schedule", "every", "step", "lr", "loss", "run", "warmup",
+                                   "format", "split"))
+    if lr_only:
+        raise ScalelawError(f"{', '.join(lr_only)} apply to LR-schedule fits; {args.fit} is a chain "
+                            "of a loss law and a metric")
+    if not 0 < args.alpha < 1:
+        raise ScalelawError("--alpha must be between 0 and 1")
+    chain = ChainResult.from_json(args.fit)
+    data = _points(args, chain.stage1.law.variables, f"the chain's loss law {chain.stage1.law.name}")
+    out = report_stream(args.out)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ScalelawWarning)
+        pred = chain.predict(data, alpha=args.alpha)
+    level = f"{100 * (1 - args.alpha):g}%"
+    if args.out:
+        _write_csv(pred, args.out)
+        wrote(args.out, f"{len(pred)} prediction(s)", stream=out)
+    else:
+        import pandas as pd
+        lo, hi = chain.metric_range
+        print(f"chain: {chain.loss} by {chain.stage1.law.name}, then {chain.metric} by "
+              f"{chain.stage2.law.name} (range [{lo:g}, {hi:g}]); bands: {level} from "
+              f"{chain.n_resamples} paired resamples")
+        with pd.option_context("display.width", 160, "display.max_columns", 20, "display.max_colwidth", 80):
+            print(pred.to_string(index=False, float_format=lambda v: f"{v:.6g}"))
+    for w in caught:
+        print(f"warning: {w.message}", file=out)
+    _no_band_note(pred, ("metric_lower", "metric_upper"), args.fit, out)
     return 0
 
 
@@ -161,3 +223,14 @@ def _write_csv(frame, path):
     from .._output import open_output
     with open_output(path, label=path if path == "-" else f"--out {path}") as f:
         frame.to_csv(f, index=False)
+
+
+# -- several targets (scalelaw fit --y A B --json): scalelaw.fitting.multi ----------------------
+def _read_fit_or_targets(path):
+    """The fit in ``path``, or a :class:`~scalelaw.fitting.multi.MultiFit` when it holds the
+    fits of several targets (its ``predict`` gives one row per target, a ``target`` column)."""
+    from ..fitting.multi import MultiFit, is_multi_json
+    from ..fitting.serialize import read_fit_json
+    from ._common import read_fit
+    d = read_fit_json(path)
+    return MultiFit.from_json(d) if is_multi_json(d) else read_fit(path)

@@ -88,9 +88,11 @@ def fit_chain(data, law="chinchilla", *, metric: str, loss: str | None = None,
     metric : the metric column (accuracy, AUROC, a pass rate).
     loss : the loss column (default: ``loss`` and its synonyms): the task loss the metric
         is predicted from, and stage 1's target.
-    metric_range : (lo, hi), the range the metric can take (default (0, 1); e.g. (0.25, 1)
-        for 4-way multiple choice, chance level to perfect).  Values outside it are refused;
-        it bounds the sigmoid's floor b to [lo, hi] and its rise a to [0, hi − lo].
+    metric_range : (lo, hi), the values the metric can take (default (0, 1) for accuracies
+        and rates).  Values outside it are refused; it bounds the sigmoid's floor b to
+        [lo, hi] and its rise a to [0, hi − lo].  Keep it the metric's own range even when
+        the task has a chance level (small models' scores scatter below chance); to hold the
+        floor at chance, fix it: ``stage2_options={"fix": {"b": 0.25}}``.
     stage2 : the stage-2 law (its variable ``loss``); default ``"sigmoid_loss"`` built
         with the range.
     columns : canonical name -> column for stage 1's variables (e.g. ``{"N": "params"}``).
