@@ -103,6 +103,23 @@ def add_arguments(p):
                          "or free (fitted jointly with the other six)")
     lr.add_argument("--lam", default="fit", metavar="L|fit",
                     help="momentum law's lambda: 'fit' (default) or a fixed value such as 0.999")
+    add_metric_arguments(p)
+
+
+def add_metric_arguments(p):
+    """``--metric`` and its options: downstream metrics (docs/downstream.md)."""
+    m = p.add_argument_group("downstream metrics (accuracy, AUROC, pass rates)")
+    m.add_argument("--metric", metavar="COL",
+                   help="fit the two-stage chain (OLMo ladder): the loss by --law from N, D, then "
+                        "COL from the loss by a sigmoid; bootstrapped together (--bootstrap, "
+                        "default 200 here); scalelaw predict CHAIN.json prints the metric with its band")
+    m.add_argument("--metric-range", default="0,1", metavar="LO,HI",
+                   help="the values COL can take (default 0,1); values outside are refused. "
+                        "With --link logit the low end is the chance level (e.g. 0.25,1 for 4-way "
+                        "multiple choice); in the chain fix the floor instead: --fix metric.b=0.25")
+    m.add_argument("--link", choices=("logit",),
+                   help="instead of the chain: fit --law to the logit of COL (no loss needed)")
+
 
 
 def run(args) -> int:
@@ -139,6 +156,8 @@ def run(args) -> int:
     law_obj = get_law(law, variables=args.x) if args.formula and args.x else get_law(law)
     if args.candidates and len({get_law(n).predicts_curves for n in args.candidates}) > 1:
         raise ScalelawError(f"--law {args.law} mixes LR-schedule laws and scaling laws; compare laws of one kind")
+    if args.metric or args.link:
+        return _fit_chain(args, law_obj)
     if law_obj.predicts_curves:
         return _fit_curves(args, law_obj)
     lr_only = given_options(args, ("step", "lr", "run", "warmup", "warmup_schedule", "smooth", "noise",
@@ -374,3 +393,89 @@ def _write(res, args, out=None):
         from ._common import wrote
         res.to_json(args.json)
         wrote(args.json, stream=out)
+
+
+def _fit_chain(args, law_obj) -> int:
+    """``--metric COL``: the two-stage chain (loss from N, D by --law, then COL from the
+    loss by a sigmoid), or with ``--link logit`` --law fitted to the logit of COL."""
+    import warnings
+
+    from ..errors import ScalelawError, ScalelawWarning
+    from ..fitting.chain import fit_chain, fit_metric
+    from ._common import given_options, load_table, parse_assignments, report_stream
+    from ._progress import Ticker
+
+    if not args.metric:
+        raise ScalelawError("--link logit fits a law to the logit of a metric: name it with --metric COL")
+    if args.candidates or law_obj.predicts_curves:
+        raise ScalelawError(f"--metric fits one scaling law of N, D for the loss; give --law NAME "
+                            f"(chinchilla, kaplan, ...), not {args.law or law_obj.name}")
+    unsupported = given_options(args, ("where", "holdout", "cv", "cv_by", "weights", "plot", "max_points",
+                                       "start", "bounds", "overpredict", "step", "lr", "run", "warmup",
+                                       "warmup_schedule", "smooth", "noise", "convention", "amplitude"))
+    if getattr(args, "lam", "fit") != "fit":
+        unsupported.append("--lam")
+    if isinstance(args.y, (list, tuple)) and args.y or isinstance(args.y, str):
+        unsupported.append("--y (name the loss with --loss COL and the metric with --metric COL)")
+    if unsupported:
+        raise ScalelawError(f"{', '.join(unsupported)} not available with --metric; filter the table "
+                            "first, or fit the stages separately")
+    out = report_stream(args.json)
+    data = load_table(args.files, args.format, final=args.final, split=args.split)
+    columns = None
+    if args.x:
+        if len(args.x) != len(law_obj.variables):
+            raise ScalelawError(f"law {law_obj.name} has variables {', '.join(law_obj.variables)}; "
+                                f"--x gave {len(args.x)} column(s)")
+        columns = dict(zip(law_obj.variables, args.x))
+    fix1, fix2 = _stage_fix(parse_assignments(args.fix, "--fix"), law_obj)
+    stage1 = dict(objective=args.objective, delta=args.delta, space=args.space)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ScalelawWarning)
+        if args.link:
+            if fix2:
+                raise ScalelawError(f"--fix {', '.join(fix2)}: the logit link has the parameters of "
+                                    f"{law_obj.name} only")
+            with Ticker(f"fitting {law_obj.name} to the logit of {args.metric}", quiet=args.quiet):
+                res = fit_metric(data, law_obj, metric=args.metric, metric_range=args.metric_range,
+                                 columns=columns, fix=fix1 or None, seed=args.seed, strict=args.strict,
+                                 flops_per_token=args.flops_per_token, **stage1)
+            _bootstrap(res, args, groups="wild" if args.groups == "wild" else True if args.groups else None)
+        else:
+            n_boot = args.bootstrap or 200
+            from ._common import check_bootstrap_memory
+            check_bootstrap_memory(n_boot, len(data))
+            with Ticker(f"fitting the chain {law_obj.name} -> {args.metric} and {n_boot} resamples",
+                        quiet=args.quiet):
+                res = fit_chain(data, law_obj, metric=args.metric, loss=args.loss,
+                                metric_range=args.metric_range, columns=columns, groups=args.groups,
+                                bootstrap=n_boot, seed=args.seed, n_jobs=args.n_jobs, strict=args.strict,
+                                flops_per_token=args.flops_per_token,
+                                stage1_options={**stage1, "fix": fix1 or None},
+                                stage2_options={"fix": fix2 or None})
+        print(res.summary(), file=out)
+    for w in caught:
+        print(f"warning: {w.message}", file=out)
+    _write(res, args, out)
+    return 0
+
+
+def _stage_fix(fix: dict, law_obj):
+    """``--fix`` of the chain split by stage: ``loss.P=V`` / ``metric.P=V``, or a bare name
+    of the loss law's parameters (stage 1) or of the sigmoid's a, b, k, L0 (stage 2)."""
+    from ..errors import ScalelawError
+    from ..laws.downstream import SigmoidLoss
+    one, two = {}, {}
+    names2 = SigmoidLoss.param_names
+    for key, value in fix.items():
+        stage, _, name = key.rpartition(".")
+        if stage not in ("", "loss", "metric"):
+            raise ScalelawError(f"--fix {key}: name a parameter as loss.P or metric.P")
+        if stage == "loss" or (not stage and name in law_obj.param_names):
+            one[name] = value
+        elif stage == "metric" or (not stage and name in names2):
+            two[name] = value
+        else:
+            raise ScalelawError(f"--fix {key}: not a parameter of {law_obj.name} "
+                                f"({', '.join(law_obj.param_names)}) or of the sigmoid ({', '.join(names2)})")
+    return one, two
