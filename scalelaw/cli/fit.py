@@ -23,7 +23,9 @@ its held-out errors calibrate the new-run band (cal_ci_* in scalelaw predict).""
 
 def add_common_data_args(p):
     p.add_argument("--x", nargs="+", metavar="COL", help="column(s) for the law's variables, in order")
-    p.add_argument("--y", metavar="COL", help="target column (default: loss and its synonyms)")
+    p.add_argument("--y", nargs="+", metavar="COL",
+                   help="target column (default: loss and its synonyms); several columns or a glob "
+                        "('loss_*') fit each target with its own parameters (docs/multitarget.md)")
     p.add_argument("--format", help="log format when it cannot be detected (see scalelaw inspect)")
     p.add_argument("--flops-per-token", type=float, default=6.0, metavar="K",
                    help="C = K*N*D when deriving compute or tokens (default 6)")
@@ -66,6 +68,9 @@ def add_arguments(p):
     p.add_argument("--n-jobs", type=int, default=None, metavar="K",
                    help="processes for the bootstrap (default 1: serial; K > 1: K processes; "
                         "-1: one per core)")
+    p.add_argument("--share", metavar="P,Q",
+                   help="several targets (--y A B or a glob): parameters common to all of them, e.g. "
+                        "alpha,beta (one joint fit; default: each target fitted on its own)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--strict", action="store_true", help="refuse NaN/inf rows instead of dropping them")
     p.add_argument("--json", metavar="OUT", help="write the fit as JSON ('-': standard output; "
@@ -121,12 +126,12 @@ def add_metric_arguments(p):
                    help="instead of the chain: fit --law to the logit of COL (no loss needed)")
 
 
-
 def run(args) -> int:
     from ..errors import ScalelawError
     from ..laws import curve_law_names, get_law
     from ._common import check_bootstrap, check_n_jobs, check_outputs, given_options, load_table
 
+    args.targets = _targets_option(args)   # several --y columns (multi-target) or one
     law = args.formula or args.law
     if not law:
         raise ScalelawError("choose a law with --law NAME or --formula EXPR")
@@ -189,6 +194,8 @@ def _fit_table(args, law_obj) -> int:
     columns = _columns(args, law_obj, list(data.columns))
     common = dict(fix=fix, objective=args.objective, delta=args.delta, space=args.space,
                   flops_per_token=args.flops_per_token)
+    if args.targets:   # several target columns: scalelaw.fitting.multi
+        return _fit_targets(args, law_obj, data, columns, dict(common, start=start, bounds=bounds), out)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ScalelawWarning)
         cv, cv_by = _cv_options(args)
@@ -212,6 +219,56 @@ def _fit_table(args, law_obj) -> int:
         from ._common import wrote
         plot_fit(res, args.plot)
         wrote(args.plot, stream=out)
+    return 0
+
+
+def _targets_option(args):
+    """``--y`` as one target column (``args.y``, a string, as before) or, for several columns
+    or a glob, the list of targets (``args.y`` then None); ``--share`` needs the latter."""
+    from ..errors import ScalelawError
+    given = list(args.y or [])
+    several = len(given) > 1 or any(ch in given[0] for ch in "*?[") if given else False
+    args.y = None if several or not given else given[0]
+    if getattr(args, "share", None) and not several:
+        raise ScalelawError("--share ties parameters across several targets: name them with "
+                            "--y COL1 COL2 ... or a glob such as --y 'loss_*'")
+    if several:
+        from ..laws import curve_law_names
+        curves = [n for n in (args.law or "").split(",") if n.strip().lower() in curve_law_names()]
+        other = (f"the LR-schedule law {curves[0]}" if curves else "--metric/--link"
+                 if getattr(args, "metric", None) or getattr(args, "link", None) else None)
+        if other:
+            raise ScalelawError(f"several targets (--y {' '.join(given)}) are fitted with a scaling law "
+                                f"of a table, not with {other}: give one --y")
+    return given if several else None
+
+
+def _fit_targets(args, law_obj, data, columns, common, out) -> int:
+    """Several target columns (``--y A B`` or a glob), optionally sharing ``--share``
+    parameters: a summary per target, the asymptote table, one JSON (docs/multitarget.md)."""
+    import warnings
+
+    from ..errors import ScalelawError, ScalelawWarning
+    from ..fitting import fit
+    from ._progress import Ticker
+    if args.candidates or args.plot:
+        what = "several laws (choose the law on one target first)" if args.candidates else \
+            "--plot (it draws one fit: give one --y)"
+        raise ScalelawError(f"several targets (--y {' '.join(args.targets)}) are fitted with one law, "
+                            f"not with {what}")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ScalelawWarning)
+        cv, cv_by = _cv_options(args)
+        with Ticker(f"fitting {law_obj.name} to {', '.join(args.targets)}", quiet=args.quiet):
+            res = fit(data, law_obj, targets=args.targets, share=args.share, columns=columns,
+                      where=args.where, holdout=args.holdout, weights=args.weights, groups=args.groups,
+                      overpredict=args.overpredict, seed=args.seed, strict=args.strict, cv=cv, cv_by=cv_by,
+                      n_jobs=args.n_jobs, **common)
+        _bootstrap(res, args, groups="wild" if args.groups == "wild" else True if args.groups else None)
+        print(res.summary(), file=out)
+    for w in caught:
+        print(f"warning: {w.message}", file=out)
+    _write(res, args, out)
     return 0
 
 

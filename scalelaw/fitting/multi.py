@@ -37,6 +37,9 @@ from .results import FitResult
 #: JSON marker of a multi-target fit (and its format version)
 JSON_KEY = "multi_target"
 
+#: the joint bootstrap's default unit, as the summary names it
+ROW_UNIT = "whole rows of the table (a run with all its targets)"
+
 #: the stacked table's own columns (refused as names in the user's table)
 _VALUE, _ROW = "__target_value", "__row"
 
@@ -153,7 +156,8 @@ def _fit_joint(frame, law, names, share, separate, columns, opts, fitter) -> "Mu
     mapping = {v: c for v, c in separate[names[0]].mapping.items()
                if v in base.variables and not str(c).startswith("derived")}
     groups = opts.pop("groups", None)
-    if groups is None:   # a run with all its targets is one resampling unit
+    rows = groups is None
+    if rows:   # a run with all its targets is one resampling unit
         groups = stacked[_ROW].to_numpy()
     elif not isinstance(groups, str):
         groups = np.tile(np.asarray(groups), len(names))
@@ -163,6 +167,10 @@ def _fit_joint(frame, law, names, share, separate, columns, opts, fitter) -> "Mu
     jcols = {**{v: c for v, c in columns.items() if v != law.target}, **mapping,
              law.target: _VALUE, INDEX: INDEX}
     res = fitter(stacked, joint_law, columns=jcols, groups=groups, fix=fix, bounds=bounds, grid=grid, **opts)
+    if rows:
+        res.design_info["bootstrap_unit"] = ROW_UNIT
+        if res.boot is not None:
+            res.boot_groups = ROW_UNIT
     return MultiFit(joint_views(res, {t: separate[t].mapping for t in names}), joint=res)
 
 
@@ -426,6 +434,8 @@ class MultiFit:
                 raise ScalelawError("this result was loaded from JSON and has no data: refit to bootstrap")
             self.joint.bootstrap(n, groups=True if groups is None else groups, seed=seed, pool=pool,
                                  n_jobs=n_jobs, progress=progress)
+            if groups is None and self.joint.design_info.get("bootstrap_unit") == ROW_UNIT:
+                self.joint.boot_groups = ROW_UNIT
             law = self.joint.law
             for t, view in self.results.items():
                 jn = [law.joint_param(p, t) for p in law.base.param_names]

@@ -1,0 +1,187 @@
+"""Several targets in one call: fit(data, law, targets=[...], share=(...)) and the CLI's
+--y A B / --y 'loss_*' --share alpha,beta (scalelaw.fitting.multi, scalelaw.laws.joint)."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import scalelaw as sl
+from scalelaw.cli import main
+from scalelaw.errors import ScalelawError
+from scalelaw.fitting.multi import MultiFit
+from scalelaw.synthetic.runs import simulate_runs
+
+SHARED = {"alpha": 0.34, "beta": 0.30}
+TRUTH = {"loss_c4": {"E": 1.8, "A": 400.0, "B": 1200.0, **SHARED},
+         "loss_paloma": {"E": 2.3, "A": 250.0, "B": 900.0, **SHARED},
+         "loss_wiki": {"E": 2.0, "A": 600.0, "B": 1500.0, **SHARED}}
+
+
+def _table(sd=0.01, seed=0, targets=TRUTH):
+    """One row per run (N, D), one loss column per evaluation set, each drawn from
+    Chinchilla at its own E, A, B and the common exponents."""
+    N = np.geomspace(1e7, 1e10, 7)
+    D = np.geomspace(1e8, 1e11, 7)
+    design = pd.DataFrame([(n, d) for n in N for d in D], columns=["N", "D"])
+    out = design.copy()
+    for j, (t, p) in enumerate(targets.items()):
+        out[t] = simulate_runs("chinchilla", p, design, eval_sd=sd, seed=seed + j)["loss"].to_numpy()
+    return out
+
+
+@pytest.fixture(scope="module")
+def table():
+    return _table()
+
+
+@pytest.fixture(scope="module")
+def joint(table):
+    return sl.fit(table, "chinchilla", targets="loss_*", share=("alpha", "beta"))
+
+
+def test_without_sharing_each_target_is_its_ordinary_fit(table):
+    multi = sl.fit(table, "chinchilla", targets=["loss_paloma", "loss_c4"])
+    assert multi.targets == ["loss_paloma", "loss_c4"] and multi.joint is None
+    for t in multi.targets:
+        alone = sl.fit(table, "chinchilla", columns={"loss": t})
+        np.testing.assert_allclose(multi[t].params.to_numpy(), alone.params.to_numpy(), rtol=1e-12, atol=0)
+        np.testing.assert_allclose(multi[t].cov.to_numpy(), alone.cov.to_numpy(), rtol=1e-10)
+        assert multi[t].objective == pytest.approx(alone.objective, rel=1e-12)
+        p = multi.predict(N=[1e9], D=[2e10])
+        q = alone.predict(N=[1e9], D=[2e10])
+        assert p.loc[p["target"] == t, "mean"].item() == pytest.approx(q["mean"].item(), rel=1e-12)
+    f = multi.frame
+    assert list(f.columns[:6]) == ["target", "param", "estimate", "stderr", "lower", "upper"]
+    assert len(f) == 2 * 5 and not f["shared"].any()
+    assert ((f["lower"] <= f["estimate"]) & (f["estimate"] <= f["upper"])).all()
+
+
+def test_shared_exponents_recovered_with_narrower_intervals(table, joint):
+    assert joint.share == ("alpha", "beta")
+    assert joint.targets == ["loss_c4", "loss_paloma", "loss_wiki"]
+    r = {t: joint[t] for t in joint}
+    # the shared exponents are one estimate, seen by every target
+    for p in ("alpha", "beta"):
+        vals = {r[t].params[p] for t in r}
+        assert len(vals) == 1
+        assert abs(vals.pop() / SHARED[p] - 1) < 0.1
+    for t, truth in TRUTH.items():
+        assert abs(r[t].params["E"] / truth["E"] - 1) < 0.05
+    # each target alone, for comparison: the joint intervals of the exponents are narrower
+    for t in TRUTH:
+        alone = sl.fit(table, "chinchilla", columns={"loss": t})
+        for p in ("alpha", "beta"):
+            w_joint = np.diff(r[t].conf_int().loc[p].to_numpy())[0]
+            w_alone = np.diff(alone.conf_int().loc[p].to_numpy())[0]
+            assert w_joint < 0.9 * w_alone, (t, p, w_joint, w_alone)
+    f = joint.frame
+    assert set(f.loc[f["shared"], "param"]) == {"alpha", "beta"}
+    a = joint.asymptotes()
+    assert list(a["param"]) == ["E"] * 3
+    for _, row in a.iterrows():   # the irreducible loss E of each evaluation set, with its interval
+        res = joint[row["target"]]
+        assert row["estimate"] == res.params["E"]
+        assert abs(row["estimate"] / TRUTH[row["target"]]["E"] - 1) < 0.05
+        assert [row["lower"], row["upper"]] == res.conf_int().loc["E"].tolist()
+
+
+def test_joint_fit_is_the_optimum_of_its_targets(table, joint):
+    """With the shared exponents held at the joint estimate, each target's own fit gives the
+    joint's per-target parameters and the objectives add up to the joint objective; and the
+    joint objective is no lower than the separate fits' sum (sharing is a constraint)."""
+    fixed = {p: joint["loss_c4"].params[p] for p in ("alpha", "beta")}
+    total = 0.0
+    for t in joint:
+        given = sl.fit(table, "chinchilla", columns={"loss": t}, fix=fixed)
+        np.testing.assert_allclose(given.params.to_numpy(), joint[t].params.to_numpy(), rtol=2e-4)
+        assert joint[t].objective == pytest.approx(given.objective, rel=1e-5)
+        total += given.objective
+    assert joint.joint.objective == pytest.approx(total, rel=1e-5)
+    separate = sum(sl.fit(table, "chinchilla", columns={"loss": t}).objective for t in joint)
+    assert joint.joint.objective >= separate * (1 - 1e-9)
+
+
+def test_joint_bootstrap_and_json_round_trip(table, tmp_path):
+    multi = sl.fit(table, "chinchilla", targets=["loss_c4", "loss_paloma"], share="alpha,beta",
+                   bootstrap=40, seed=3)
+    b1, b2 = multi["loss_c4"].boot, multi["loss_paloma"].boot
+    assert len(b1) == len(b2) == 40
+    np.testing.assert_array_equal(b1["alpha"].to_numpy(), b2["alpha"].to_numpy())   # one draw each
+    assert not np.allclose(b1["E"].to_numpy(), b2["E"].to_numpy())
+    assert "whole rows" in multi["loss_c4"].summary()
+    path = tmp_path / "multi.json"
+    multi.to_json(path)
+    back = MultiFit.from_json(path)
+    pd.testing.assert_frame_equal(back.frame, multi.frame)
+    pd.testing.assert_frame_equal(back.predict(N=[3e9], D=[6e10]), multi.predict(N=[3e9], D=[6e10]))
+    assert back.joint.law.share == ("alpha", "beta")
+    d = json.loads(path.read_text())
+    assert d["targets"] == ["loss_c4", "loss_paloma"] and set(d["results"]) == set(d["targets"])
+    with pytest.raises(ScalelawError, match="several targets"):
+        sl.FitResult.from_json(path)
+
+
+def test_bad_targets_are_one_line_errors(table):
+    bad = table.assign(name="run-a", half=[str(v) if i else "oops" for i, v in enumerate(table["loss_c4"])])
+    with pytest.raises(ScalelawError, match="'name' is not numeric"):
+        sl.fit(bad, "chinchilla", targets=["loss_c4", "name"])
+    with pytest.raises(ScalelawError, match="'half' is not numeric.*'oops'"):
+        sl.fit(bad, "chinchilla", targets=["half"])
+    with pytest.raises(ScalelawError, match="'loss_x' is not in the table"):
+        sl.fit(table, "chinchilla", targets=["loss_c4", "loss_x"])
+    with pytest.raises(ScalelawError, match="no column matches the target pattern 'acc_\\*'"):
+        sl.fit(table, "chinchilla", targets="acc_*")
+    with pytest.raises(ScalelawError, match="cannot share gamma"):
+        sl.fit(table, "chinchilla", targets="loss_*", share="gamma")
+    with pytest.raises(ScalelawError, match="only target"):
+        sl.fit(table, "chinchilla", targets="loss_c4", share="alpha")
+
+
+def test_cli_glob_share_json_predict(table, tmp_path, capsys):
+    csv = tmp_path / "runs.csv"
+    table.to_csv(csv, index=False)
+    out = tmp_path / "fit.json"
+    rc = main(["fit", str(csv), "--law", "chinchilla", "--y", "loss_*", "--share", "alpha,beta",
+               "--json", str(out), "--quiet"])
+    text = capsys.readouterr().out
+    assert rc == 0
+    assert "asymptote per target" in text and text.count("target loss_") == 3
+    d = json.loads(out.read_text())
+    assert d["share"] == ["alpha", "beta"] and d["targets"] == list(TRUTH)
+    rc = main(["predict", str(out), "--at", "N=1e9", "D=2e10", "--out", str(tmp_path / "p.csv")])
+    assert rc == 0
+    pred = pd.read_csv(tmp_path / "p.csv")
+    assert list(pred["target"]) == list(TRUTH)
+    assert (pred["mean_ci_lower"] < pred["mean"]).all() and (pred["mean"] < pred["mean_ci_upper"]).all()
+    capsys.readouterr()
+    rc = main(["allocate", str(out), "--compute", "1e22"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_cli_two_columns_without_sharing(table, tmp_path, capsys):
+    csv = tmp_path / "runs.csv"
+    table.to_csv(csv, index=False)
+    rc = main(["fit", str(csv), "--law", "chinchilla", "--y", "loss_c4", "loss_wiki", "--quiet"])
+    text = capsys.readouterr().out
+    assert rc == 0 and "each target fitted on its own" in text
+    assert "target loss_c4" in text and "target loss_wiki" in text and "target loss_paloma" not in text
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--y", "loss_c4", "name"], "'name' is not numeric"),
+    (["--y", "loss_c4", "missing"], "'missing' is not in the table"),
+    (["--y", "acc_*"], "no column matches the target pattern"),
+    (["--y", "loss_c4", "--share", "alpha"], "--share ties parameters across several targets"),
+    (["--y", "loss_*", "--share", "gamma"], "cannot share gamma"),
+])
+def test_cli_bad_targets_exit_2(table, tmp_path, capsys, argv, message):
+    csv = tmp_path / "runs.csv"
+    table.assign(name="run-a").to_csv(csv, index=False)
+    rc = main(["fit", str(csv), "--law", "chinchilla", "--quiet"] + argv)
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
