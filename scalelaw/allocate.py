@@ -399,12 +399,13 @@ def _loss_on(q: Mapping[str, Any], N: np.ndarray, D: np.ndarray) -> np.ndarray:
     return L.reshape(shape)
 
 
-def _search_cost(q: Mapping[str, Any], logC: np.ndarray, cost) -> tuple:
+def _search_cost(q: Mapping[str, Any], logC: np.ndarray, cost, check=None) -> tuple:
     """Minimize ``L(N, D(N))`` on ``cost(N, D(N)) = C`` over ``x = ln N``.
 
     ``q``: parameter scalars, or 1-D draws of length n; ``logC``: (budgets,).  Returns
-    ``(N, D, L, edge, grid)`` of shape (budgets,) or (n, budgets); ``edge`` marks optima at
-    the edge of the search window; ``grid`` the first grid's (N, D) for the cost checks.
+    ``(N, D, L, edge)`` of shape (budgets,) or (n, budgets); ``edge`` marks optima at the
+    edge of the search window.  ``check(N, D)`` is called on the first grid's reachable
+    points (the cost checks) before the search goes on.
     """
     a, b, logG = _exp_arrays(q)
     a, logG = np.asarray(a)[..., None], np.asarray(logG)[..., None]
@@ -419,14 +420,14 @@ def _search_cost(q: Mapping[str, Any], logC: np.ndarray, cost) -> tuple:
     step = 2 * _SPAN / (_GRID - 1)
     xs = (x0 - _SPAN)[..., None] + step * np.arange(_GRID)
     Cg = np.broadcast_to(C[:, None], xs.shape)
-    grid = None
     lo_edge, hi_edge = xs[..., 0], xs[..., -1]
     for r in range(_ROUNDS + 1):
         N = np.exp(xs)
         with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
             D = np.asarray(cost.tokens(N, Cg), dtype=float)
-        if grid is None:
-            grid = (N, D)
+        if r == 0 and check is not None:
+            ok = np.isfinite(D)
+            check(N[ok], D[ok])
         L = _loss_on(q, N, D)
         i = np.argmin(L, axis=-1)[..., None]
         best = np.take_along_axis(xs, i, axis=-1)[..., 0]
@@ -442,7 +443,7 @@ def _search_cost(q: Mapping[str, Any], logC: np.ndarray, cost) -> tuple:
     L = _loss_on(q, N[..., None], D[..., None])[..., 0]
     edge = (best - lo_edge < 2 * (2 * _SPAN / (_GRID - 1))) | (hi_edge - best < 2 * (2 * _SPAN / (_GRID - 1)))
     edge |= ~np.isfinite(L)
-    return N, D, L, edge, grid
+    return N, D, L, edge
 
 
 def _cost_optimal(p, d, c, cost, alpha) -> pd.DataFrame:
@@ -450,9 +451,7 @@ def _cost_optimal(p, d, c, cost, alpha) -> pd.DataFrame:
     from .costs import check_increasing
 
     logc = np.log(c)
-    N, D, L, edge, (gN, gD) = _search_cost(p, logc, cost)
-    ok = np.isfinite(gD)
-    check_increasing(cost, gN[ok], gD[ok])
+    N, D, L, edge = _search_cost(p, logc, cost, check=lambda n, t: check_increasing(cost, n, t))
     if np.any(~np.isfinite(L)):
         bad = c[~np.isfinite(L)]
         raise ScalelawError(f"no allocation reaches a loss under the cost {cost.spec()} at "
@@ -472,7 +471,7 @@ def _cost_optimal(p, d, c, cost, alpha) -> pd.DataFrame:
     d = _valid_draws(d)
     if d is not None:
         q = {n: d[n].to_numpy() for n in PARAM_NAMES}
-        dN, dD, dL, dedge, _ = _search_cost(q, logc, cost)
+        dN, dD, dL, dedge = _search_cost(q, logc, cost)
         keep = ~dedge                                     # (draws, budgets)
         n_edge = int((~keep).any(axis=1).sum())
         if n_edge:

@@ -358,6 +358,9 @@ class CostLaw(Cost):
             raise ScalelawError("the cost coefficients must be finite numbers")
         self.coef = coef
         self.at = {str(k): float(v) for k, v in (at or {}).items()}
+        #: the coefficient of the term N*D (the dense k·N·D part), None without one
+        self.flops_per_token = next((c for c, p in zip(self.coef, self.powers)
+                                     if p == {"N": 1.0, "D": 1.0}), None)
         self.stderr: list[float] | None = None
         self.fit_info: dict | None = None
         self._check_monotone()
@@ -520,6 +523,7 @@ def fit_cost(frame: Any, terms: Sequence[str] | str = ("N*D",), *,
                             f"on these runs (e.g. a column that never varies): drop one, or give "
                             f"runs where they vary independently")
     zs, _ = nnls(As, np.ones(n))
+    zs[np.abs(As).max(axis=0) * zs < 1e-10] = 0.0      # contributes nothing: at the bound
     coef = zs / scale
     resid = A @ coef - 1.0
     dof = n - int((coef > 0).sum())

@@ -3,11 +3,14 @@
 From a chinchilla fit (``scalelaw fit --json``)::
 
     scalelaw allocate FIT.json --compute 1e24 [1e25 ...] [--flops-per-token 6] [--json OUT]
+    scalelaw allocate FIT.json --compute 1e23 --cost attention:n_ctx=8192,aspect=128
+    scalelaw allocate FIT.json --compute 1e23 --shapes [--aspect 32,256 --head-dim 128 --vocab 50304]
 
 From runs grouped by budget (IsoFLOP profiles, Approach 2) or from training curves (lower
 envelope, Approach 1)::
 
     scalelaw allocate --isoflop RUNS.csv [--budget-rtol 0.1] [--where EXPR] [--compute 1e24]
+    scalelaw allocate --isoflop RUNS.csv --profile cubic
     scalelaw allocate --envelope CURVES.csv [--per-decade 5] [--where EXPR] [--compute 1e24]
 """
 from __future__ import annotations
@@ -19,8 +22,12 @@ DESCRIPTION = (
     "Compute-optimal allocation under C = k·N·D (k = 6 by default). "
     "With FIT.json (from `scalelaw fit --json`, chinchilla law) print N_opt, D_opt, tokens per "
     "parameter and the loss at the optimum for each --compute budget, with percentile intervals "
-    "over the fit's bootstrap draws. With --isoflop RUNS (columns N, loss and C or D) fit a robust "
-    "parabola per budget and the exponent a of N* ∝ C^a; with --envelope use the lower envelope.")
+    "over the fit's bootstrap draws; --cost SPEC prices runs by another cost model (attention "
+    "with context length, per-example costs, a cost law fitted to recorded FLOPs) and allocates "
+    "along its equal-cost curves; --shapes lists the nearest transformer shapes for N_opt. "
+    "With --isoflop RUNS (columns N, loss and C or D) fit a robust "
+    "parabola (or --profile cubic) per budget and the exponent a of N* ∝ C^a; with --envelope use "
+    "the lower envelope.")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -34,6 +41,25 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="confidence level of the intervals (default 0.95)")
     p.add_argument("--json", metavar="OUT", help="also write the result as JSON to OUT ('-': "
                    "standard output; the report then goes to stderr)")
+    p.add_argument("--cost", metavar="SPEC",
+                   help="FIT.json: cost model C = cost(N, D), KIND:key=value,... with KIND one of "
+                        "dense (flops_per_token=6), attention (n_ctx=, aspect=|n_layer=|d_model=, "
+                        "attn=2), per_example (flops=, n_ctx=), law (terms=N*D+D, coef=6/1e3), "
+                        "fitted (table=RUNS with N, D and recorded FLOPs, terms=N*D+...); "
+                        "see docs/costs.md")
+    shp = p.add_argument_group("transformer shapes for N_opt")
+    shp.add_argument("--shapes", action="store_true",
+                     help="list the nearest (n_layer, d_model, n_heads) for each N_opt "
+                          "(N = 12·n_layer·d_model², + vocab·d_model with --vocab)")
+    shp.add_argument("--aspect", default="32,256", metavar="LO,HI",
+                     help="allowed d_model/n_layer range (default 32,256)")
+    shp.add_argument("--head-dim", default="64,128", metavar="H[,H...]",
+                     help="head dimension(s); d_model is a multiple (default 64,128)")
+    shp.add_argument("--vocab", default=None, metavar="V",
+                     help="vocabulary size: N_opt then counts the embedding (total parameters)")
+    shp.add_argument("--untied", action="store_true",
+                     help="with --vocab: separate input and output embeddings (2·vocab·d_model)")
+    shp.add_argument("--n-shapes", default="5", metavar="K", help="shapes shown per budget (default 5)")
     src = p.add_argument_group("from runs instead of a fit")
     src.add_argument("--isoflop", metavar="RUNS",
                      help="table of runs (N, loss, and C or D): IsoFLOP profiles (Approach 2)")
@@ -54,6 +80,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                      help="envelope: compute bins per decade (default 5)")
     src.add_argument("--keep-outside", action="store_true",
                      help="IsoFLOP: keep budgets whose parabola vertex lies outside the sampled N")
+    src.add_argument("--profile", choices=("parabola", "cubic"), default="parabola",
+                     help="IsoFLOP: profile of loss in ln N per budget (default parabola; cubic "
+                          "follows asymmetric profiles; both are compared for parabola bias)")
 
 
 def _number(text: str, what: str, *, positive: bool = True) -> float:
@@ -129,14 +158,18 @@ def _run_fit(args, k: float, alpha: float) -> int:
     compute = _computes(args)
     if compute is None:
         raise ScalelawError("give the budget with --compute C (FLOPs), e.g. --compute 1e24")
+    cost = _cost(args, k)
     doc = load_fit_json(args.fit)
     params, draws = params_from_fit(doc)
-    table = compute_optimal(params, compute, draws=draws, flops_per_token=k, alpha=alpha)
+    table = compute_optimal(params, compute, draws=draws, flops_per_token=k, alpha=alpha, cost=cost)
     ex = table.attrs          # a, b, G (and their intervals with draws)
     have_ci = "N_opt_lower" in table
     law = doc.get("law")
     law = law.get("name") if isinstance(law, dict) else law
     lvl = f"{100 * (1 - alpha):g}%"
+    if "a" not in ex:
+        return _say_cost(args, say, table, law, lvl, params, doc)
+    k = float(ex["flops_per_token"])     # --cost dense:K gives k too
     say(f"compute-optimal allocation from {law or 'chinchilla'} fit {args.fit}; C = {k:g}·N·D "
           f"(N in the parameter count the fit used)")
     if have_ci:
@@ -154,18 +187,104 @@ def _run_fit(args, k: float, alpha: float) -> int:
             lo = r.get(f"{key}_lower")
             hi = r.get(f"{key}_upper")
             say(f"  {label:<15} {_fmt(r[key], lo, hi)}")
+    shapes = _say_shapes(args, say, table)
+    if args.json:
+        from ..costs import DenseCost
+        _write_json(args.json, {
+            "kind": "allocation", "source": args.fit, "law": law or "chinchilla", "params": params,
+            "flops_per_token": k, "convention": f"C = {k:g}·N·D", "cost": DenseCost(k).to_dict(),
+            "level": 1 - alpha, "n_draws": table.attrs["n_draws"], "exponents": ex,
+            "rows": table.to_dict(orient="records"), **shapes})
+    return 0
+
+
+def _cost(args, k: float):
+    """The cost model of ``--cost`` (None without it); a dense one must agree with ``--flops-per-token``."""
+    from ..errors import ScalelawError
+    if not args.cost:
+        return None
+    from ..costs import DenseCost, parse_cost
+    cost = parse_cost(args.cost)
+    given = _number(args.flops_per_token, "--flops-per-token")
+    if given != 6.0 and not (isinstance(cost, DenseCost) and cost.flops_per_token == given):
+        raise ScalelawError(f"--flops-per-token {args.flops_per_token} and --cost {args.cost} both "
+                            f"set the FLOPs per token; give it once (flops_per_token= in the cost)")
+    return cost
+
+
+def _say_cost(args, say, table, law, lvl, params, doc) -> int:
+    """Report an allocation along a cost model's equal-cost curves."""
+    cost = table.attrs["cost"]
+    have_ci = "N_opt_lower" in table
+    say(f"compute-optimal allocation from {law or 'chinchilla'} fit {args.fit} along equal-cost "
+        f"curves of {cost['spec']} (N in the parameter count the fit used)")
+    say(f"cost: {cost['formula']}")
+    if have_ci:
+        say(f"intervals: {lvl} percentile over {table.attrs['n_draws']} bootstrap draws")
+    else:
+        say("no bootstrap in FIT.json: rerun fit with --bootstrap N for intervals")
+    cols = [("N_opt", "N_opt [params]"), ("D_opt", "D_opt [tokens]"),
+            ("tokens_per_param", "tokens/param"), ("loss_opt", "loss_opt")]
+    k = table.attrs.get("flops_per_token")
+    for r in table.to_dict(orient="records"):
+        say(f"C = {r['C']:.4g} FLOPs")
+        for key, label in cols:
+            say(f"  {label:<15} {_fmt(r[key], r.get(f'{key}_lower'), r.get(f'{key}_upper'))}")
+        if "dense_fraction" in r:
+            say(f"  {f'{k:g}·N·D share':<15} {r['dense_fraction']:.3g} (the rest: the cost's other terms)")
+    shapes = _say_shapes(args, say, table)
     if args.json:
         _write_json(args.json, {
             "kind": "allocation", "source": args.fit, "law": law or "chinchilla", "params": params,
-            "flops_per_token": k, "convention": f"C = {k:g}·N·D",
-            "level": 1 - alpha, "n_draws": table.attrs["n_draws"], "exponents": ex,
-            "rows": table.to_dict(orient="records")})
+            "cost": cost, "convention": cost["formula"], "method": "numeric",
+            "level": 1 - float(table.attrs["alpha"]), "n_draws": table.attrs["n_draws"],
+            "rows": table.to_dict(orient="records"), **shapes})
     return 0
+
+
+def _shape_options(args) -> dict:
+    from ..errors import ScalelawError
+    parts = [s for s in str(args.aspect).split(",") if s.strip()]
+    if len(parts) != 2:
+        raise ScalelawError(f"--aspect expects LO,HI (d_model/n_layer), e.g. 32,256; got {args.aspect!r}")
+    aspect = tuple(_number(s, "--aspect") for s in parts)
+    heads = [_number(s, "--head-dim") for s in str(args.head_dim).split(",") if s.strip()]
+    vocab = None if args.vocab is None else _number(args.vocab, "--vocab")
+    top = _number(args.n_shapes, "--n-shapes")
+    for what, v in [("--head-dim", h) for h in heads] + [("--vocab", vocab), ("--n-shapes", top)]:
+        if v is not None and not float(v).is_integer():
+            raise ScalelawError(f"{what} must be a whole number, got {v:g}")
+    if aspect[0] > aspect[1]:
+        raise ScalelawError(f"--aspect LO,HI needs LO <= HI, got {args.aspect}")
+    return dict(aspect=aspect, head_dim=[int(h) for h in heads],
+                vocab=None if vocab is None else int(vocab), tied=not args.untied, top=int(top))
+
+
+def _say_shapes(args, say, table) -> dict:
+    """With ``--shapes``: the nearest transformer shapes of each row's N_opt (and their JSON)."""
+    if not getattr(args, "shapes", False):
+        return {}
+    from ..shapes import transformer_shapes
+    opts = _shape_options(args)
+    out = []
+    for r in table.to_dict(orient="records"):
+        s = transformer_shapes(r["N_opt"], **opts)
+        say(f"shapes for N_opt = {r['N_opt']:.4g} (C = {r['C']:.4g}; {s.attrs['convention']}; "
+            f"d_model/n_layer in [{opts['aspect'][0]:g}, {opts['aspect'][1]:g}]):")
+        say(f"  {'rank':>4} {'n_layer':>7} {'d_model':>7} {'n_heads':>7} {'head_dim':>8} "
+            f"{'aspect':>7} {'N':>11} {'rel_error':>9}")
+        for t in s.itertuples(index=False):
+            say(f"  {t.rank:4d} {t.n_layer:7d} {t.d_model:7d} {t.n_heads:7d} {t.head_dim:8d} "
+                f"{t.aspect:7.1f} {t.N:11.4g} {t.rel_error:+9.2%}")
+        out.append({"C": r["C"], "N_opt": r["N_opt"], "convention": s.attrs["convention"],
+                    "shapes": s.to_dict(orient="records")})
+    return {"shapes": out}
 
 
 #: the library's neutral words for an option, as this command spells it
 _FLAG_WORDS = {
     "keep outside vertices": "use --keep-outside",
+    "use the cubic profile": "use --profile cubic",
     "loosen the budget grouping": "loosen the grouping with --budget-rtol or --bins",
 }
 
@@ -201,7 +320,7 @@ def _run_runs(args, k: float, alpha: float, shown: set) -> int:
     if args.isoflop:
         method = isoflop
         options = dict(budget_rtol=_number(args.budget_rtol, "--budget-rtol", positive=False),
-                       keep_outside=args.keep_outside)
+                       keep_outside=args.keep_outside, profile=args.profile)
     else:
         method = lower_envelope
         options = dict(per_decade=_number(args.per_decade, "--per-decade"))
@@ -221,8 +340,11 @@ def _run_runs(args, k: float, alpha: float, shown: set) -> int:
         for r in pred.itertuples(index=False):
             print(f"  C = {r.C:.4g} FLOPs: N_opt {r.N_opt:.4g} params, D_opt {r.D_opt:.4g} tokens, "
                   f"{r.tokens_per_param:.3g} tokens/param", file=out)
+    shapes = {}
+    if pred is not None:
+        shapes = _say_shapes(args, lambda *parts: print(*parts, file=out), pred)
     if args.json:
-        doc = {"kind": "allocation", **res.to_dict(), "source": path}
+        doc = {"kind": "allocation", **res.to_dict(), "source": path, **shapes}
         if args.where:
             doc["where"] = args.where
         if pred is not None:
@@ -261,6 +383,13 @@ def run(args) -> int:
     check_outputs([("--json", args.json, False)], inputs=sources)
     if args.fit and args.where:
         raise ScalelawError("--where selects rows of --isoflop/--envelope RUNS; FIT.json has none")
+    if args.cost and not args.fit:
+        raise ScalelawError("--cost prices the allocation from FIT.json; the runs of --isoflop/"
+                            "--envelope carry their own compute (C, or D with --flops-per-token)")
+    if args.profile != "parabola" and not args.isoflop:
+        raise ScalelawError("--profile chooses the per-budget profile of --isoflop RUNS")
+    if args.shapes and not args.fit and not args.compute:
+        raise ScalelawError("--shapes needs N_opt: give FIT.json, or --compute C with the runs")
     k = _number(args.flops_per_token, "--flops-per-token")
     level = _number(args.level, "--level")
     if not 0 < level < 1:
