@@ -704,6 +704,11 @@ def compare(fits: Sequence[Any], at: Any = None, *, alpha: float = 0.05,
                                 "bootstrap to compare")
         draw_sets[n] = d
         fronts[n] = point
+        bound = dict(getattr(r, "at_bound", {}) or {})
+        if bound:
+            notes.append(f"fit {n} has " + ", ".join(f"{p} on its {side} bound" for p, side in bound.items())
+                         + ": its frontier and the multipliers that use it are not to be trusted; "
+                         "refit with more data or other bounds")
         sel = getattr(r, "selection", None)
         if sel is not None and getattr(sel, "method", None) == "stack":
             notes.append(f"{n} is a stacked fit: its frontier uses the highest-weight law only")
