@@ -12,7 +12,7 @@ import importlib
 import sys
 
 #: subcommand -> module; the order is the order shown in --help
-COMMANDS = ("demo", "fit", "predict", "allocate", "compare", "plan", "report", "schedule", "inspect", "source", "train", "sweep")
+COMMANDS = ("demo", "fit", "predict", "allocate", "compare", "plan", "suggest", "report", "schedule", "inspect", "source", "train", "sweep")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -21,9 +21,15 @@ from ..errors import ScalelawError
 __all__ = ["simulate_runs"]
 
 
-def simulate_runs(law, params, design, *, run_sd: float = 0.0, eval_sd: float = 0.0,
-                  n_seeds: int = 1, n_eval: int = 1, seed: int = 0) -> pd.DataFrame:
+def simulate_runs(law, params, design, noise: Mapping[str, float] | float | None = None, *,
+                  run_sd: float = 0.0, eval_sd: float = 0.0, n_seeds: int = 1, n_eval: int = 1,
+                  seed: int = 0, flops_per_token: float = 6.0) -> pd.DataFrame:
     """Draw a table of runs from ``law`` at ``params``.
+
+    ``simulate_runs(law, params, design, noise)``: ``noise`` is a mapping
+    ``{"run_sd": s, "eval_sd": t}`` (also spelled ``{"run": s, "eval": t}``) or one number
+    (the run-to-run standard deviation alone); it is another spelling of the keywords
+    ``run_sd`` and ``eval_sd`` (give one or the other).
 
     Parameters
     ----------
@@ -38,10 +44,11 @@ def simulate_runs(law, params, design, *, run_sd: float = 0.0, eval_sd: float = 
     eval_sd : standard deviation of the evaluation noise ``e`` (log loss); every run is
         evaluated ``n_eval`` times, each evaluation with its own draw.
     seed : seed of the random generator (the same seed gives the same table).
+    flops_per_token : ``k`` in the added column ``C = k·N·D`` (default 6).
 
     Returns
     -------
-    DataFrame with the design's columns, ``C = 6·N·D`` (training FLOPs, added when the
+    DataFrame with the design's columns, ``C = k·N·D`` (training FLOPs, added when the
     design has ``N`` and ``D`` but no ``C``), ``run`` (an integer label, unique per
     configuration and seed), ``seed`` (0 .. n_seeds−1), ``eval`` (0 .. n_eval−1),
     ``loss_true`` (the law, no noise) and ``loss``; one row per configuration × seed ×
@@ -50,6 +57,8 @@ def simulate_runs(law, params, design, *, run_sd: float = 0.0, eval_sd: float = 
     from ..laws import get_law
 
     law = get_law(law)
+    if noise is not None:
+        run_sd, eval_sd = _noise(noise, run_sd, eval_sd)
     p = _param_vector(law, params)
     frame = pd.DataFrame(design).reset_index(drop=True)
     missing = [v for v in law.variables if v not in frame]
@@ -61,8 +70,12 @@ def simulate_runs(law, params, design, *, run_sd: float = 0.0, eval_sd: float = 
         raise ScalelawError(f"n_seeds={n_seeds} and n_eval={n_eval} must both be at least 1")
     if not (run_sd >= 0 and eval_sd >= 0):
         raise ScalelawError(f"run_sd={run_sd} and eval_sd={eval_sd} must be non-negative numbers")
+    k = float(flops_per_token)
+    if not (np.isfinite(k) and k > 0):
+        raise ScalelawError(f"flops_per_token={flops_per_token} must be a positive number (6: "
+                            "forward and backward pass)")
     if "N" in frame and "D" in frame and "C" not in frame:
-        frame["C"] = 6.0 * frame["N"].astype(float) * frame["D"].astype(float)
+        frame["C"] = k * frame["N"].astype(float) * frame["D"].astype(float)
     x = {v: np.asarray(frame[v], dtype=float) for v in law.variables}
     if any(np.any(~(a > 0)) for a in x.values()):
         raise ScalelawError("the design's variables must be positive numbers")
@@ -83,6 +96,31 @@ def simulate_runs(law, params, design, *, run_sd: float = 0.0, eval_sd: float = 
     out["loss_true"] = truth[cfg]
     out["loss"] = truth[cfg] * np.exp((u[:, :, None] + e).reshape(-1))
     return out
+
+
+def _noise(noise, run_sd: float, eval_sd: float) -> tuple[float, float]:
+    """``(run_sd, eval_sd)`` from the ``noise`` spelling (refused beside the keywords)."""
+    if run_sd or eval_sd:
+        raise ScalelawError("noise given twice: pass noise= or run_sd=/eval_sd=, not both")
+    if isinstance(noise, Mapping):
+        names = {"run_sd": "run_sd", "run": "run_sd", "eval_sd": "eval_sd", "eval": "eval_sd"}
+        unknown = [str(k) for k in noise if k not in names]
+        if unknown:
+            raise ScalelawError(f"noise has unknown key(s) {', '.join(unknown)}: use run_sd "
+                                "(run-to-run) and eval_sd (evaluation), standard deviations of log loss")
+        out = {"run_sd": 0.0, "eval_sd": 0.0}
+        for key, v in noise.items():
+            out[names[key]] = v
+        return _number(out["run_sd"], "run_sd"), _number(out["eval_sd"], "eval_sd")
+    return _number(noise, "noise"), 0.0
+
+
+def _number(v, what: str) -> float:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        raise ScalelawError(f"{what}={v!r} is not a number (a standard deviation of log loss, "
+                            "e.g. 0.01)") from None
 
 
 def _param_vector(law, params: Mapping[str, float] | Any) -> np.ndarray:

@@ -1,0 +1,109 @@
+"""``scalelaw suggest``: the runs that shrink a forecast's interval the most per FLOP."""
+from __future__ import annotations
+
+HELP = "suggest the next runs: those that shrink the forecast's interval at a target most per FLOP"
+DESCRIPTION = """From a fitted scaling law (FIT.json from `scalelaw fit --json`), choose up to
+--n runs (N, D) within --budget FLOPs that shrink the interval of the forecast at --target the
+most per FLOP (expected reduction of the forecast's variance, from the fit's covariance;
+docs/suggest.md).
+
+  scalelaw suggest fit.json --target C=1e24 --budget 1e21
+  scalelaw suggest fit.json --target N=7e10 D=1.4e12 --budget 5e20 --n 6 --out runs.csv
+  scalelaw suggest fit.json --target C=1e24 --budget 1e21 --candidates mine.csv
+
+A compute target C is the compute-optimal loss L*(C) under C = k*N*D. Candidates: IsoFLOP lines
+(two per decade, up to the budget) around the fitted compute-optimal frontier, or --candidates
+(a table with N and D, and optionally a cost column named by --cost-column)."""
+
+
+def add_arguments(p):
+    p.add_argument("fit", metavar="FIT.json")
+    p.add_argument("--target", nargs="+", required=True, metavar="VAR=VALUE",
+                   help="C=FLOPs (the compute-optimal loss at C) or the law's variables (N=.. D=..)")
+    p.add_argument("--budget", type=float, required=True, metavar="FLOPS",
+                   help="FLOPs to spend on the new runs (their costs add up to at most this)")
+    p.add_argument("--n", type=int, default=4, metavar="K", help="most runs to suggest (default 4)")
+    p.add_argument("--candidates", metavar="FILE", help="table of candidate runs (N, D, ...)")
+    p.add_argument("--cost-column", metavar="COL",
+                   help="column of --candidates holding each run's cost in FLOPs (default k*N*D)")
+    p.add_argument("--flops-per-token", type=float, default=6.0, metavar="K",
+                   help="k in C = k*N*D (default 6)")
+    p.add_argument("--new-run-sd", type=float, metavar="S",
+                   help="sd of one new run's loss about the law, on the fit's scale (log loss for "
+                        "log-space fits; default: from the fit)")
+    p.add_argument("--cov", choices=("asymptotic", "bootstrap"), default="asymptotic",
+                   help="the fit's covariance to start from (default asymptotic; bootstrap needs a "
+                        "fit with --bootstrap)")
+    p.add_argument("--points", type=int, default=7, help="sizes per IsoFLOP line of the default "
+                   "candidates (default 7)")
+    p.add_argument("--spread", type=float, default=4.0, help="the default candidates' sizes run "
+                   "from N*/SPREAD to N*·SPREAD (default 4)")
+    p.add_argument("--alpha", type=float, default=0.05, help="1 - confidence level (default 0.05)")
+    p.add_argument("--out", metavar="OUT.csv", help="write the suggested runs as CSV ('-': standard "
+                   "output; the report then goes to stderr)")
+
+
+def run(args) -> int:
+    import warnings
+
+    from ..errors import ScalelawError, ScalelawWarning
+    from ._common import check_outputs, parse_assignments, read_fit, report_stream, wrote
+
+    check_outputs([("--out", args.out, False)], inputs=[args.fit, args.candidates])
+    out = report_stream(args.out)
+    if not 0 < args.alpha < 1:
+        raise ScalelawError("--alpha must be between 0 and 1")
+    target = parse_assignments(args.target, "--target")
+    if args.cost_column and not args.candidates:
+        raise ScalelawError("--cost-column names a column of --candidates: give --candidates FILE")
+    res = read_fit(args.fit)
+    candidates = None
+    if args.candidates:
+        from ._common import load_table
+        candidates = load_table([args.candidates])
+        if args.cost_column and args.cost_column not in candidates:
+            raise ScalelawError(f"--cost-column {args.cost_column}: {args.candidates} has no such "
+                                f"column (it has {', '.join(map(str, candidates.columns))})")
+    from ..suggest import suggest_runs
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ScalelawWarning)
+        table = suggest_runs(res, target, args.budget, n=args.n, candidates=candidates,
+                             cost=args.cost_column, flops_per_token=args.flops_per_token,
+                             new_run_sd=args.new_run_sd, cov=args.cov, alpha=args.alpha,
+                             points=args.points, spread=args.spread)
+    for w in caught:                  # said once, in the notes below
+        if not issubclass(w.category, ScalelawWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if args.out:
+        from .._output import open_output
+        with open_output(args.out, label=f"--out {args.out}") as f:
+            table.to_csv(f, index=False)
+    _report(table, target, args, out)
+    if args.out:
+        wrote(args.out, f"{len(table)} suggested run(s)", stream=out)
+    return 0
+
+
+def _report(table, target, args, out) -> None:
+    import pandas as pd
+
+    a = table.attrs
+    t = a["target"]
+    level = f"{100 * (1 - args.alpha):g}%"
+    where = (f"L*(C={t['C']:.3g}) at N={t['N']:.3g}, D={t['D']:.3g}" if "C" in target
+             else "loss at " + ", ".join(f"{k}={v:.3g}" for k, v in target.items()))
+    cols = [c for c in ("rank", "N", "D", "C", "cost", "loss_pred", "var_reduction",
+                        "reduction_per_flop", "target_sd") if c in table]
+    with pd.option_context("display.width", 200):
+        print(table[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"), file=out)
+    print(f"\ntarget: {where} = {t['loss']:.4f} nats", file=out)
+    print(f"{level} interval now:   [{a['lower_before']:.4f}, {a['upper_before']:.4f}]  "
+          f"(sd {a['sd_before']:.4g} in {a['scale']})", file=out)
+    shrink = 100 * (1 - a["sd_after"] / a["sd_before"]) if a["sd_before"] > 0 else 0.0
+    print(f"{level} interval after: [{a['lower_after']:.4f}, {a['upper_after']:.4f}]  "
+          f"(sd {a['sd_after']:.4g}, {shrink:.1f}% narrower) with these {len(table)} run(s), "
+          f"{a['spent']:.3g} of {a['budget']:.3g} FLOPs", file=out)
+    print(f"assumes: the law is right, local linearisation, new-run sd {a['new_run_sd']:.3g} "
+          f"({a['cov']} covariance)", file=out)
+    for note in a["notes"]:
+        print(f"note: {note}", file=out)
