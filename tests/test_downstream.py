@@ -303,3 +303,16 @@ def test_cli_predict_chain_bad_input(ladder_csv, tmp_path, capsys):
     assert code == 2 and "not a variable" in one_line(err)
     code, _, err = run(capsys, "predict", out_json)
     assert code == 2 and "--at" in one_line(err)
+
+
+def test_docs_downstream_examples_run(capsys):
+    """docs/downstream.md's Python blocks, in order in one namespace (they assert their results)."""
+    import re
+    from pathlib import Path
+    page = Path(__file__).resolve().parents[1] / "docs" / "downstream.md"
+    blocks = re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), flags=re.S)
+    assert len(blocks) == 2
+    env = {"__name__": "docs_example"}
+    for i, block in enumerate(blocks):
+        exec(compile(block, f"docs/downstream.md[{i}]", "exec"), env)
+    assert "scalelaw chain" in capsys.readouterr().out

@@ -120,9 +120,9 @@ def fit_chain(data, law="chinchilla", *, metric: str, loss: str | None = None,
                             "LR-schedule law")
     law2 = SigmoidLoss(lo, hi) if isinstance(stage2, str) and stage2.strip().lower() == "sigmoid_loss" \
         else get_law(stage2)
-    if tuple(law2.variables) != ("loss",):
+    if tuple(law2.variables) != ("loss",) or law2.target != "metric":
         raise ScalelawError(f"stage 2 of the chain predicts the metric from the loss: its law reads "
-                            f"'loss', not {', '.join(law2.variables) or 'nothing'}")
+                            f"'loss' and predicts 'metric' (as sigmoid_loss), not {law2.name}")
     mvals = metric_column(frame, metric, (lo, hi))
     xmap, _ = column_options(law1, columns)
     ids = np.arange(len(frame))
