@@ -2,7 +2,8 @@
 
 Public namespace (imported lazily, so ``import scalelaw`` is cheap):
 
-* ``scalelaw.fit(data, law, ...)`` -> :class:`scalelaw.fitting.FitResult`
+* ``scalelaw.fit(data, law, ...)`` -> :class:`scalelaw.fitting.FitResult`; with
+  ``targets=[...]`` (several target columns, ``share=`` parameters) a ``MultiFit``
 * ``scalelaw.fit_lr(logs, law, ...)`` -- LR-schedule laws fitted jointly to training logs
 * ``scalelaw.leave_one_group_out(data, law, by=...)`` -- cross-validation by group
 * ``scalelaw.get_law(name)`` / ``scalelaw.laws`` -- law objects
@@ -25,6 +26,7 @@ _LAZY = {
     "leave_one_group_out": ("scalelaw.fitting.api", "leave_one_group_out"),
     "rollout": ("scalelaw.fitting.api", "rollout"),
     "FitResult": ("scalelaw.fitting.results", "FitResult"),
+    "MultiFit": ("scalelaw.fitting.multi", "MultiFit"),
     "fitting": ("scalelaw.fitting", None),
     "get_law": ("scalelaw.laws", "get_law"),
     "Law": ("scalelaw.laws", "Law"),

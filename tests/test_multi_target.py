@@ -67,7 +67,8 @@ def test_shared_exponents_recovered_with_narrower_intervals(table, joint):
     for p in ("alpha", "beta"):
         vals = {r[t].params[p] for t in r}
         assert len(vals) == 1
-        assert abs(vals.pop() / SHARED[p] - 1) < 0.1
+        est, se = vals.pop(), r["loss_c4"].stderr[p]
+        assert abs(est - SHARED[p]) < 3 * se and abs(est / SHARED[p] - 1) < 0.1
     for t, truth in TRUTH.items():
         assert abs(r[t].params["E"] / truth["E"] - 1) < 0.05
     # each target alone, for comparison: the joint intervals of the exponents are narrower
@@ -185,3 +186,14 @@ def test_cli_bad_targets_exit_2(table, tmp_path, capsys, argv, message):
     err = capsys.readouterr().err
     assert rc == 2
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_docs_example_runs(capsys):
+    import re
+    from pathlib import Path
+    text = (Path(__file__).resolve().parents[1] / "docs" / "multitarget.md").read_text(encoding="utf-8")
+    blocks = [b for b in re.findall(r"```python\n(.*?)```", text, flags=re.S) if "import" in b]
+    assert blocks
+    exec(compile(blocks[0], "docs/multitarget.md", "exec"), {"__name__": "docs_example"})
+    out = capsys.readouterr().out
+    assert "asymptote per target" in out and "loss_paloma" in out
