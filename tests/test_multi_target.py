@@ -197,3 +197,16 @@ def test_docs_example_runs(capsys):
     exec(compile(blocks[0], "docs/multitarget.md", "exec"), {"__name__": "docs_example"})
     out = capsys.readouterr().out
     assert "asymptote per target" in out and "loss_paloma" in out
+
+
+def test_joint_holdout_scored_per_target(table):
+    multi = sl.fit(table, "chinchilla", targets=["loss_c4", "loss_wiki"], share=("alpha", "beta"),
+                   where="N < 2e9", holdout="N >= 2e9")
+    held = table[table["N"] >= 2e9]
+    for t in multi:
+        h = multi[t].holdout
+        pred = multi[t].predict(held[["N", "D"]])["mean"].to_numpy()
+        assert h["n"] == len(held)
+        assert h["rmse"] == pytest.approx(np.sqrt(np.mean((pred - held[t].to_numpy()) ** 2)), rel=1e-9)
+        assert multi[t].n == int((table["N"] < 2e9).sum())
+    assert multi.joint.holdout["n"] == 2 * len(held)

@@ -171,7 +171,25 @@ def _fit_joint(frame, law, names, share, separate, columns, opts, fitter) -> "Mu
         res.design_info["bootstrap_unit"] = ROW_UNIT
         if res.boot is not None:
             res.boot_groups = ROW_UNIT
-    return MultiFit(joint_views(res, {t: separate[t].mapping for t in names}), joint=res)
+    views = joint_views(res, {t: separate[t].mapping for t in names})
+    if opts.get("holdout") is not None:
+        _holdout_per_target(frame, base, views, mapping, opts)
+    return MultiFit(views, joint=res)
+
+
+def _holdout_per_target(frame, base, views: dict, mapping: dict, opts: dict) -> None:
+    """Each view's holdout scores on its own target's held-out rows (the joint fit's
+    ``holdout`` scores all targets together)."""
+    from .data import prepare_frame, row_mask
+    from .metrics import holdout_scores
+    for t, view in views.items():
+        _, prep = prepare_frame(frame, base, x=mapping or None, y=t, strict=bool(opts.get("strict")),
+                                flops_per_token=opts.get("flops_per_token", 6.0))
+        test = prep.frame.loc[row_mask(prep.env, opts["holdout"], "holdout")]
+        if len(test):
+            d = base.prepare(test, target="y")
+            pred = base.evaluate(d.x, view.params.to_numpy(dtype=float))
+            view.holdout = {**holdout_scores(d.y, pred), "where": opts["holdout"]}
 
 
 def _expand(joint: JointLaw, given, what):
@@ -401,8 +419,12 @@ class MultiFit:
         for _, row in a.iterrows():
             lines.append(f"  {str(row['target']):<24}{row['param'] or '-':<8}{row['estimate']:>12.5g}"
                          f"{row['lower']:>12.5g}{row['upper']:>12.5g}")
-        if not a["param"].astype(bool).all():
+        unnamed = ~a["param"].astype(bool)
+        if (unnamed & (a["estimate"] == 0)).any():
             lines.append("  (-: the law tends to 0, it has no irreducible term)")
+        if (unnamed & (a["estimate"] != 0)).any():
+            lines.append("  (-: the law's value at 1e300 in every variable; no parameter equals it, "
+                         "an exponent near 0 keeps the limit from being reached)")
         if self.share:
             r0 = next(iter(self.results.values()))
             ci = r0.conf_int(alpha)
