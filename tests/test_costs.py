@@ -338,3 +338,18 @@ def test_no_warning_on_well_posed_cost_allocation():
         t = compute_optimal(HOFFMANN, np.logspace(18, 26, 5), draws=_draws(HOFFMANN, n=50),
                             cost="attention:n_ctx=8192")
     assert np.isfinite(t.to_numpy()).all() and "notes" in t.attrs and not t.attrs["notes"]
+
+
+# --------------------------------------------------------------------------- docs
+def _doc_blocks():
+    import re
+    from pathlib import Path
+    text = (Path(__file__).resolve().parents[1] / "docs" / "costs.md").read_text(encoding="utf-8")
+    return re.findall(r"```python\n(.*?)```", text, flags=re.S)
+
+
+@pytest.mark.parametrize("i", range(len(_doc_blocks())))
+def test_docs_costs_examples_run(i, capsys):
+    code = _doc_blocks()[i]
+    exec(compile(code, f"docs/costs.md[{i}]", "exec"), {"__name__": "docs_example"})
+    assert capsys.readouterr().out.strip()
