@@ -192,6 +192,14 @@ def test_chain_band_coverage_near_nominal():
     assert np.mean(widths) < 0.15
 
 
+@pytest.mark.slow
+def test_chain_bootstrap_in_processes_equals_serial():
+    df = ladder(seed=6)
+    serial = fit_chain(df, metric="acc", bootstrap=16, seed=2)
+    parallel = fit_chain(df, metric="acc", bootstrap=16, seed=2, n_jobs=2)
+    np.testing.assert_allclose(parallel.draws.to_numpy(), serial.draws.to_numpy(), rtol=1e-6)
+
+
 def test_chain_json_round_trip(tmp_path):
     chain = fit_chain(ladder(seed=3), metric="acc", bootstrap=30)
     path = tmp_path / "chain.json"
@@ -220,6 +228,9 @@ def test_chain_bad_metric_values():
     text = df.assign(acc=df["acc"].astype(object).where(df.index != 2, "n/a"))
     with pytest.raises(ScalelawError, match="'acc' is not numeric"):
         fit_chain(text, metric="acc", bootstrap=0)
+    with pytest.raises(ScalelawError, match="loss column 'loss' is not numeric"):
+        fit_chain(df.assign(loss=df["loss"].astype(object).where(df.index != 1, "nan?")), metric="acc",
+                  bootstrap=0)
     with pytest.raises(ScalelawError, match="no metric column"):
         fit_chain(df, metric="mmlu", bootstrap=0)
     with pytest.raises(ScalelawError, match="LO < HI"):

@@ -55,19 +55,23 @@ def metric_column(frame: pd.DataFrame, column: str, metric_range=None, open_rang
     col = resolve(frame.columns, [column], required=[]).get(column, column)
     if col not in frame.columns:
         raise ScalelawError(f"no metric column {column!r}; the table has: {show(frame.columns)}")
-    raw = frame[col]
-    values = pd.to_numeric(raw, errors="coerce")
-    text = raw.notna().to_numpy() & values.isna().to_numpy()
-    if raw.dtype == bool or text.any():
-        i = int(np.flatnonzero(text)[0]) if text.any() else 0
-        raise ScalelawError(f"metric column {col!r} is not numeric (row {i}: {raw.iloc[i]!r}); give a "
-                            "column of numbers such as accuracies in [0, 1]")
-    values = values.to_numpy(dtype=float)
+    values = _numbers(frame[col], f"metric column {col!r}", "such as accuracies in [0, 1]")
     if metric_range is not None:
         lo, hi = parse_range(metric_range)
         check_range(values, lo, hi, f"metric column {col!r}", open_range=open_range,
                     why=" (the logit is infinite at the ends)" if open_range else "")
     return values
+
+
+def _numbers(raw: pd.Series, what: str, example: str = "") -> np.ndarray:
+    """A column as floats (NaN where empty); text or booleans in it are refused in one line."""
+    values = pd.to_numeric(raw, errors="coerce")
+    text = raw.notna().to_numpy() & values.isna().to_numpy()
+    if raw.dtype == bool or text.any():
+        i = int(np.flatnonzero(text)[0]) if text.any() else 0
+        raise ScalelawError(f"{what} is not numeric (row {i}: {raw.iloc[i]!r}); give a column of numbers"
+                            + (f" {example}" if example else ""))
+    return values.to_numpy(dtype=float)
 
 
 # -- the chain -----------------------------------------------------------------------------
@@ -128,6 +132,9 @@ def fit_chain(data, law="chinchilla", *, metric: str, loss: str | None = None,
     ids = np.arange(len(frame))
     law1, prep = prepare_frame(frame, law1, x=xmap, y=loss, groups=ids, strict=strict,
                                flops_per_token=flops_per_token)
+    loss_src = prep.mapping.get("loss")
+    if loss_src in frame.columns:   # text in the loss column: one line, not silently dropped rows
+        _numbers(frame[loss_src], f"loss column {loss_src!r}", "(nats)")
     rows = prep.frame["group"].to_numpy(dtype=int)
     canon = prep.frame[[v for v in law1.variables]].copy()
     canon["loss"] = prep.frame["y"].to_numpy(dtype=float)
