@@ -305,7 +305,7 @@ class Comparison:
     ``*_lower``/``*_upper``; ``prob_best`` (share of draws in which the variant has the
     lowest L* of all); ``extrapolation`` (the largest factor by which C, or the compute
     ``m·C`` A needs to match, lies outside the fitted compute ranges; 1 inside);
-    ``interval`` (``"interpolation"`` / ``"extrapolation x3.2"``); ``at`` (a requested budget).
+    ``interval`` (``"interpolation"`` / ``"extrapolation x3.2"``); ``requested`` (a budget given in ``at``).
     ``best``: the rows of the requested budgets, ``C, variant, prob_best``.  ``paired``: the
     paired loss differences at matched configurations (or None without data), ``paired_budgets``
     their means per budget with a t interval.  ``notes``: how the intervals were made and
@@ -350,7 +350,7 @@ class Comparison:
 
     @property
     def best(self) -> pd.DataFrame:
-        rows = self.frame[self.frame["at"]] if self.at.size else self.frame
+        rows = self.frame[self.frame["requested"]] if self.at.size else self.frame
         return rows[["C", "variant", "prob_best"]].reset_index(drop=True)
 
     # -- output -------------------------------------------------------------------------
@@ -375,7 +375,7 @@ class Comparison:
             lines.append(f"  {'C [FLOPs]':>10} {'m':>9} {lvl + ' interval':>21} {'ΔL*':>9} "
                          f"{lvl + ' interval':>21} {'P(best)':>8}  range")
             for r in f[f["variant"] == v].itertuples(index=False):
-                mark = "*" if r.at else " "
+                mark = "*" if r.requested else " "
                 lines.append(f"{mark} {r.C:10.3g} {_g(r.multiplier):>9} "
                              f"{'[' + _g(r.multiplier_lower) + ', ' + _g(r.multiplier_upper) + ']':>21} "
                              f"{r.loss_diff:+9.4f} "
@@ -385,7 +385,7 @@ class Comparison:
             lines.append("")
             lines.append("probability of being best (lowest L*) at the requested budgets:")
             for c in self.at:
-                b = f[(f["C"] == c) & f["at"]]
+                b = f[(f["C"] == c) & f["requested"]]
                 lines.append(f"  C = {c:.3g}: " + ", ".join(f"{r.variant} {r.prob_best:.3f}"
                                                           for r in b.itertuples(index=False)))
         if self.paired_summary is not None:
@@ -467,7 +467,7 @@ def _rows(fronts, names, base, C, alpha, ranges, at_mask) -> pd.DataFrame:
             "prob_best": prob[n], "extrapolation": ext,
             "interval": [("interpolation" if e <= 1 + 1e-6 else
                           "extrapolation" + ("" if not np.isfinite(e) else f" x{e:.3g}")) for e in ext],
-            "at": at_mask}))
+            "requested": at_mask}))
     frame = pd.concat(out, ignore_index=True)
     order = {n: i for i, n in enumerate(names)}
     frame["_v"] = frame["variant"].map(order)
@@ -624,7 +624,7 @@ def compare(fits: Sequence[Any], at: Any = None, *, alpha: float = 0.05,
         --json`` wrote: chinchilla fits (N, D) or ``powerlaw_const``/``powerlaw`` fits on C,
         all of one law.  Bootstrap draws give the intervals (fit with ``bootstrap=``).
     at
-        Budgets of interest in FLOPs (numbers or ``"C=1e22"``): rows marked ``at`` in the
+        Budgets of interest in FLOPs (numbers or ``"C=1e22"``): rows marked ``requested`` in the
         frame, and the probability each variant is best there.
     alpha
         1 − the confidence level of the intervals.
@@ -745,7 +745,7 @@ def compare(fits: Sequence[Any], at: Any = None, *, alpha: float = 0.05,
 def _frame_notes(res: Comparison) -> None:
     """Say out loud what the numbers cannot carry: extrapolation, unreachable losses."""
     f = res.frame[res.frame["variant"] != res.baseline]
-    at = f[f["at"]] if res.at.size else f.iloc[:0]
+    at = f[f["requested"]] if res.at.size else f.iloc[:0]
     far = at[at["extrapolation"] > EXTRAPOLATION_WARN]
     for r in far.itertuples(index=False):
         res.notes.append(f"at C = {r.C:.3g} the multiplier of {r.variant} is an {r.interval} "

@@ -113,7 +113,7 @@ def test_recovers_the_known_multiplier_with_an_interval(pair):
     assert (b["loss_diff_upper"] < 0).all()          # B is better at every budget
     assert (b["loss_opt"] < base["loss_opt"].to_numpy()).all()
     # the requested budgets are in the table, marked, and inside the fitted compute
-    assert sorted(f.loc[f["at"], "C"].unique()) == [1e19, 3e19]
+    assert sorted(f.loc[f["requested"], "C"].unique()) == [1e19, 3e19]
     assert f["C"].min() == pytest.approx(6 * 1e7 * 1e9) and f["C"].max() == pytest.approx(6 * 1e20)
     best = res.best
     assert np.allclose(best.groupby("C")["prob_best"].sum(), 1.0)
@@ -130,7 +130,7 @@ def test_extrapolation_is_flagged_and_said(pair):
         warnings.simplefilter("always")
         res = compare([ra, rb], at=[1e23])
     assert any("extrapolation" in str(w.message) for w in caught)
-    row = res.frame[(res.frame["variant"] == "B") & res.frame["at"]].iloc[0]
+    row = res.frame[(res.frame["variant"] == "B") & res.frame["requested"]].iloc[0]
     assert row["extrapolation"] > 100 and row["interval"].startswith("extrapolation x")
     assert any("extrapolation" in n for n in res.notes)
     inside = res.multiplier(1e19)["extrapolation"].iloc[0]
@@ -339,7 +339,7 @@ def test_cli_end_to_end(tmp_path, capsys):
     assert "wide over base" in out and "90% interval" in out and "paired loss differences" in out
     doc = json.loads(out_json.read_text())
     assert doc["variants"] == ["base", "wide"] and doc["level"] == pytest.approx(0.9)
-    at = [r for r in doc["rows"] if r["at"] and r["variant"] == "wide"]
+    at = [r for r in doc["rows"] if r["requested"] and r["variant"] == "wide"]
     assert len(at) == 2
     for r in at:
         assert r["multiplier"] == pytest.approx(TRUE_M, rel=0.2)
