@@ -263,6 +263,6 @@ def check_fittable(law, frame: pd.DataFrame, n_free: int, space: str) -> None:
                 raise ScalelawError(f"{k} non-positive value(s) in {v}; a power law needs {v} > 0: "
                                     f"remove those rows (select '{v} > 0')", option="where")
         uniq = np.unique(col)
-        if len(uniq) == 1 and len(law.variables) >= 1:
+        if len(uniq) == 1 and v not in getattr(law, "may_be_constant", ()):
             raise ScalelawError(f"{v} has a single distinct value ({uniq[0]:g}); a law in {v} "
                                 f"needs several: add runs of other {v} or choose another law")

@@ -121,6 +121,9 @@ class Law:
     #: an LR-schedule law: its data are per-step logs (rows without a loss are kept, they
     #: carry the LR history) and it predicts loss curves through :meth:`curve_design`
     predicts_curves: bool = False
+    #: variables that may hold a single value in a fit's data (the data-constrained law's
+    #: ``U``: every run may draw from one pool of unique tokens); others must vary
+    may_be_constant: tuple[str, ...] = ()
     #: warmup conventions a curve law offers (its ``convention`` option); ``fit_lr`` with
     #: ``convention="auto"`` fits each of ``auto_conventions`` and keeps the best
     conventions: tuple[str, ...] = ()

@@ -59,6 +59,8 @@ class DataConstrained(Law):
     formula = "E + A/Neff**alpha + B/Deff**beta"
     linear_params = ("E", "A", "B")
     log_params = ("E", "A", "B", "R_D_star", "R_N_star")
+    #: all runs may repeat one pool of unique tokens
+    may_be_constant = ("U",)
 
     def __init__(self, tokens_per_param: float = 20.0):
         r = float(tokens_per_param)
