@@ -119,9 +119,9 @@ def fit_chain(data, law="chinchilla", *, metric: str, loss: str | None = None,
         raise ScalelawError("the table has no rows")
     lo, hi = parse_range(metric_range)
     law1 = get_law(law)
-    if law1.predicts_curves:
-        raise ScalelawError(f"stage 1 of the chain is a scaling law of the run's size; {law1.name} is an "
-                            "LR-schedule law")
+    if law1.predicts_curves or law1.target != "loss":
+        raise ScalelawError(f"stage 1 of the chain is a scaling law of the loss from the run's size; "
+                            f"{law1.name} is {'an LR-schedule law' if law1.predicts_curves else 'a law of the ' + law1.target}")
     law2 = SigmoidLoss(lo, hi) if isinstance(stage2, str) and stage2.strip().lower() == "sigmoid_loss" \
         else get_law(stage2)
     if tuple(law2.variables) != ("loss",) or law2.target != "metric":
@@ -163,6 +163,8 @@ def fit_chain(data, law="chinchilla", *, metric: str, loss: str | None = None,
                             "have the variables, the loss and the metric")
     loss_col = prep.mapping.get("loss", loss or "loss")
     metric_col = metric
+    res1.mapping = {**{v: prep.mapping.get(v, v) for v in law1.variables}, "loss": loss_col}
+    res2.mapping = {"loss": loss_col, "metric": metric_col}   # the table's columns, not the copies
     out = ChainResult(res1, res2, metric=metric_col, loss=loss_col, metric_range=(lo, hi), notes=notes,
                       n_units=len(np.unique(labels)), unit=unit)
     if bootstrap:
@@ -174,6 +176,12 @@ def fit_chain(data, law="chinchilla", *, metric: str, loss: str | None = None,
 def _units(frame, prep, rows, groups):
     """The bootstrap unit of the chain and its labels per prepared row: a column's groups,
     whole runs when a run column repeats, else rows."""
+    if isinstance(groups, str) and groups in ("wild", "block", "point", "run"):
+        if groups == "run" and "run" in prep.frame:
+            groups = None
+        elif groups != "run":
+            raise ScalelawError(f"bootstrap groups {groups!r}: the chain resamples rows, whole runs (a run "
+                                "column) or the groups of a column", option="groups")
     if groups is not None:
         from ..io.columns import resolve
         col = resolve(frame.columns, [str(groups)], required=[]).get(str(groups), groups)
@@ -419,7 +427,8 @@ def is_chain_json(d) -> bool:
 def fit_metric(data, law="chinchilla", *, metric: str, metric_range=(0.0, 1.0), fitter=None, **options):
     """Fit a scaling law to the logit of a bounded metric column
     (:class:`~scalelaw.laws.downstream.LogitLink`): the law models the odds against success
-    ``(hi − metric)/(metric − lo)``.  Values must lie strictly inside ``metric_range``.
+    ``(hi − metric)/(metric − lo)``.  Values must lie strictly inside ``metric_range`` (a
+    :class:`~scalelaw.laws.downstream.LogitLink` given as ``law`` brings its own range).
     ``options`` go to the fit (``columns`` for the law's variables, ``bootstrap``, ...).
     Predict the metric with :func:`predict_metric`."""
     from ..laws import get_law
@@ -427,10 +436,13 @@ def fit_metric(data, law="chinchilla", *, metric: str, metric_range=(0.0, 1.0), 
     from .data import as_frame
     fitter = _default_fitter(fitter)
     frame = as_frame(data)
-    lo, hi = parse_range(metric_range)
-    metric_column(frame, metric, (lo, hi), open_range=True)
     base = get_law(law)
-    link = base if isinstance(base, LogitLink) else LogitLink(base, lo, hi)
+    if isinstance(base, LogitLink):   # a link law brings its own range
+        link = base
+    else:
+        lo, hi = parse_range(metric_range)
+        link = LogitLink(base, lo, hi)
+    metric_column(frame, metric, (link.lo, link.hi), open_range=True)
     columns = {**dict(options.pop("columns", None) or {}), "metric": metric}
     return fitter(frame, link, columns=columns, **options)
 
