@@ -131,33 +131,53 @@ class JointLaw(Law):
         return d
 
     def _rows(self, x) -> list[np.ndarray]:
-        idx = np.asarray(x[INDEX])
-        return [np.flatnonzero(idx == j) for j in range(len(self.targets))]
+        return [rows for rows, _ in self._parts(x)]
 
     def _sub(self, x, rows):
         return {v: np.asarray(x[v])[rows] for v in self.base.variables}
+
+    def _parts(self, x) -> list[tuple[np.ndarray, dict]]:
+        """Per target: its rows of ``x`` and the base law's inputs there.  Kept for the last
+        ``x`` seen (the engine evaluates one design many times), so the base law's own
+        caches (logarithms of N and D) persist across calls."""
+        idx = x[INDEX]
+        cache = getattr(self, "_cache", None)
+        if cache is not None and cache[0] is idx:   # the same array object: the same design
+            return cache[1]
+        a = np.asarray(idx)
+        parts = []
+        for j in range(len(self.targets)):
+            rows = np.flatnonzero(a == j)
+            parts.append((rows, self._sub(x, rows)))
+        self._cache = (idx, parts)
+        return parts
+
+    def __getstate__(self):   # pickled for worker processes: without the cache
+        state = dict(self.__dict__)
+        state.pop("_cache", None)
+        return state
 
     # -- evaluation -----------------------------------------------------------------------
     def evaluate(self, x, p):
         p = np.asarray(p, dtype=float)
         out = np.full(p.shape[:-1] + (len(np.asarray(x[INDEX])),), np.nan)
-        for j, rows in enumerate(self._rows(x)):
+        for j, (rows, xj) in enumerate(self._parts(x)):
             if len(rows):
-                out[..., rows] = self.base.evaluate(self._sub(x, rows), p[..., self.index[j]])
+                out[..., rows] = self.base.evaluate(xj, p[..., self.index[j]])
         return out
 
     def evaluate_with_jacobian(self, x, p):
         p = np.asarray(p, dtype=float)
         n = len(np.asarray(x[INDEX]))
         out, J = np.full(n, np.nan), np.zeros((n, len(p)))
-        for j, rows in enumerate(self._rows(x)):
+        for j, (rows, xj) in enumerate(self._parts(x)):
             if not len(rows):
                 continue
-            f, Jb = self.base.evaluate_with_jacobian(self._sub(x, rows), p[self.index[j]])
+            f, Jb = self.base.evaluate_with_jacobian(xj, p[self.index[j]])
             if Jb is None:
                 return self.evaluate(x, p), None
             out[rows] = f
-            J[np.ix_(rows, self.index[j])] += np.asarray(Jb, dtype=float)
+            J[rows[:, None], self.index[j][None, :]] = Jb   # rows of one target, its columns
         return out, J
 
     def jacobian(self, x, p):
@@ -172,10 +192,10 @@ class JointLaw(Law):
         base_lin = list(self.base.linear_params)
         n = len(np.asarray(x[INDEX]))
         out = np.zeros(p.shape[:-1] + (n, len(lin)))
-        for j, (t, rows) in enumerate(zip(self.targets, self._rows(x))):
+        for j, (t, (rows, xj)) in enumerate(zip(self.targets, self._parts(x))):
             if not len(rows):
                 continue
-            B = np.asarray(self.base.basis(self._sub(x, rows), p[..., self.index[j]]), dtype=float)
+            B = np.asarray(self.base.basis(xj, p[..., self.index[j]]), dtype=float)
             cols = [lin.index(self.joint_param(q, t)) for q in base_lin]
             for c, col in enumerate(cols):
                 out[..., rows, col] = B[..., c]
