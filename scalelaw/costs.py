@@ -60,7 +60,9 @@ def _arr(x) -> np.ndarray:
 
 
 def _fmt(x: float) -> str:
-    return f"{x:g}"
+    """A number as written in a spec: short when that is exact, else every digit."""
+    short = f"{x:g}"
+    return short if float(short) == x else repr(float(x))
 
 
 # --------------------------------------------------------------------------- base
@@ -437,8 +439,8 @@ class CostLaw(Cost):
 
     def to_dict(self):
         out = super().to_dict()
-        if self.stderr is not None:
-            out["stderr"] = list(self.stderr)
+        if self.stderr is not None:       # NaN (a coefficient at its bound) as null
+            out["stderr"] = [None if not math.isfinite(v) else v for v in map(float, self.stderr)]
         if self.fit_info is not None:
             out["fit"] = dict(self.fit_info)
         return out
@@ -662,7 +664,7 @@ def cost_from_config(config: Mapping[str, Any]) -> Cost:
     if kind == "law":
         law = CostLaw(cfg.get("terms", ()), cfg.get("coef", ()), at=cfg.get("at"))
         if "stderr" in config:
-            law.stderr = list(config["stderr"])
+            law.stderr = [math.nan if v is None else float(v) for v in config["stderr"]]
         if "fit" in config:
             law.fit_info = dict(config["fit"])
         return law

@@ -353,3 +353,13 @@ def test_docs_costs_examples_run(i, capsys):
     code = _doc_blocks()[i]
     exec(compile(code, f"docs/costs.md[{i}]", "exec"), {"__name__": "docs_example"})
     assert capsys.readouterr().out.strip()
+
+
+def test_fitted_cost_law_round_trips_through_its_spec_and_json():
+    runs, _ = _recorded_runs(seed=6, noise=0.004)
+    law = fit_cost(runs, "N*D+N^(2/3)*D+D")
+    again = parse_cost(law.spec())
+    assert again == law and again.coef == law.coef
+    doc = json.loads(json.dumps(law.to_dict(), allow_nan=False))
+    back = cost_from_config(doc)
+    assert back == law and back.fit_info["n_runs"] == 24 and len(back.stderr) == 3

@@ -219,6 +219,12 @@ def _say_cost(args, say, table, law, lvl, params, doc) -> int:
     say(f"compute-optimal allocation from {law or 'chinchilla'} fit {args.fit} along equal-cost "
         f"curves of {cost['spec']} (N in the parameter count the fit used)")
     say(f"cost: {cost['formula']}")
+    if cost.get("fit"):
+        fit = cost["fit"]
+        se = ", ".join(f"{t} ± {e:.3g}" if e is not None else f"{t} at its bound 0"
+                       for t, e in zip(cost["terms"], cost.get("stderr", [])))
+        say(f"cost law fitted to {fit['n_runs']} runs ({fit['method']}): standard errors {se}; "
+            f"rms misfit {100 * fit['rel_rms']:.2g}%, largest {100 * fit['max_rel_error']:.2g}%")
     if have_ci:
         say(f"intervals: {lvl} percentile over {table.attrs['n_draws']} bootstrap draws")
     else:
@@ -231,7 +237,7 @@ def _say_cost(args, say, table, law, lvl, params, doc) -> int:
         for key, label in cols:
             say(f"  {label:<15} {_fmt(r[key], r.get(f'{key}_lower'), r.get(f'{key}_upper'))}")
         if "dense_fraction" in r:
-            say(f"  {f'{k:g}·N·D share':<15} {r['dense_fraction']:.3g} (the rest: the cost's other terms)")
+            say(f"  {f'{k:.3g}·N·D share':<15} {r['dense_fraction']:.3g} (the rest: the cost's other terms)")
     shapes = _say_shapes(args, say, table)
     if args.json:
         _write_json(args.json, {
