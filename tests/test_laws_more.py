@@ -77,11 +77,10 @@ def test_shifted_powerlaw_without_a_shift_puts_x0_on_its_bound():
     N = np.geomspace(1e6, 1e10, 20)
     loss = (1.7 + 300 * N ** -0.35) * np.exp(0.001 * rng.standard_normal(N.size))
     res = sl.fit({"N": N, "loss": loss}, "shifted_powerlaw")
-    if res.params["x0"] < 1e-200:   # no shift in the data: x0 at its lower bound 0, said so
-        assert res.at_bound.get("x0") == "lower"
-        assert any("x0" in n and "bound" in n for n in res.notes)
-    else:                            # or a shift far below the data, harmless
-        assert res.params["x0"] < 1e5
+    # no shift in the data: x0 at its lower bound 0, and the results say so
+    assert res.params["x0"] < 1e-200 and res.at_bound.get("x0") == "lower"
+    assert any(n.startswith("x0 = ") and "lower bound 0" in n for n in res.notes)
+    assert "on lower bound" in res.summary()
     assert res.params["alpha"] == pytest.approx(0.35, rel=0.05)
 
 
