@@ -328,7 +328,8 @@ class BNSL2(BNSL):
 
 
 class ShiftedPowerLaw(Law):
-    """``E + A·(x + x0)^−α``: a power law plus constant whose onset is shifted by ``x0``.
+    """``E + A·(x + x0)^−α``: a power law plus constant whose onset is shifted by ``x0``
+    (the saturating form of Zhai et al. 2022, "Scaling Vision Transformers").
 
     ``x0`` (≥ 0, in the units of ``x``) is where the power law bends away from a straight
     line in log-log axes at the small end: data at ``x ≪ x0`` sit on a plateau near
