@@ -254,6 +254,18 @@ def _target(fit, law, target, k, free):
     return q, g, run
 
 
+def _extrapolation_note(fit, run) -> str | None:
+    """A note when the target lies outside the fitted region (as ``predict`` labels it)."""
+    from .fitting.bands import extrapolation_distance, interval_labels
+    x = {v: np.array([run[v]]) for v in fit.law.variables if v in run}
+    dist, which = extrapolation_distance(getattr(fit, "domain", None) or {}, x,
+                                         getattr(fit, "compute_range", None))
+    if not len(dist) or not dist[0] > 1.5:
+        return None
+    return (f"the target is an {interval_labels(dist, which)[0]} beyond the fitted runs: its "
+            "interval assumes the law holds that far")
+
+
 def _band(q: float, sd: float, log: bool, alpha: float) -> tuple[float, float]:
     z = stats.norm.ppf(1 - alpha / 2)
     if log:
@@ -441,7 +453,7 @@ def suggest_runs(fit, target: Mapping[str, float], budget: float, n: int = 4, *,
                  candidates: Any = None, cost: Callable | str | None = None,
                  flops_per_token: float = 6.0, new_run_sd: float | None = None,
                  cov: Any = None, alpha: float = 0.05, repeat: bool = False,
-                 points: int = 7, spread: float = 4.0) -> pd.DataFrame:
+                 points: int = 9, spread: float = 8.0) -> pd.DataFrame:
     """The runs that shrink the forecast's interval at ``target`` the most per FLOP.
 
     Parameters
@@ -505,6 +517,7 @@ def suggest_runs(fit, target: Mapping[str, float], budget: float, n: int = 4, *,
         raise ScalelawError(f"the budget must be a positive number of FLOPs, got {budget:g}")
     if n < 1:
         raise ScalelawError(f"n={n}: ask for at least 1 run")
+    _parse_target(law, target)                    # a bad target before any warning
     notes: list[str] = []
     from .fitting.select import stacked_note
     stacked = stacked_note(fit)
@@ -521,6 +534,9 @@ def suggest_runs(fit, target: Mapping[str, float], budget: float, n: int = 4, *,
     S, free, source = _covariance(fit, cov, notes)
     q, g, run = _target(fit, law, target, k, free)
     log = _scale(fit)
+    far = _extrapolation_note(fit, run)
+    if far:
+        notes.append(far)
     if new_run_sd is None:
         from .fitting.bands import new_run_variance
         s2 = new_run_variance(fit)
@@ -618,8 +634,9 @@ def suggest_runs(fit, target: Mapping[str, float], budget: float, n: int = 4, *,
                      "candidate fits in what is left; give cheaper candidates or a larger budget")
     table = frame.copy()
     table["cost"] = costs
+    table["charged"] = np.maximum(costs, budget / n)
     table["var_reduction"] = first
-    table["reduction_per_flop"] = first / costs
+    table["reduction_per_flop"] = first / table["charged"].to_numpy()
     table["chosen"] = False
     table.loc[table.index[chosen], "chosen"] = True
     sd0, sd1 = math.sqrt(max(var0, 0.0)), math.sqrt(var)

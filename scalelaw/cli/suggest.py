@@ -34,10 +34,10 @@ def add_arguments(p):
     p.add_argument("--cov", choices=("asymptotic", "bootstrap"), default="asymptotic",
                    help="the fit's covariance to start from (default asymptotic; bootstrap needs a "
                         "fit with --bootstrap)")
-    p.add_argument("--points", type=int, default=7, help="sizes per IsoFLOP line of the default "
-                   "candidates (default 7)")
-    p.add_argument("--spread", type=float, default=4.0, help="the default candidates' sizes run "
-                   "from N*/SPREAD to N*·SPREAD (default 4)")
+    p.add_argument("--points", type=int, default=9, help="sizes per IsoFLOP line of the default "
+                   "candidates (default 9)")
+    p.add_argument("--spread", type=float, default=8.0, help="the default candidates' sizes run "
+                   "from N*/SPREAD to N*·SPREAD (default 8)")
     p.add_argument("--alpha", type=float, default=0.05, help="1 - confidence level (default 0.05)")
     p.add_argument("--out", metavar="OUT.csv", help="write the suggested runs as CSV ('-': standard "
                    "output; the report then goes to stderr)")
