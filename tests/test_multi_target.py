@@ -210,3 +210,11 @@ def test_joint_holdout_scored_per_target(table):
         assert h["rmse"] == pytest.approx(np.sqrt(np.mean((pred - held[t].to_numpy()) ** 2)), rel=1e-9)
         assert multi[t].n == int((table["N"] < 2e9).sum())
     assert multi.joint.holdout["n"] == 2 * len(held)
+
+
+def test_a_targets_bootstrap_resamples_the_joint_fit(table):
+    multi = sl.fit(table, "chinchilla", targets=["loss_c4", "loss_wiki"], share=("alpha", "beta"))
+    draws = multi["loss_wiki"].bootstrap(20, seed=1)
+    assert len(draws) == 20 and multi["loss_c4"].boot is not None
+    np.testing.assert_array_equal(multi["loss_c4"].boot["beta"].to_numpy(), draws["beta"].to_numpy())
+    assert len(multi.joint.boot) == 20

@@ -284,7 +284,7 @@ def joint_views(res: FitResult, mappings: dict | None = None) -> dict:
                           metrics=compute_metrics(y, pred, n_est, res.settings.space))
         else:
             objective = np.nan
-        view = FitResult(base, res.params[jn].to_numpy(), fixed, cov, objective, res.settings, n_j,
+        view = TargetFit(base, res.params[jn].to_numpy(), fixed, cov, objective, res.settings, n_j,
                          anchored=anchored, domain=domain, mapping=(mappings or {}).get(t),
                          notes=notes, design_info=dict(res.design_info), bounds=bounds, convergence=conv,
                          **kwargs)
@@ -292,6 +292,22 @@ def joint_views(res: FitResult, mappings: dict | None = None) -> dict:
         _view_boot(view, res, jn, back)
         out[t] = view
     return out
+
+
+class TargetFit(FitResult):
+    """One target's view of a joint fit (see :func:`joint_views`): a :class:`FitResult` whose
+    :meth:`bootstrap` resamples the joint fit (all targets at once) through its
+    :class:`MultiFit`."""
+
+    _multi: "MultiFit | None" = None
+
+    def bootstrap(self, n: int = 1000, groups=None, seed: int = 0, pool=None, n_jobs=None, progress=None):
+        """The joint fit's bootstrap (:meth:`MultiFit.bootstrap`); returns this target's draws."""
+        if self._multi is None:
+            raise ScalelawError("this target's fit is part of a joint fit: bootstrap the MultiFit "
+                                "(multi.bootstrap(n)), which resamples all targets together")
+        self._multi.bootstrap(n, groups=groups, seed=seed, pool=pool, n_jobs=n_jobs, progress=progress)
+        return self.boot
 
 
 def _view_boot(view: FitResult, res: FitResult, jn, back) -> None:
@@ -334,6 +350,9 @@ class MultiFit:
         self.results = dict(results)
         self.joint = joint
         self.share = tuple(joint.law.share) if joint is not None else ()
+        for r in self.results.values():
+            if isinstance(r, TargetFit):
+                r._multi = self
 
     @property
     def targets(self) -> list[str]:
@@ -527,5 +546,5 @@ def asymptote(result: FitResult) -> tuple[str | None, float]:
     return None, lim
 
 
-__all__ = ["MultiFit", "fit_targets", "resolve_targets", "check_target_column", "joint_views",
+__all__ = ["MultiFit", "TargetFit", "fit_targets", "resolve_targets", "check_target_column", "joint_views",
            "asymptote", "is_multi_json"]
