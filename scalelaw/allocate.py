@@ -523,6 +523,11 @@ class IsoFlopResult:
     notes: list[str] = field(default_factory=list)
     #: the IsoFLOP profile per budget: "parabola" or "cubic" (in ln N)
     profile: str = "parabola"
+    #: the cost model's JSON record when one other than C = k·N·D priced the runs, else None
+    cost: dict | None = None
+
+    def _cost_text(self) -> str:
+        return self.cost["formula"] if self.cost else f"C = {self.flops_per_token:g}·N·D"
 
     @property
     def a_ci(self) -> tuple[float, float]:
@@ -557,9 +562,10 @@ class IsoFlopResult:
                 "b": self.b, "b_lower": self.b_lower, "b_upper": self.b_upper, "b_se": self.b_se,
                 "log_kN": self.log_kN, "log_kD": self.log_kD, "n_budgets": self.n_budgets,
                 "flops_per_token": self.flops_per_token, "alpha": self.alpha,
-                "convention": f"C = {self.flops_per_token:g}·N·D; natural-log intercepts",
+                "convention": f"{self._cost_text()}; natural-log intercepts",
                 "notes": list(self.notes), "budgets": b.to_dict(orient="records"),
-                **({"profile": self.profile} if self.method == "isoflop" else {})}
+                **({"profile": self.profile} if self.method == "isoflop" else {}),
+                **({"cost": self.cost} if self.cost else {})}
 
     def summary(self) -> str:
         """Human-readable table of per-budget optima and the exponent fits."""
@@ -568,7 +574,7 @@ class IsoFlopResult:
             "Lower envelope (Approach 1)"
         if self.method == "isoflop" and self.profile == "cubic":
             title += ", cubic in ln N"
-        lines = [f"{title}, C = {self.flops_per_token:g}·N·D",
+        lines = [f"{title}, {self._cost_text()}",
                  f"{'C [FLOPs]':>11} {'points':>6} {'N* [params]':>12} {'D* [tokens]':>12} "
                  f"{'D*/N*':>8} {'loss*':>8}  status"]
         for r in self.budgets.itertuples(index=False):
@@ -587,7 +593,28 @@ class IsoFlopResult:
         return self.summary()
 
 
-def _prepare_runs(frame, columns, k):
+def _tokens(C, N, k, cost):
+    """Tokens that spend ``C`` FLOPs at ``N`` parameters: ``C/(k·N)``, or on ``cost``'s curve."""
+    if cost is None:
+        return C / (k * N)
+    return np.asarray(cost.tokens(np.asarray(N, dtype=float), np.asarray(C, dtype=float)), dtype=float)
+
+
+def _runs_cost(func: str, k: float, cost):
+    """(k, cost model or None): a dense cost becomes its k (the closed-form convention)."""
+    if cost is None:
+        return k, None
+    from .costs import DenseCost, as_cost
+    model = as_cost(cost)
+    if isinstance(model, DenseCost):
+        if k != 6.0 and k != model.flops_per_token:
+            raise ScalelawError(f"two different FLOPs per token given ({k:g} and the dense cost's "
+                                f"{model.flops_per_token:g}); give it once")
+        return model.flops_per_token, None
+    return k, model
+
+
+def _prepare_runs(frame, columns, k, cost=None):
     from .io.columns import resolve
 
     if not isinstance(frame, pd.DataFrame):
@@ -604,8 +631,11 @@ def _prepare_runs(frame, columns, k):
     if "C" in cols:
         df["C"] = pd.to_numeric(frame[cols["C"]], errors="coerce")
     else:
-        df["C"] = k * df["N"] * pd.to_numeric(frame[cols["D"]], errors="coerce")
-    derived = df["C"] / (k * df["N"])
+        D = pd.to_numeric(frame[cols["D"]], errors="coerce").to_numpy(dtype=float)
+        df["C"] = k * df["N"] * D if cost is None else np.asarray(cost(df["N"].to_numpy(float), D), dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        derived = pd.Series(_tokens(df["C"].to_numpy(float), df["N"].to_numpy(float), k, cost),
+                            index=df.index)
     if "D" in cols and "C" in cols:  # D only informative; fill gaps from C
         df["D"] = pd.to_numeric(frame[cols["D"]], errors="coerce").fillna(derived)
     elif "C" in cols:
@@ -767,7 +797,8 @@ def isoflop(frame: Any, *, columns: Mapping[str, str] | None = None, flops_per_t
             budget_rtol: float = 0.1, bins: int | Sequence[float] | None = None,
             min_points: int = 4, min_budgets: int = 3, keep_outside: bool = False,
             robust: bool = True, alpha: float = 0.05,
-            flops_per_token_param: float | None = None, profile: str = "parabola") -> IsoFlopResult:
+            flops_per_token_param: float | None = None, profile: str = "parabola",
+            cost: Any = None) -> IsoFlopResult:
     """IsoFLOP analysis (Hoffmann et al. 2022, Approach 2).
 
     ``frame`` has one row per training run with ``N`` (parameters), ``loss`` and either ``C``
@@ -791,7 +822,9 @@ def isoflop(frame: Any, *, columns: Mapping[str, str] | None = None, flops_per_t
     ``ln D* = b·ln C + const`` are fitted by OLS over the kept budgets (at least
     ``min_budgets``, >= 3), giving ``a``, ``b`` with ``1 - alpha`` intervals (``a_lower``,
     ``a_upper``, ...).  ``flops_per_token`` is ``k`` (default 6); ``flops_per_token_param``
-    is its deprecated name.
+    is its deprecated name.  ``cost``: a cost model (:mod:`scalelaw.costs`) that prices the
+    runs instead of ``C = k·N·D``: ``C = cost(N, D)`` for runs without a C column and
+    ``D* = cost.tokens(N*, C)`` (the budget's tokens at N*).
 
     **Parabola bias.**  At fixed C the true profile is asymmetric in ``ln N`` when the law's
     exponents differ (α ≠ β), and a parabola's vertex is then pulled toward the flatter side.
@@ -804,6 +837,7 @@ def isoflop(frame: Any, *, columns: Mapping[str, str] | None = None, flops_per_t
     """
     alpha = _check_level(alpha)
     k = _flops_per_token("isoflop", flops_per_token, flops_per_token_param)
+    k, cost = _runs_cost("isoflop", k, cost)
     if profile not in ("parabola", "cubic"):
         raise ScalelawError(f"the IsoFLOP profile must be parabola or cubic, not {profile!r}")
     degree = 2 if profile == "parabola" else 3
@@ -811,7 +845,7 @@ def isoflop(frame: Any, *, columns: Mapping[str, str] | None = None, flops_per_t
     min_budgets = max(3, int(min_budgets))
     from scipy.stats import norm
     z = float(norm.ppf(1 - alpha / 2))
-    df = _prepare_runs(frame, columns, k)
+    df = _prepare_runs(frame, columns, k, cost)
     df["budget"] = group_budgets(df["C"].to_numpy(), rtol=budget_rtol, bins=bins)
     df = df[df["budget"] >= 0]
     rows, notes = [], []
@@ -866,7 +900,7 @@ def isoflop(frame: Any, *, columns: Mapping[str, str] | None = None, flops_per_t
             rows.append(row)
             continue
         xs = u + xm
-        row.update(N_star=float(np.exp(xs)), D_star=float(C / (k * np.exp(xs))),
+        row.update(N_star=float(np.exp(xs)), D_star=float(_tokens(C, np.exp(xs), k, cost)),
                    loss_star=float(lstar))
         if np.isfinite(se):
             row.update(N_star_lower=float(np.exp(xs - z * se)), N_star_upper=float(np.exp(xs + z * se)))
@@ -910,6 +944,7 @@ def isoflop(frame: Any, *, columns: Mapping[str, str] | None = None, flops_per_t
     res = _exponent_result("isoflop", budgets, budgets["used"].to_numpy(bool), k, alpha, notes,
                            min_budgets)
     res.profile = shape
+    res.cost = None if cost is None else cost.to_dict()
     return res
 
 
@@ -917,7 +952,7 @@ def lower_envelope(frame: Any, *, columns: Mapping[str, str] | None = None,
                    flops_per_token: float = 6.0, bins: int | Sequence[float] | None = None,
                    per_decade: float = 5.0, drop_edge_sizes: bool = True, min_budgets: int = 3,
                    alpha: float = 0.05,
-                   flops_per_token_param: float | None = None) -> IsoFlopResult:
+                   flops_per_token_param: float | None = None, cost: Any = None) -> IsoFlopResult:
     """Lower-envelope method (Hoffmann et al. 2022, Approach 1).
 
     ``frame`` holds many ``(N, C, loss)`` points -- every logged point of several training
@@ -928,11 +963,13 @@ def lower_envelope(frame: Any, *, columns: Mapping[str, str] | None = None,
     largest model size present is refused: the true optimum may lie beyond the sizes trained.
     Then ``ln N* = a·ln C + const`` (and the same for D*) by OLS, as in :func:`isoflop`.
     ``flops_per_token`` is ``k`` (default 6); ``flops_per_token_param`` is its deprecated name.
+    ``cost``: a cost model pricing the runs instead of ``k·N·D``, as in :func:`isoflop`.
     """
     alpha = _check_level(alpha)
     k = _flops_per_token("lower_envelope", flops_per_token, flops_per_token_param)
+    k, cost = _runs_cost("lower_envelope", k, cost)
     min_budgets = max(3, int(min_budgets))
-    df = _prepare_runs(frame, columns, k)
+    df = _prepare_runs(frame, columns, k, cost)
     if bins is None:
         if not per_decade > 0:
             raise ScalelawError(f"the number of compute bins per decade must be positive, "
@@ -952,7 +989,7 @@ def lower_envelope(frame: Any, *, columns: Mapping[str, str] | None = None,
         used = not (drop_edge_sizes and at_edge)
         n_edge += int(not used)
         rows.append(dict(C=float(r["C"]), n_points=len(g), N_star=float(r["N"]),
-                         D_star=float(r["C"] / (k * r["N"])), loss_star=float(r["loss"]),
+                         D_star=float(_tokens(r["C"], r["N"], k, cost)), loss_star=float(r["loss"]),
                          status="edge size" if at_edge else "ok", used=used))
     budgets = pd.DataFrame(rows)
     notes = []
@@ -963,5 +1000,7 @@ def lower_envelope(frame: Any, *, columns: Mapping[str, str] | None = None,
         notes.append(msg)
     if len(sizes) < 3:
         notes.append(f"only {len(sizes)} model sizes: the envelope cannot resolve N*(C)")
-    return _exponent_result("envelope", budgets, budgets["used"].to_numpy(bool), k, alpha, notes,
-                            min_budgets)
+    res = _exponent_result("envelope", budgets, budgets["used"].to_numpy(bool), k, alpha, notes,
+                           min_budgets)
+    res.cost = None if cost is None else cost.to_dict()
+    return res

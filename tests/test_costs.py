@@ -326,10 +326,34 @@ def test_cli_bad_cost(tmp_path, capsys, monkeypatch, argv, match):
     assert rc == 2 and len(lines) == 1 and match in lines[0] and "Traceback" not in err
 
 
-def test_cli_cost_refused_with_runs(tmp_path, capsys):
-    pd.DataFrame({"N": [1e8], "C": [1e19], "loss": [3.0]}).to_csv(tmp_path / "r.csv", index=False)
-    assert main(["allocate", "--isoflop", str(tmp_path / "r.csv"), "--cost", "dense:6"]) == 2
-    assert "--cost prices the allocation from FIT.json" in capsys.readouterr().err
+def test_isoflop_and_envelope_priced_by_a_cost(tmp_path, capsys):
+    """Runs recorded with tokens only: C = cost(N, D) and D* on the cost's curve."""
+    from scalelaw.allocate import isoflop, lower_envelope
+    cost = parse_cost("attention:n_ctx=32768")
+    rng = np.random.default_rng(0)
+    rows = []
+    for C in np.logspace(19, 22, 6):
+        n0 = compute_optimal(HOFFMANN, C, cost=cost).N_opt[0]
+        for N in n0 * np.logspace(-0.7, 0.7, 9):
+            D = float(cost.tokens(N, C))
+            rows.append({"N": N, "D": D, "loss": loss(HOFFMANN, N, D) * math.exp(rng.normal(0, 1e-4))})
+    runs = pd.DataFrame(rows)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScalelawWarning)
+        res = isoflop(runs, cost=cost, profile="cubic")
+    b = res.budgets
+    np.testing.assert_allclose(b.C, np.logspace(19, 22, 6), rtol=1e-9)      # C from the cost
+    np.testing.assert_allclose(cost(b.N_star, b.D_star), b.C, rtol=1e-9)    # D* on its curve
+    truth = compute_optimal(HOFFMANN, b.C, cost=cost).N_opt.to_numpy()
+    assert np.abs(np.log(b.N_star.to_numpy() / truth)).max() < 0.02
+    assert res.cost["kind"] == "attention" and "n_ctx = 32768" in res.summary()
+    env = lower_envelope(runs.assign(N=runs.N.round(-3)), cost=cost, drop_edge_sizes=False, bins=4)
+    np.testing.assert_allclose(cost(env.budgets.N_star, env.budgets.D_star), env.budgets.C, rtol=1e-9)
+    runs.to_csv(tmp_path / "r.csv", index=False)
+    assert main(["allocate", "--isoflop", str(tmp_path / "r.csv"), "--cost", "attention:n_ctx=32768",
+                 "--json", str(tmp_path / "r.json")]) == 0
+    assert "C = D·(6·N + 6·n_ctx·n_layer·d_model)" in capsys.readouterr().out
+    assert json.loads((tmp_path / "r.json").read_text())["cost"]["n_ctx"] == 32768
 
 
 def test_no_warning_on_well_posed_cost_allocation():

@@ -42,7 +42,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", metavar="OUT", help="also write the result as JSON to OUT ('-': "
                    "standard output; the report then goes to stderr)")
     p.add_argument("--cost", metavar="SPEC",
-                   help="FIT.json: cost model C = cost(N, D), KIND:key=value,... with KIND one of "
+                   help="cost model C = cost(N, D) instead of k·N·D (FIT.json: allocate along its "
+                        "equal-cost curves; runs: C and D* from it), KIND:key=value,... with KIND one of "
                         "dense (flops_per_token=6), attention (n_ctx=, aspect=|n_layer=|d_model=, "
                         "attn=2), per_example (flops=, n_ctx=), law (terms=N*D+D, coef=6/1e3), "
                         "fitted (table=RUNS with N, D and recorded FLOPs, terms=N*D+...); "
@@ -330,8 +331,10 @@ def _run_runs(args, k: float, alpha: float, shown: set) -> int:
     else:
         method = lower_envelope
         options = dict(per_decade=_number(args.per_decade, "--per-decade"))
+    cost = _cost(args, k)
     try:
-        res = method(frame, columns=mapping, flops_per_token=k, alpha=alpha, bins=bins, **options)
+        res = method(frame, columns=mapping, flops_per_token=k, alpha=alpha, bins=bins, cost=cost,
+                     **options)
     except ScalelawError as e:
         if e.option is None and _flags(e.message) != e.message:
             raise ScalelawError(_flags(e.message)) from None
@@ -389,9 +392,6 @@ def run(args) -> int:
     check_outputs([("--json", args.json, False)], inputs=sources)
     if args.fit and args.where:
         raise ScalelawError("--where selects rows of --isoflop/--envelope RUNS; FIT.json has none")
-    if args.cost and not args.fit:
-        raise ScalelawError("--cost prices the allocation from FIT.json; the runs of --isoflop/"
-                            "--envelope carry their own compute (C, or D with --flops-per-token)")
     if args.profile != "parabola" and not args.isoflop:
         raise ScalelawError("--profile chooses the per-budget profile of --isoflop RUNS")
     if args.shapes and not args.fit and not args.compute:
