@@ -5,8 +5,10 @@ Three routes, after Hoffmann et al. (2022):
 * :func:`compute_optimal` / :func:`exponents` -- closed form from a fitted chinchilla law
   ``L(N, D) = E + A/N^alpha + B/D^beta`` (Approach 3), with percentile intervals over
   bootstrap draws of the parameters.
-* :func:`isoflop` -- IsoFLOP profiles (Approach 2): per compute budget a robust parabola of
-  loss in log N, its vertex N*(C), then ``log N* = a log C + const`` by OLS.
+* :func:`isoflop` -- IsoFLOP profiles (Approach 2): per compute budget a robust parabola
+  (or, ``profile="cubic"``, a cubic) of loss in log N, its minimum N*(C), then
+  ``log N* = a log C + const`` by OLS; a check flags parabola vertices biased by asymmetric
+  profiles.
 * :func:`lower_envelope` -- Approach 1: the minimum-loss point per log-spaced FLOP bin, then
   the same regression.
 
@@ -15,7 +17,10 @@ Units and conventions
 * ``C`` is training compute in FLOPs, ``N`` parameters, ``D`` training tokens, loss in
   whatever unit the fit used (nats per token for scalelaw fits).
 * ``C = k N D`` with ``k = flops_per_token`` (default 6: forward + backward pass,
-  Kaplan et al. 2020). Change ``k`` if your FLOP count includes e.g. the attention term.
+  Kaplan et al. 2020). For other cost models (the attention term with context length,
+  per-example costs, a cost law fitted to recorded FLOPs: :mod:`scalelaw.costs`) pass
+  ``cost=``: :func:`compute_optimal` then minimizes the loss along that cost's equal-cost
+  curves, and :func:`isoflop` / :func:`lower_envelope` price the runs by it.
   (``flops_per_token_param``, the old name, still works for one release with a
   DeprecationWarning.)
 * Intervals are columns / keys ``<name>_lower`` and ``<name>_upper``.
