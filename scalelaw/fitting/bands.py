@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy.special import ndtri  # the normal quantile (scipy.stats.norm.ppf; scipy.stats is slow to import)
 
 from ..errors import ScalelawError, ScalelawWarning
 
@@ -101,7 +101,7 @@ def curve_band(result, law, x, alpha: float = 0.05):
     p = result.params.to_numpy(dtype=float)
     mean = np.asarray(law.evaluate(x, p), dtype=float)
     log = getattr(getattr(result, "settings", None), "space", "log") == "log"
-    z = stats.norm.ppf(1 - alpha / 2)
+    z = ndtri(1 - alpha / 2)
     with np.errstate(invalid="ignore", divide="ignore"):
         center = np.log(mean) if log else mean
     boot = getattr(result, "boot", None)

@@ -43,7 +43,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
 
 from ..errors import ScalelawError
 
@@ -89,6 +88,8 @@ class Calibration:
         the t quantile when there are too few effective points for the level)."""
         if not 0 < alpha < 1:
             raise ScalelawError(f"alpha={alpha} must lie strictly between 0 and 1")
+        from scipy import stats
+
         n_eff = self.n_eff or len(self.scores)
         t = float(stats.t.ppf(1 - alpha / 2, max(n_eff, 1.0)))
         if self.method == "studentized":
@@ -218,6 +219,8 @@ def _fit_scale(e, sd, ld, w) -> tuple[float, float]:
     test in units of refits): with held-out points all at about one distance the two terms
     cannot be told apart, and the band then grows with distance only as the model's own sd
     does."""
+    from scipy import optimize, stats
+
     e2 = e ** 2
     has_d = bool(np.any(ld > 0))
     has_sd = bool(np.any(sd > 0))

@@ -24,7 +24,6 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import minimize
 
 from .._blas import single_threaded_blas  # noqa: F401  (re-exported for the bootstrap)
 from ..errors import ScalelawError
@@ -566,6 +565,8 @@ class Problem:
         return best
 
     def _lbfgs(self, u, bnds, maxiter, ftol, restarts):
+        from scipy.optimize import minimize   # here: scipy.optimize takes ~0.3 s to import
+
         f0, _ = self.value_grad_u(u)
         if not np.isfinite(f0):
             return self.to_p(u), np.inf

@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy.special import ndtri  # the normal quantile (scipy.stats.norm.ppf; scipy.stats is slow to import)
 
 from ..errors import ScalelawError, ScalelawWarning
 from .bands import (compute_range, curve_band, curve_prediction, exp_band, extrapolation_distance,
@@ -151,7 +151,7 @@ class FitResult:
                     lo = hi = self.params[p]
                 rows[p] = (lo, hi)
         elif method == "asymptotic":
-            z = stats.norm.ppf(1 - alpha / 2)
+            z = ndtri(1 - alpha / 2)
             se = self._asymptotic_se()
             for p, v in self.params.items():
                 s = se.get(p, np.nan)
@@ -274,7 +274,7 @@ class FitResult:
         design = law.prepare(prep.frame, target=None)
         mean, center, sd_mean, lo, hi = curve_band(self, law, design.x, alpha)
         log = self.settings.space == "log"
-        z = stats.norm.ppf(1 - alpha / 2)
+        z = ndtri(1 - alpha / 2)
         sd_obs = np.sqrt(sd_mean ** 2 + new_run_variance(self))
         olo, ohi = center - z * sd_obs, center + z * sd_obs
         dist, which = extrapolation_distance(self.domain, design.x, self.compute_range) \

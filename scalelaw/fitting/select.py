@@ -36,7 +36,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
 
 from ..errors import ScalelawError
 
@@ -615,6 +614,8 @@ def stacking_weights(errors: np.ndarray, objective=None) -> np.ndarray:
     point i (the combined prediction ``Σ w_k pred_k`` errs by ``Σ w_k e_ik`` since the
     weights sum to one) and ρ the fit's per-point loss (``objective``; squared error if
     None).  Convex in ``w``; solved by SLSQP."""
+    from scipy import optimize
+
     E = np.asarray(errors, dtype=float)
     K = E.shape[1]
     if objective is None:
@@ -651,6 +652,8 @@ def combine_predictions(preds: dict, weights: dict, spaces: dict, alpha: float) 
     weighted mean of the central prediction on the fit's scale, and each band as the
     ``alpha/2`` and ``1 − alpha/2`` quantiles of the mixture of normals the candidates'
     bands describe (sd = band half-width / z)."""
+    from scipy.special import ndtri
+
     names = list(preds)
     first = preds[names[0]]
     log = spaces[names[0]] == "log"
@@ -662,7 +665,7 @@ def combine_predictions(preds: dict, weights: dict, spaces: dict, alpha: float) 
     with np.errstate(invalid="ignore", divide="ignore"):
         C = np.stack([fwd(preds[n][center_col].to_numpy(dtype=float)) for n in names])
         out[center_col] = back(w @ C)
-        z = stats.norm.ppf(1 - alpha / 2)
+        z = ndtri(1 - alpha / 2)
         for lo_c, hi_c in _BANDS:
             if lo_c not in first or not all(lo_c in preds[n] for n in names):
                 continue
@@ -677,6 +680,8 @@ def combine_predictions(preds: dict, weights: dict, spaces: dict, alpha: float) 
 
 def _mixture_quantile(w, M, S, q, iters: int = 60):
     """The q-quantile of Σ_k w_k N(M_k, S_k²) per column, by bisection."""
+    from scipy import stats
+
     ok = np.all(np.isfinite(M) & np.isfinite(S), axis=0)
     lo = np.where(ok, np.min(M - 10 * S, axis=0), np.nan)
     hi = np.where(ok, np.max(M + 10 * S, axis=0), np.nan)
