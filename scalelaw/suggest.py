@@ -20,9 +20,12 @@ by Sherman–Morrison is
     Σ_new = Σ − (Σ j)(Σ j)ᵀ / (σ² + jᵀ Σ j),   ΔV = (gᵀ Σ j)² / (σ² + jᵀ Σ j)
 
 and needs no inverse of Σ (a singular Σ is fine).  :func:`suggest_runs` picks runs greedily:
-at each step the affordable candidate of largest ``ΔV / cost`` (variance reduction per FLOP),
-then updates Σ and repeats, until ``n`` runs are chosen or no candidate fits in what is left
-of the budget.
+at each step the affordable candidate of largest ``ΔV / charged`` (variance reduction per
+FLOP charged), then updates Σ and repeats, until ``n`` runs are chosen or no candidate fits in
+what is left of the budget.  A run is charged its cost, or, when it is cheaper, an even share
+of what is left of the budget over the runs still to choose (``left / (n − chosen)``): each
+run takes one of the ``n`` places, and without that charge a greedy ratio rule fills them
+with the cheapest runs and leaves most of the budget unspent.
 
 Units: ``N`` parameters (in the count the law was fitted on), ``D`` tokens, ``C = k·N·D``
 training FLOPs with ``k = flops_per_token`` (6), costs in FLOPs (``cost(N, D)``; default
@@ -471,9 +474,10 @@ def suggest_runs(fit, target: Mapping[str, float], budget: float, n: int = 4, *,
     candidates
         The runs to choose from: a table with the law's variables (``N``, ``D``; other
         columns are carried along).  Default: IsoFLOP lines two per decade from the fit's
-        smallest run's compute (at least ``budget/1e4``) up to ``budget``, ``points`` sizes
-        each from ``N*/spread`` to ``N*·spread`` around the fitted compute-optimal
-        ``N*(C)`` (:func:`isoflop_grid`).
+        smallest run's compute (at least ``budget/1e4``) up to ``budget``, plus the line at
+        ``budget/n``; on each, ``points`` sizes from ``N*/spread`` to ``N*·spread`` around the
+        fitted compute-optimal ``N*(C)`` (:func:`isoflop_grid`), and for a target given as
+        ``(N, D)`` as many again around the target's tokens per parameter.
     cost
         ``cost(N, D) -> FLOPs`` (arrays; any callable, e.g. a cost model of
         :mod:`scalelaw.costs`), or the name of a candidates column of costs.  Default
@@ -495,16 +499,18 @@ def suggest_runs(fit, target: Mapping[str, float], budget: float, n: int = 4, *,
     -------
     DataFrame, one row per suggested run in the order chosen: ``rank`` (1 = first),
     the candidate's columns (``N``, ``D``, ...), ``C`` (``k·N·D``, FLOPs), ``cost`` (FLOPs),
-    ``cum_cost``, ``loss_pred`` (the fitted law there, nats), ``var_reduction`` (the drop of
-    the target's variance, on the fit's scale, this run adds given the runs above it),
-    ``reduction_per_flop`` (``var_reduction / cost``, what each step maximises),
+    ``cum_cost``, ``loss_pred`` (the fitted law there, nats), ``charged`` (the FLOPs the
+    choice charged it: its cost, or an even share ``left / (n − rank + 1)`` of the budget
+    left when it is cheaper than that), ``var_reduction`` (the drop of the target's
+    variance, on the fit's scale, this run adds given the runs above it),
+    ``reduction_per_flop`` (``var_reduction / charged``, what each step maximises),
     ``target_sd`` and ``target_lower`` / ``target_upper`` (the target's sd and interval once
     this run and those above it are added).  ``attrs``: ``target`` (the forecast now, as
     :func:`target_forecast`), ``sd_before``, ``sd_after``, ``lower_before``/``upper_before``,
     ``lower_after``/``upper_after``, ``budget``, ``spent``, ``new_run_sd``, ``cov``
     (its source), ``notes`` (parameters on bounds, a singular Σ, the budget left unspent)
-    and ``candidates`` (every candidate with its ``cost``, its one-run ``var_reduction`` and
-    ``reduction_per_flop`` before any choice, and ``chosen``).
+    and ``candidates`` (every candidate with its ``cost``, ``charged`` at the first step, its
+    one-run ``var_reduction`` and ``reduction_per_flop`` before any choice, and ``chosen``).
     """
     law = _check_fit(fit)
     k = _check_k(flops_per_token)

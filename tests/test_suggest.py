@@ -281,7 +281,7 @@ def test_following_the_suggestions_shrinks_the_interval_more_than_a_naive_grid()
     """Over many draws: simulate 15 runs of a known Chinchilla law, fit, spend 1e21 FLOPs on
     (i) the suggested runs and (ii) a naive grid of the same cost, refit each with its new
     runs, and compare the interval of the forecast L*(1e24) (and its actual error)."""
-    target, budget, n, draws = {"C": 1e24}, 1e21, 4, 16
+    target, budget, n, draws = {"C": 1e24}, 1e21, 4, 20
     truth = compute_optimal(TRUE, [1e24])["loss_opt"][0]
     rows = []
     for seed in range(draws):
@@ -304,6 +304,32 @@ def test_following_the_suggestions_shrinks_the_interval_more_than_a_naive_grid()
           f"{np.sqrt(r['suggested_err2'].mean()):.4f} vs {np.sqrt(r['naive_err2'].mean()):.4f}")
     assert narrower >= 0.7
     assert r["suggested"].mean() < r["naive"].mean()
+
+
+@pytest.mark.slow
+def test_for_an_overtrained_target_the_suggestions_beat_a_fresh_isoflop_line():
+    """The same for the forecast of a small model trained long (N=3e8, D=3e13: 1e5 tokens per
+    parameter), against the IsoFLOP line at budget/n around the fitted optimum that
+    ``plan --isoflop`` lays out (a good design for L*(C), not for this target)."""
+    target, budget, n, draws = {"N": 3e8, "D": 3e13}, 1e21, 4, 12
+    rows = []
+    for seed in range(draws):
+        runs = simulate_runs("chinchilla", TRUE, initial_design(), noise={"run_sd": 0.01}, seed=seed)
+        res = sl.fit(runs, "chinchilla", objective="l2")
+        s = suggest_runs(res, target, budget, n=n)
+        grid = isoflop_grid([float(s["cost"].sum()) / n], points=n, fit=res, spread=4.0)
+        row = {}
+        for name, design in (("suggested", s[["N", "D"]]), ("isoflop", grid[["N", "D"]])):
+            new = simulate_runs("chinchilla", TRUE, design, noise={"run_sd": 0.01}, seed=20_000 + seed)
+            refit = sl.fit(pd.concat([runs, new], ignore_index=True), "chinchilla", objective="l2")
+            row[name] = target_forecast(refit, target)["sd"]
+        rows.append(row)
+    r = pd.DataFrame(rows)
+    narrower = float((r["suggested"] < r["isoflop"]).mean())
+    print(f"\nsuggested narrower in {narrower:.0%} of {draws} draws; median sd "
+          f"{r['suggested'].median():.4f} vs {r['isoflop'].median():.4f}")
+    assert narrower >= 0.8
+    assert r["suggested"].median() < 0.85 * r["isoflop"].median()
 
 
 # -- the command line ------------------------------------------------------------------------
