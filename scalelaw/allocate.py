@@ -404,6 +404,13 @@ def _loss_on(q: Mapping[str, Any], N: np.ndarray, D: np.ndarray) -> np.ndarray:
     return L.reshape(shape)
 
 
+def _curve_tokens(cost, N: np.ndarray, C: np.ndarray) -> np.ndarray:
+    """Tokens on the equal-cost curve, NaN where there is less than one parameter or token."""
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        D = np.asarray(cost.tokens(N, C), dtype=float)
+    return np.where((N >= 1) & (D >= 1), D, np.nan)
+
+
 def _search_cost(q: Mapping[str, Any], logC: np.ndarray, cost, check=None) -> tuple:
     """Minimize ``L(N, D(N))`` on ``cost(N, D(N)) = C`` over ``x = ln N``.
 
@@ -428,8 +435,7 @@ def _search_cost(q: Mapping[str, Any], logC: np.ndarray, cost, check=None) -> tu
     lo_edge, hi_edge = xs[..., 0], xs[..., -1]
     for r in range(_ROUNDS + 1):
         N = np.exp(xs)
-        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-            D = np.asarray(cost.tokens(N, Cg), dtype=float)
+        D = _curve_tokens(cost, N, Cg)
         if r == 0 and check is not None:
             ok = np.isfinite(D)
             check(N[ok], D[ok])
@@ -443,8 +449,7 @@ def _search_cost(q: Mapping[str, Any], logC: np.ndarray, cost, check=None) -> tu
         xs = (best - width)[..., None] + step * np.arange(_ZOOM)
         Cg = np.broadcast_to(C[:, None], xs.shape)
     N = np.exp(best)
-    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        D = np.asarray(cost.tokens(N, np.broadcast_to(C, N.shape)), dtype=float)
+    D = _curve_tokens(cost, N, np.broadcast_to(C, N.shape))
     L = _loss_on(q, N[..., None], D[..., None])[..., 0]
     edge = (best - lo_edge < 2 * (2 * _SPAN / (_GRID - 1))) | (hi_edge - best < 2 * (2 * _SPAN / (_GRID - 1)))
     edge |= ~np.isfinite(L)
@@ -460,8 +465,8 @@ def _cost_optimal(p, d, c, cost, alpha) -> pd.DataFrame:
     if np.any(~np.isfinite(L)):
         bad = c[~np.isfinite(L)]
         raise ScalelawError(f"no allocation reaches a loss under the cost {cost.spec()} at "
-                            f"C = {bad[0]:.3g} FLOPs (the budget buys no tokens at any model size "
-                            f"searched); give a larger budget")
+                            f"C = {bad[0]:.3g} FLOPs (the budget buys not even one token at any "
+                            f"model size searched); give a larger budget")
     notes = []
     if np.any(edge):
         msg = (f"the optimum under the cost {cost.spec()} lies at the edge of the searched model "

@@ -117,7 +117,10 @@ def test_a_cost_not_increasing_is_refused_by_the_allocation():
     with pytest.raises(ScalelawError, match="not increasing in N"):
         compute_optimal(HOFFMANN, 1e22, cost=shrinking)
     with pytest.raises(ScalelawError, match="not increasing in D"):
-        check_increasing(lambda N, D: 6e10 * N + 0 * D, np.array([1e9]), np.array([1e10]))
+        check_increasing(lambda N, D: 6e10 * N * (1 + 1e10 / D), np.array([1e9]), np.array([1e10]))
+    check_increasing(lambda N, D: 6e10 * N + 0 * D, np.array([1e9]), np.array([1e10]))   # flat: allowed
+    with pytest.raises(ScalelawError, match="not even one token"):
+        compute_optimal(HOFFMANN, 1e21, cost="per_example:flops=1e30")
     with pytest.raises(ScalelawError, match="positive finite"):
         check_increasing(lambda N, D: -N * D, np.array([1e9]), np.array([1e10]))
     with pytest.raises(ScalelawError, match="must take numpy arrays"):
