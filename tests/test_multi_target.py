@@ -218,3 +218,14 @@ def test_a_targets_bootstrap_resamples_the_joint_fit(table):
     assert len(draws) == 20 and multi["loss_c4"].boot is not None
     np.testing.assert_array_equal(multi["loss_c4"].boot["beta"].to_numpy(), draws["beta"].to_numpy())
     assert len(multi.joint.boot) == 20
+
+
+def test_sharing_test_flags_exponents_that_differ(joint):
+    assert joint.joint.design_info["share_test"]["p"] > 0.01        # one alpha, one beta: no flag
+    assert not any("fits worse than the noise explains" in n for n in joint.joint.notes)
+    differ = {"loss_a": TRUTH["loss_c4"], "loss_b": {**TRUTH["loss_paloma"], "alpha": 0.22}}
+    multi = sl.fit(_table(targets=differ), "chinchilla", targets="loss_*", share=("alpha", "beta"))
+    test = multi.joint.design_info["share_test"]
+    assert test["p"] < 1e-3 and test["q"] == 2
+    assert any("fits worse than the noise explains" in n for n in multi.joint.notes)
+    assert "the targets may differ in the shared parameters" in multi.summary()

@@ -174,7 +174,46 @@ def _fit_joint(frame, law, names, share, separate, columns, opts, fitter) -> "Mu
     views = joint_views(res, {t: separate[t].mapping for t in names})
     if opts.get("holdout") is not None:
         _holdout_per_target(frame, base, views, mapping, opts)
+    test = share_test(res, separate)
+    if test is not None:
+        res.design_info["share_test"] = test
+        if test["p"] < SHARE_TEST_LEVEL:
+            res.notes.append(share_note(test, joint_law.share))
     return MultiFit(views, joint=res)
+
+
+#: a sharing test below this p-value gets a note: the shared parameters may differ
+SHARE_TEST_LEVEL = 0.01
+
+
+def share_test(joint: FitResult, separate: dict) -> dict | None:
+    """An approximate F test of the sharing: the squared fit-space residuals (weighted) of
+    the joint fit against those of the separate fits, ``F = ((RSS_joint − RSS_sep)/q) /
+    (RSS_sep/dof)`` with q the parameters sharing saves and dof = n − the separate fits'
+    parameters.  A small p says the targets disagree on the shared parameters by more than
+    their noise explains.  (Approximate: a Huber fit does not minimize the squares.)  None
+    when the fits did not use the same rows."""
+    from scipy import stats
+    if joint._problem is None or any(r._problem is None for r in separate.values()):
+        return None
+    n = sum(r.n for r in separate.values())
+    if n != joint.n:
+        return None
+    rss_j = float(np.sum(joint._problem.w * np.asarray(joint.residuals, dtype=float) ** 2))
+    rss_s = float(sum(np.sum(r._problem.w * np.asarray(r.residuals, dtype=float) ** 2) for r in separate.values()))
+    k_s = sum(len(r.free) + len(r.anchored) for r in separate.values())
+    q = k_s - (len(joint.free) + len(joint.anchored))
+    dof = n - k_s
+    if q <= 0 or dof <= 0 or not (np.isfinite(rss_j) and np.isfinite(rss_s)) or rss_s <= 0:
+        return None
+    F = max(rss_j - rss_s, 0.0) / q / (rss_s / dof)
+    return {"F": float(F), "q": int(q), "dof": int(dof), "p": float(stats.f.sf(F, q, dof))}
+
+
+def share_note(test: dict, share) -> str:
+    return (f"sharing {', '.join(share)} fits worse than the noise explains (approximate F({test['q']}, "
+            f"{test['dof']}) = {test['F']:.3g}, p = {test['p']:.2g}): the targets may differ in them; "
+            "compare the fits without sharing")
 
 
 def _holdout_per_target(frame, base, views: dict, mapping: dict, opts: dict) -> None:
@@ -427,6 +466,12 @@ class MultiFit:
             j = self.joint
             lines.append(f"joint:   objective {j.objective:.6g}, n = {j.n}, dof = {j.dof}, "
                          f"{len(j.free)} free parameters")
+            test = j.design_info.get("share_test")
+            if test:
+                lines.append(f"sharing: approximate F({test['q']}, {test['dof']}) = {test['F']:.3g}, "
+                             f"p = {test['p']:.2g} against the targets fitted on their own"
+                             + (" (small: the targets may differ in the shared parameters)"
+                                if test["p"] < SHARE_TEST_LEVEL else ""))
         lines.append("#" * w)
         for t, r in self.results.items():
             lines.append(f"target {t}")
