@@ -160,7 +160,10 @@ def test_cli_glob_share_json_predict(table, tmp_path, capsys):
     capsys.readouterr()
     rc = main(["allocate", str(out), "--compute", "1e22"])
     err = capsys.readouterr().err
-    assert rc == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert rc == 2 and "several targets" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    rc = main(["report", str(out), "--out", str(tmp_path / "report")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "several targets" in err and len(err.strip().splitlines()) == 1
 
 
 def test_cli_two_columns_without_sharing(table, tmp_path, capsys):

@@ -111,6 +111,9 @@ def load_fit_json(path: str) -> dict:
     from ..errors import ScalelawError
     from ..fitting.serialize import read_fit_json
     doc = read_fit_json(path)
+    if "multi_target" in doc:   # scalelaw fit --y A B --json (scalelaw.fitting.multi)
+        raise ScalelawError(f"{path} holds the fits of several targets ({', '.join(map(str, doc.get('targets') or ()))}); "
+                            "allocate needs one fit: refit one target with --y COL")
     if not isinstance(doc.get("params"), dict):
         raise ScalelawError(f"{path} has no \"params\" object; give the file written by "
                             f"`scalelaw fit --json`")
