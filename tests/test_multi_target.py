@@ -135,6 +135,8 @@ def test_bad_targets_are_one_line_errors(table):
         sl.fit(table, "chinchilla", targets=["loss_c4", "loss_x"])
     with pytest.raises(ScalelawError, match="no column matches the target pattern 'acc_\\*'"):
         sl.fit(table, "chinchilla", targets="acc_*")
+    with pytest.raises(ScalelawError, match="'D' is a variable of the fit"):
+        sl.fit(table, "chinchilla", targets=["loss_c4", "D"])
     with pytest.raises(ScalelawError, match="cannot share gamma"):
         sl.fit(table, "chinchilla", targets="loss_*", share="gamma")
     with pytest.raises(ScalelawError, match="only target"):

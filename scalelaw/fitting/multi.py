@@ -124,6 +124,13 @@ def fit_targets(data, law, targets, *, share=None, fitter, options: dict) -> "Mu
     if law.target in columns or "y" in columns:
         raise ScalelawError(f"targets= names the target columns; leave {law.target!r} out of columns")
     names = resolve_targets(frame, targets)
+    from ..io.columns import resolve
+    used = resolve(frame.columns, list(law.variables) + ["N", "D", "C"],
+                   mapping={k: v for k, v in columns.items() if isinstance(v, str)}, required=[])
+    clash = [t for t in names if t in used.values()]
+    if clash:
+        raise ScalelawError(f"target column {clash[0]!r} is a variable of the fit "
+                            f"({next(k for k, v in used.items() if v == clash[0])}); name loss columns only")
     share = _share_names(share)
     if share and len(names) < 2:
         raise ScalelawError(f"share= ties parameters across targets; {names[0]!r} is the only target")
