@@ -97,9 +97,6 @@ class Frontier:
             out = np.exp(logc)
         return np.where(gap > 0, out, np.inf)
 
-    def take(self, n: int) -> "Frontier":
-        return Frontier(self.E[:n], self.K[:n], self.g[:n], self.u, self.compute_range)
-
 
 def _chinchilla_constants(E, A, B, al, be):
     """E, K, γ of the chinchilla frontier (arrays); the allocation of
@@ -523,7 +520,7 @@ def _check_same(results, names, k_given):
 
 
 # --------------------------------------------------------------------------- paired data
-def _paired(results, names, kinds, data, by, k, alpha, budget_rtol):
+def _paired(results, names, data, by, k, alpha, budget_rtol):
     """Paired loss differences at the configurations two variants share."""
     from scipy import stats
 
@@ -736,7 +733,7 @@ def compare(fits: Sequence[Any], at: Any = None, *, alpha: float = 0.05,
     _frame_notes(res)
     if data is not None:
         res.paired, res.paired_budgets, res.paired_summary = _paired(
-            results, names, kinds, data, by, k, alpha, budget_rtol)
+            results, names, data, by, k, alpha, budget_rtol)
     for note in res.notes:
         warnings.warn(note, ScalelawWarning, stacklevel=2)
     return res
