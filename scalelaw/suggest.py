@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -381,7 +381,7 @@ def _prior_optimum(fit, C, k):
     return compute_optimal(fit, C, flops_per_token=k)["N_opt"].to_numpy(), "the given chinchilla parameters"
 
 
-def _default_candidates(fit, law, budget, n, k, points, spread, ratio=None):
+def _default_candidates(fit, law, budget, n, k, points, spread, ratio=None, cost=None):
     """IsoFLOP lines, two per decade, from the fit's smallest run's compute (or budget/1000)
     up to the budget, sizes spread around the fitted compute-optimal frontier."""
     rng = getattr(fit, "compute_range", None)
@@ -392,13 +392,19 @@ def _default_candidates(fit, law, budget, n, k, points, spread, ratio=None):
     levels = hi / 10 ** (np.arange(n_levels)[::-1] / 2)
     if n > 1 and budget / n >= lo:                # the even split of the budget over n runs
         levels = np.unique(np.r_[levels, budget / n])
-    grid = isoflop_grid(levels, points=points, fit=fit, spread=spread, flops_per_token=k)[["N", "D"]]
+    grid = isoflop_grid(levels, points=points, fit=fit, spread=spread, flops_per_token=k)[["N", "D", "C"]]
     if ratio is not None:                         # along the target's tokens per parameter too
         f = np.geomspace(1 / spread, spread, points) if points > 1 else np.ones(1)
         N = (np.sqrt(levels / (k * ratio))[:, None] * f[None, :]).ravel()
         C = np.repeat(levels, len(f))
-        grid = pd.concat([grid, pd.DataFrame({"N": N, "D": C / (k * N)})], ignore_index=True)
-    return grid
+        grid = pd.concat([grid, pd.DataFrame({"N": N, "D": C / (k * N), "C": C})], ignore_index=True)
+    if cost is not None and hasattr(cost, "tokens"):   # along equal-cost curves of the cost model
+        D = np.asarray(cost.tokens(grid["N"].to_numpy(), grid["C"].to_numpy()), dtype=float)
+        grid = grid.assign(D=D)[np.isfinite(D) & (D >= 1)]
+        if grid.empty:
+            raise ScalelawError(f"the cost model buys no tokens at any default candidate up to the "
+                                f"budget ({budget:.3g} FLOPs): give a larger budget or candidates")
+    return grid[["N", "D"]].reset_index(drop=True)
 
 
 def _as_candidates(candidates, law) -> pd.DataFrame:
@@ -425,26 +431,33 @@ def _as_candidates(candidates, law) -> pd.DataFrame:
     return frame
 
 
-def _costs(cost, frame, law, k) -> np.ndarray:
+def _cost_model(cost):
+    """None (k·N·D, or the candidates' ``cost`` column) or a cost model of :mod:`scalelaw.costs`
+    (a Cost, a spec text such as ``attention:n_ctx=8192,aspect=128``, or a callable)."""
     if cost is None:
+        return None
+    from .costs import as_cost
+    return as_cost(cost)
+
+
+def _costs(cost, frame, law, k) -> np.ndarray:
+    if cost is None and "cost" in frame:
+        c = pd.to_numeric(frame["cost"], errors="coerce").to_numpy(float)
+    elif cost is None:
         if not {"N", "D"} <= set(frame):
             raise ScalelawError(f"law {law.name} has no N and D: give cost=callable(N, D) -> FLOPs "
                                 "or a 'cost' column in the candidates")
         return k * frame["N"].to_numpy(float) * frame["D"].to_numpy(float)
-    if isinstance(cost, str) and cost in frame:
-        c = pd.to_numeric(frame[cost], errors="coerce").to_numpy(float)
-    elif callable(cost):
-        N = frame["N"].to_numpy(float) if "N" in frame else None
-        D = frame["D"].to_numpy(float) if "D" in frame else None
+    else:
+        nan = np.full(len(frame), np.nan)
+        N = frame["N"].to_numpy(float) if "N" in frame else nan
+        D = frame["D"].to_numpy(float) if "D" in frame else nan
         try:
             c = np.asarray(cost(N, D), dtype=float)
             if c.shape != (len(frame),):
                 c = np.broadcast_to(c, (len(frame),)).astype(float)
         except (TypeError, ValueError):
             c = np.array([float(cost(n, d)) for n, d in zip(N, D)])
-    else:
-        raise ScalelawError("cost must be a callable cost(N, D) -> FLOPs (or the name of a "
-                            "candidates column)")
     if not np.all(np.isfinite(c) & (c > 0)):
         raise ScalelawError("the cost model gave a non-positive or non-finite cost for some "
                             "candidates: costs are FLOPs > 0")
@@ -453,7 +466,7 @@ def _costs(cost, frame, law, k) -> np.ndarray:
 
 # --------------------------------------------------------------------------- suggestions
 def suggest_runs(fit, target: Mapping[str, float], budget: float, n: int = 4, *,
-                 candidates: Any = None, cost: Callable | str | None = None,
+                 candidates: Any = None, cost: Any = None,
                  flops_per_token: float = 6.0, new_run_sd: float | None = None,
                  cov: Any = None, alpha: float = 0.05, repeat: bool = False,
                  points: int = 9, spread: float = 8.0) -> pd.DataFrame:
@@ -479,9 +492,11 @@ def suggest_runs(fit, target: Mapping[str, float], budget: float, n: int = 4, *,
         fitted compute-optimal ``N*(C)`` (:func:`isoflop_grid`), and for a target given as
         ``(N, D)`` as many again around the target's tokens per parameter.
     cost
-        ``cost(N, D) -> FLOPs`` (arrays; any callable, e.g. a cost model of
-        :mod:`scalelaw.costs`), or the name of a candidates column of costs.  Default
-        ``k·N·D`` with ``k = flops_per_token``.
+        The cost model, ``cost(N, D) -> FLOPs``: anything :func:`scalelaw.costs.as_cost`
+        takes (a cost model, a spec such as ``"attention:n_ctx=8192,aspect=128"``, or any
+        vectorised callable).  The default candidates then lie on its equal-cost curves
+        (``cost.tokens(N, C)``).  Default: the candidates' ``cost`` column when they have
+        one, else ``k·N·D`` with ``k = flops_per_token``.
     new_run_sd
         Standard deviation of one new run's loss about the law, on the fit's scale (log loss
         for a log-space fit).  Default: from the fit (run-to-run plus evaluation noise when
@@ -557,15 +572,16 @@ def suggest_runs(fit, target: Mapping[str, float], budget: float, n: int = 4, *,
         if not (math.isfinite(s2) and s2 > 0):
             raise ScalelawError(f"new_run_sd must be positive, got {new_run_sd!r}")
 
+    model = _cost_model(cost)
     if candidates is None:
         if not _is_nd(law):
             raise ScalelawError(f"default candidates are IsoFLOP lines in N and D; law {law.name} "
                                 f"reads {', '.join(law.variables)}: give the candidate runs")
         ratio = run["D"] / run["N"] if "C" not in run else None
-        frame = _default_candidates(fit, law, budget, n, k, points, spread, ratio)
+        frame = _default_candidates(fit, law, budget, n, k, points, spread, ratio, model)
     else:
         frame = _as_candidates(candidates, law)
-    costs = _costs(cost, frame, law, k)
+    costs = _costs(model, frame, law, k)
     cheapest = float(costs.min())
     if cheapest > budget:
         raise ScalelawError(f"the budget ({budget:.3g} FLOPs) is below the cheapest candidate run "

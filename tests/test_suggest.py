@@ -124,6 +124,18 @@ def test_a_cost_model_and_given_candidates(fitted):
     assert not s["tag"].duplicated().any()
     again = suggest_runs(fitted, {"C": 1e24}, 6e20, n=3, candidates=cand, repeat=True)
     assert again["cost"].sum() <= 6e20
+    # a cost model of scalelaw.costs: the default candidates lie on its equal-cost curves
+    from scalelaw.costs import parse_cost
+    attn = parse_cost("attention:n_ctx=8192,aspect=128")
+    s = suggest_runs(fitted, {"C": 1e24}, 1e21, n=4, cost="attention:n_ctx=8192,aspect=128")
+    assert np.allclose(s["cost"], attn(s["N"].to_numpy(), s["D"].to_numpy()))
+    assert s["cost"].sum() <= 1e21 * (1 + 1e-9) and (s["cost"] > 6 * s["N"] * s["D"]).all()
+    levels = np.unique(np.round(np.log10(s.attrs["candidates"]["cost"]), 6))
+    assert len(levels) <= 12                     # whole equal-cost lines, not scattered costs
+    # a cost column of the candidates is used when no cost model is given
+    priced = cand.assign(cost=[1e18, 1e19, 1e20, 1e21])
+    s = suggest_runs(fitted, {"C": 1e24}, 1e20, n=4, candidates=priced)
+    assert set(s["cost"]) <= {1e18, 1e19, 1e20} and s["cost"].sum() <= 1e20
 
 
 def test_target_forecast_matches_the_fits_own_band(fitted):
@@ -359,6 +371,26 @@ def test_cli_suggest_writes_the_runs_within_the_budget(fit_json, tmp_path, capsy
                           "--out", "-")
     assert code == 0 and pd.read_csv(pd.io.common.StringIO(text))["cost"].sum() <= 5e20
     assert "interval now" in err
+    # another cost model, and candidates of one's own with their recorded costs
+    code, text, err = run(capsys, "suggest", fit_json, "--target", "C=1e24", "--budget", "1e21",
+                          "--cost", "attention:n_ctx=8192,aspect=128", "--out", out)
+    assert code == 0, err
+    from scalelaw.costs import parse_cost
+    t = pd.read_csv(out)
+    assert np.allclose(t["cost"], parse_cost("attention:n_ctx=8192,aspect=128")(t["N"].to_numpy(), t["D"].to_numpy()))
+    mine = tmp_path / "mine.csv"
+    pd.DataFrame({"N": [1e8, 1e9, 3e9], "D": [2e9, 2e10, 6e10], "flops": [2e18, 2e20, 2e21]}).to_csv(mine, index=False)
+    code, text, err = run(capsys, "suggest", fit_json, "--target", "C=1e24", "--budget", "5e20",
+                          "--candidates", mine, "--cost-column", "flops", "--out", out)
+    assert code == 0, err
+    assert set(pd.read_csv(out)["cost"]) <= {2e18, 2e20}
+    code, text, err = run(capsys, "suggest", fit_json, "--target", "C=1e24", "--budget", "5e20",
+                          "--candidates", mine, "--cost-column", "nope")
+    assert code == 2 and "no such column" in one_line(err)
+    code, text, err = run(capsys, "suggest", fit_json, "--target", "C=1e24", "--budget", "1e21",
+                          "--cost", "warp:speed=9")
+    assert code == 2
+    one_line(err)
 
 
 def test_cli_suggest_bad_input_exits_2_with_one_line(fit_json, tmp_path, capsys):

@@ -13,7 +13,8 @@ docs/suggest.md).
 
 A compute target C is the compute-optimal loss L*(C) under C = k*N*D. Candidates: IsoFLOP lines
 (two per decade, up to the budget) around the fitted compute-optimal frontier, or --candidates
-(a table with N and D, and optionally a cost column named by --cost-column)."""
+(a table with N and D, and optionally a cost column named by --cost-column). --cost prices the
+runs by another cost model (e.g. attention:n_ctx=8192,aspect=128)."""
 
 
 def add_arguments(p):
@@ -24,8 +25,12 @@ def add_arguments(p):
                    help="FLOPs to spend on the new runs (their costs add up to at most this)")
     p.add_argument("--n", type=int, default=4, metavar="K", help="most runs to suggest (default 4)")
     p.add_argument("--candidates", metavar="FILE", help="table of candidate runs (N, D, ...)")
+    p.add_argument("--cost", metavar="SPEC",
+                   help="cost model of a run, e.g. attention:n_ctx=8192,aspect=128 (docs/costs.md; "
+                        "default k*N*D); the default candidates lie on its equal-cost curves")
     p.add_argument("--cost-column", metavar="COL",
-                   help="column of --candidates holding each run's cost in FLOPs (default k*N*D)")
+                   help="column of --candidates holding each run's cost in FLOPs (a column named "
+                        "cost is used without it)")
     p.add_argument("--flops-per-token", type=float, default=6.0, metavar="K",
                    help="k in C = k*N*D (default 6)")
     p.add_argument("--new-run-sd", type=float, metavar="S",
@@ -56,6 +61,8 @@ def run(args) -> int:
     target = parse_assignments(args.target, "--target")
     if args.cost_column and not args.candidates:
         raise ScalelawError("--cost-column names a column of --candidates: give --candidates FILE")
+    if args.cost_column and args.cost:
+        raise ScalelawError("--cost and --cost-column both price the runs: give one")
     res = read_fit(args.fit)
     candidates = None
     if args.candidates:
@@ -64,11 +71,15 @@ def run(args) -> int:
         if args.cost_column and args.cost_column not in candidates:
             raise ScalelawError(f"--cost-column {args.cost_column}: {args.candidates} has no such "
                                 f"column (it has {', '.join(map(str, candidates.columns))})")
+        if args.cost_column:
+            candidates = candidates.drop(columns=[c for c in ("cost",) if c != args.cost_column
+                                                  and c in candidates]).rename(
+                columns={args.cost_column: "cost"})
     from ..suggest import suggest_runs
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ScalelawWarning)
         table = suggest_runs(res, target, args.budget, n=args.n, candidates=candidates,
-                             cost=args.cost_column, flops_per_token=args.flops_per_token,
+                             cost=args.cost, flops_per_token=args.flops_per_token,
                              new_run_sd=args.new_run_sd, cov=args.cov, alpha=args.alpha,
                              points=args.points, spread=args.spread)
     for w in caught:                  # said once, in the notes below
