@@ -402,6 +402,11 @@ def test_cli_suggest_bad_input_exits_2_with_one_line(fit_json, tmp_path, capsys)
         assert code == 2 and "the target needs C" in one_line(err)
     code, out, err = run(capsys, "suggest", fit_json, "--target", "C=big", "--budget", "1e21")
     assert code == 2 and "--target expects" in one_line(err)
+    for flags, what in ((["--n", "0"], "--n 0"), (["--new-run-sd", "0"], "--new-run-sd"),
+                        (["--cov", "bootstrap"], "--cov bootstrap needs bootstrap draws"),
+                        (["--spread", "0.5"], "--spread")):
+        code, out, err = run(capsys, "suggest", fit_json, "--target", "C=1e24", "--budget", "1e21", *flags)
+        assert code == 2 and what in one_line(err), (flags, err)
     alloc = tmp_path / "alloc.json"
     alloc.write_text(json.dumps({"C": [1e24], "N_opt": [1e10]}))
     code, out, err = run(capsys, "suggest", alloc, "--target", "C=1e24", "--budget", "1e21")
@@ -437,7 +442,8 @@ def test_cli_plan_isoflop_grid(tmp_path, capsys, fit_json):
                        (["plan", "--isoflop", "--budgets", "1e18", "--steps", "100"], "--steps"),
                        (["plan", "--budgets", "1e18"], "--isoflop"),
                        (["plan"], "--isoflop"),
-                       (["plan", "--isoflop", "--budgets", "1e18", "--points", "0"], "points")):
+                       (["plan", "--isoflop", "--budgets", "1e18", "--points", "0"], "--points"),
+                       (["plan", "--isoflop", "--budgets", "1e18,-1e19"], "positive")):
         code, o, e = run(capsys, *argv)
         assert code == 2 and what in one_line(e), (argv, e)
 

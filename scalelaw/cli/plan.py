@@ -85,6 +85,9 @@ def _isoflop(args, out) -> int:
         except ValueError:
             raise ScalelawError(f"--budgets: {item!r} is not a number of FLOPs (e.g. "
                                 "--budgets 1e18,1e19,1e20)") from None
+    if args.points < 1 or not args.spread >= 1 or (args.points > 1 and args.spread == 1):
+        raise ScalelawError("--points must be at least 1 and --spread above 1 (sizes from N*/SPREAD "
+                            "to N*·SPREAD)")
     fit = read_fit(args.fit) if args.fit else None
     grid = isoflop_grid(budgets, points=args.points, fit=fit, spread=args.spread,
                         flops_per_token=args.flops_per_token)

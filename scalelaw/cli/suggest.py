@@ -58,12 +58,25 @@ def run(args) -> int:
     out = report_stream(args.out)
     if not 0 < args.alpha < 1:
         raise ScalelawError("--alpha must be between 0 and 1")
+    if not args.budget > 0:
+        raise ScalelawError(f"--budget {args.budget:g}: give the FLOPs to spend, a positive number (e.g. 1e21)")
+    if args.n < 1:
+        raise ScalelawError(f"--n {args.n}: ask for at least 1 run")
+    if args.new_run_sd is not None and not args.new_run_sd > 0:
+        raise ScalelawError(f"--new-run-sd {args.new_run_sd:g}: give a positive standard deviation "
+                            "(log loss for log-space fits, e.g. 0.01)")
+    if args.points < 1 or not args.spread >= 1 or (args.points > 1 and args.spread == 1):
+        raise ScalelawError("--points must be at least 1 and --spread above 1 (sizes from N*/SPREAD "
+                            "to N*·SPREAD)")
     target = parse_assignments(args.target, "--target")
     if args.cost_column and not args.candidates:
         raise ScalelawError("--cost-column names a column of --candidates: give --candidates FILE")
     if args.cost_column and args.cost:
         raise ScalelawError("--cost and --cost-column both price the runs: give one")
     res = read_fit(args.fit)
+    if args.cov == "bootstrap" and getattr(res, "boot", None) is None:
+        raise ScalelawError(f"--cov bootstrap needs bootstrap draws; {args.fit} has none: refit with "
+                            "scalelaw fit ... --bootstrap 1000 --json FIT.json")
     candidates = None
     if args.candidates:
         from ._common import load_table
