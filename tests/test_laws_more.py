@@ -304,6 +304,13 @@ def test_lr_batch_recovers_the_deepseek_power_laws(tmp_path):
     lr_hat, bs_hat, _ = law.optimum(1e21, res.params)
     lr_true, bs_true, _ = law.optimum(1e21, LRB)
     assert lr_hat == pytest.approx(lr_true, rel=0.2) and bs_hat == pytest.approx(bs_true, rel=0.2)
+    # one optimum per bootstrap draw: its 95% interval holds the true optimal LR
+    res.bootstrap(100, seed=0)
+    lr_draws, bs_draws, best = law.optimum(1e21, res.boot)
+    assert lr_draws.shape == (100,) and best.shape == (100,)
+    assert np.percentile(lr_draws, 2.5) < lr_true < np.percentile(lr_draws, 97.5)
+    both, _, _ = law.optimum([1e19, 1e21], res.boot)
+    np.testing.assert_allclose(both[:, 1], lr_draws)
     _roundtrip(res, tmp_path, C=[1e18], lr=[1e-3], batch_size=[2e5])
 
 

@@ -105,14 +105,20 @@ class LRBatchLaw(Law):
         db = lbs - np.log(B0) - b * lC
         return lC, tc, dl, db
 
-    def optimum(self, C, p) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(η_opt, B_opt, L*)`` at compute ``C`` (FLOPs) for parameters ``p`` (a vector
-        in :attr:`param_names` order or a mapping)."""
-        if hasattr(p, "keys"):
+    def optimum(self, C, p) -> tuple:
+        """``(η_opt, B_opt, L*)`` at compute ``C`` (FLOPs) for parameters ``p``: a vector in
+        :attr:`param_names` order, a mapping (``res.params``), or a table of draws
+        (``res.boot``, shape ``(draws, k)``), which gives one row per draw."""
+        if hasattr(p, "columns"):
+            p = p[list(self.param_names)].to_numpy(dtype=float)
+        elif hasattr(p, "keys"):
             p = np.array([p[k] for k in self.param_names], dtype=float)
-        E, G, gamma, eta0, a, B0, b, _, _ = np.asarray(p, dtype=float)
-        lC = np.log(np.asarray(C, dtype=float) / self.C_ref)
-        return eta0 * np.exp(a * lC), B0 * np.exp(b * lC), E + G * np.exp(-gamma * lC)
+        E, G, gamma, eta0, a, B0, b, _, _ = cols(np.asarray(p, dtype=float), 9)
+        scalar = np.ndim(C) == 0
+        lC = np.log(np.atleast_1d(np.asarray(C, dtype=float)) / self.C_ref)
+        out = (eta0 * np.exp(a * lC), B0 * np.exp(b * lC), E + G * np.exp(-gamma * lC))
+        out = tuple(o[..., 0] if scalar else o for o in out)
+        return tuple(float(o) if np.ndim(o) == 0 else o for o in out)
 
     def basis(self, x, p):
         E, G, gamma, eta0, a, B0, b, kl, kb = cols(p, 9)
