@@ -15,7 +15,11 @@ import sys
 COMMANDS = ("demo", "fit", "predict", "allocate", "compare", "plan", "suggest", "report", "schedule", "inspect", "source", "train", "sweep")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The full parser; with ``only`` (a command name, or "" for none), only that
+    command's options are added (every command is still listed with its help line): what
+    :func:`main` builds, since one run uses one command (all commands' options take about
+    25 ms to build)."""
     parser = argparse.ArgumentParser(
         prog="scalelaw",
         description="Fit scaling laws and LR-schedule laws to training runs; predict and plan.",
@@ -29,7 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name in COMMANDS:
         mod = importlib.import_module(f"{__name__}.{name}")
         p = sub.add_parser(name, help=mod.HELP, description=getattr(mod, "DESCRIPTION", mod.HELP))
-        mod.add_arguments(p)
+        if only is None or name == only:
+            mod.add_arguments(p)
         p.set_defaults(_run=mod.run)
         parser._scalelaw_commands[name] = p
     return parser
@@ -45,6 +50,12 @@ def _parse(parser, argv):
     return args
 
 
+def _command_of(argv) -> str:
+    """The command ``argv`` runs: its first word that is not an option ("" when there is
+    none: the top-level help or usage needs no command's options)."""
+    return next((a for a in argv if not a.startswith("-")), "")
+
+
 #: exit status when the reader of our output went away (128 + SIGPIPE, as a shell reports it)
 EXIT_BROKEN_PIPE = 141
 
@@ -55,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     from ..errors import ScalelawError
 
     _one_line_warnings()
-    parser = build_parser()
+    parser = build_parser(_command_of(sys.argv[1:] if argv is None else argv))
     try:
         args = _parse(parser, argv)
     except SystemExit as e:  # argparse exits on --help and on usage errors

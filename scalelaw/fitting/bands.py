@@ -7,7 +7,6 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtri  # the normal quantile (scipy.stats.norm.ppf; scipy.stats is slow to import)
 
 from ..errors import ScalelawError, ScalelawWarning
 
@@ -97,6 +96,8 @@ def curve_band(result, law, x, alpha: float = 0.05):
     fit's scale (log loss for a log-space fit).  Returns ``(mean, center, sd, lower, upper)``
     with ``center``, ``sd``, ``lower``, ``upper`` on that scale.
     """
+    from scipy.special import ndtri   # = scipy.stats.norm.ppf, without importing scipy.stats
+
     from .engine import law_jacobian
     p = result.params.to_numpy(dtype=float)
     mean = np.asarray(law.evaluate(x, p), dtype=float)

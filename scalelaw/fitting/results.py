@@ -12,7 +12,6 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtri  # the normal quantile (scipy.stats.norm.ppf; scipy.stats is slow to import)
 
 from ..errors import ScalelawError, ScalelawWarning
 from .bands import (compute_range, curve_band, curve_prediction, exp_band, extrapolation_distance,
@@ -151,6 +150,7 @@ class FitResult:
                     lo = hi = self.params[p]
                 rows[p] = (lo, hi)
         elif method == "asymptotic":
+            from scipy.special import ndtri   # = scipy.stats.norm.ppf, without importing scipy.stats
             z = ndtri(1 - alpha / 2)
             se = self._asymptotic_se()
             for p, v in self.params.items():
@@ -274,6 +274,7 @@ class FitResult:
         design = law.prepare(prep.frame, target=None)
         mean, center, sd_mean, lo, hi = curve_band(self, law, design.x, alpha)
         log = self.settings.space == "log"
+        from scipy.special import ndtri   # = scipy.stats.norm.ppf, without importing scipy.stats
         z = ndtri(1 - alpha / 2)
         sd_obs = np.sqrt(sd_mean ** 2 + new_run_variance(self))
         olo, ohi = center - z * sd_obs, center + z * sd_obs
