@@ -67,3 +67,35 @@ def test_the_example_logs_are_what_their_script_makes():
     for name, frame in mod.example_logs().items():
         expected = frame.to_csv(index=False, float_format="%.6g")
         assert (ROOT / "data" / "examples" / f"{name}.csv").read_text() == expected, name
+
+
+def test_the_further_examples_run_on_the_demo_files(tmp_path, monkeypatch, capsys):
+    """The README's issue-12 block: several targets, the metric chain, compare, costs, shapes,
+    cubic IsoFLOP, suggest and plan --isoflop, on the files `scalelaw demo --out` writes."""
+    import json
+
+    from scalelaw.cli.demo import ACC, VARIANT_S_N, demo_runs, eval_runs, isoflop_runs, variant_runs
+    demo = tmp_path / "demo"
+    demo.mkdir()
+    for name, frame in (("runs.csv", demo_runs()), ("isoflop.csv", isoflop_runs()),
+                        ("evals.csv", eval_runs()), ("variant.csv", variant_runs())):
+        frame.to_csv(demo / name, index=False)
+    monkeypatch.chdir(demo)
+    assert main(["fit", "runs.csv", "--law", "chinchilla", "--bootstrap", "50", "--json", "fit.json"]) == 0
+    capsys.readouterr()
+    lines = _section_commands("Several targets, metrics, variants and the next runs")
+    ran = _run_block(lines, tmp_path, monkeypatch, capsys)
+
+    def out_of(part):
+        return next(out for line, out, err in ran if part in line)
+
+    assert "asymptote per target" in out_of("--share") and "loss_code" in out_of("--share")
+    mult = next(ln for ln in out_of("scalelaw compare").splitlines() if ln.startswith("*"))
+    assert float(mult.split()[2]) == pytest.approx(VARIANT_S_N, rel=0.25)   # the true multiplier
+    chain = json.loads((demo / "chain.json").read_text())
+    assert json.dumps(chain).count("sigmoid_loss") >= 1
+    pred = out_of("scalelaw predict chain.json").splitlines()
+    row = pred[[i for i, ln in enumerate(pred) if "metric_mean" in ln][0] + 1].split()
+    assert ACC["b"] < float(row[5]) < ACC["a"] + ACC["b"]              # accuracy inside its range
+    assert "rank" in out_of("scalelaw suggest") and "N_prior" in out_of("--budgets")
+    assert "cubic" in out_of("--profile cubic") and "n_layer" in out_of("--shapes")

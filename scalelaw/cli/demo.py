@@ -16,7 +16,8 @@ runs of a known Chinchilla law (E=1.80, A=400, B=1800, alpha=0.34, beta=0.36, 0.
 seeded): fit, bootstrap, a 70B/1.4T prediction and a 1e24-FLOP allocation next to the truth.
 Then it writes the report (report.html, self-contained, with a live schedule explorer;
 report.md and figures/) and the files it used (runs.csv and isoflop.csv of the synthetic
-runs, the fits as JSON, fit.png) into --out DIR (created if needed; default a new temporary
+runs, evals.csv (two evaluation sets and an accuracy) and variant.csv (a variant with a known
+compute multiplier of 2) for the README's further examples, the fits as JSON, fit.png) into --out DIR (created if needed; default a new temporary
 folder), and prints where the report is. About 30 s on two cores."""
 
 TRUE = {"E": 1.80, "A": 400.0, "B": 1800.0, "alpha": 0.34, "beta": 0.36}
@@ -49,6 +50,45 @@ def demo_runs(seed: int = 0):
     D = N * np.tile(np.geomspace(5, 160, 6), 10)
     t = TRUE
     L = t["E"] + t["A"] / N ** t["alpha"] + t["B"] / D ** t["beta"]
+    L = L * np.exp(rng.normal(0, 0.005, len(L)))
+    return pd.DataFrame({"params": N, "tokens": D, "flops": 6 * N * D, "loss": L})
+
+
+#: the second evaluation set of evals.csv (same exponents, its own floor and amplitudes), the
+#: sigmoid taking loss_web to the accuracy column, and variant.csv's model-size multiplier
+EVAL_CODE = {"E": 1.20, "A": 300.0, "B": 1200.0, "alpha": 0.34, "beta": 0.36}
+ACC = {"a": 0.70, "b": 0.25, "k": 3.0, "L0": 3.0}
+VARIANT_S_N = 2.0
+
+
+def eval_runs(seed: int = 2):
+    """The grid of :func:`demo_runs` with two evaluation sets and a downstream metric:
+    ``loss_web`` (the demo's law), ``loss_code`` (:data:`EVAL_CODE`), both with 0.5% noise, and
+    ``acc`` = b + a/(1 + exp(k·(loss_web − L0))) (:data:`ACC`, chance 0.25) + noise of 0.01."""
+    import numpy as np
+    frame = demo_runs(seed).rename(columns={"loss": "loss_web"})
+    rng = np.random.default_rng(seed + 100)
+    N, D = frame["params"].to_numpy(), frame["tokens"].to_numpy()
+    t = EVAL_CODE
+    code = t["E"] + t["A"] / N ** t["alpha"] + t["B"] / D ** t["beta"]
+    frame["loss_code"] = code * np.exp(rng.normal(0, 0.005, len(N)))
+    a, b, k, L0 = ACC["a"], ACC["b"], ACC["k"], ACC["L0"]
+    acc = b + a / (1 + np.exp(k * (frame["loss_web"].to_numpy() - L0))) + rng.normal(0, 0.01, len(N))
+    frame["acc"] = np.clip(acc, 0.0, 1.0)
+    return frame
+
+
+def variant_runs(seed: int = 3):
+    """A variant on the grid of :func:`demo_runs` that uses its parameters
+    :data:`VARIANT_S_N` times better: L_B(N, D) = L(2·N, D), so A' = A·2^−α and its effective
+    compute multiplier over the demo's law is exactly 2 at every budget."""
+    import numpy as np
+    import pandas as pd
+    rng = np.random.default_rng(seed)
+    N = np.repeat(np.geomspace(5e7, 5e9, 10), 6)
+    D = N * np.tile(np.geomspace(5, 160, 6), 10)
+    t = TRUE
+    L = t["E"] + t["A"] / (VARIANT_S_N * N) ** t["alpha"] + t["B"] / D ** t["beta"]
     L = L * np.exp(rng.normal(0, 0.005, len(L)))
     return pd.DataFrame({"params": N, "tokens": D, "flops": 6 * N * D, "loss": L})
 
@@ -160,7 +200,7 @@ def run(args) -> int:
     n_boot = check_bootstrap(args.bootstrap)
     root = data_dir(args.data)
     sched_runs = _schedule_runs(root)
-    files = ("runs.csv", "isoflop.csv", "fit.json", "fit.png", "size_symbols.json", "size_tokens.json",
+    files = ("runs.csv", "isoflop.csv", "evals.csv", "variant.csv", "fit.json", "fit.png", "size_symbols.json", "size_tokens.json",
              "momentum.json", "multipower.json", "report.html", "report.md")
     if args.out:   # the folder made and every file checked before any work
         folder = make_folder(args.out, label=f"--out {args.out}")
@@ -342,7 +382,8 @@ def run(args) -> int:
 
     # ---- files and the report
     from .._output import write_text
-    for name, frame in (("runs.csv", runs), ("isoflop.csv", iso_runs)):
+    for name, frame in (("runs.csv", runs), ("isoflop.csv", iso_runs), ("evals.csv", eval_runs()),
+                        ("variant.csv", variant_runs())):
         with open_output(os.path.join(folder, name), label=os.path.join(shown, name)) as f:
             frame.to_csv(f, index=False)
     res.to_json(os.path.join(folder, "fit.json"))
