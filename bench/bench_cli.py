@@ -30,6 +30,12 @@ while the peer's site-packages keep the bytecode pip compiled); ``--keep-env`` k
     /work/peervenv/bin/pip install --ignore-requires-python simple-scaling-laws==0.2.0
     python bench/bench_cli.py                  # 7 alternating repeats, a table and the ratios
     python bench/bench_cli.py --check          # exit 1 if any ratio scalelaw/peer > 1
+    python bench/bench_cli.py --variant before=/tmp/before/scalelaw   # another scalelaw in the same rotation
+
+``--variant LABEL=SCRIPT`` (repeatable) adds another scalelaw console script (e.g. a checkout of an
+earlier commit, started by a script that puts it first on ``sys.path``) to the rotation: each
+repeat runs scalelaw, the variants, then the peer, and the table gives each one's ratio to the
+peer; ``--check`` looks at scalelaw's own ratios only.
 """
 from __future__ import annotations
 
@@ -79,20 +85,21 @@ def write_data(folder: Path) -> None:
         [(f"r{i}", *r) for i, r in enumerate(iso)])
 
 
-def commands(ours: list[str], peer: list[str], d: Path):
-    """(name, scalelaw argv, peer argv) for each command."""
+def commands(ours: list[str], peer: list[str], d: Path, tag: str = ""):
+    """(name, scalelaw argv, peer argv) for each command (``tag``: a suffix for the fit files
+    of a variant, so that each reads its own fit)."""
     p = str(d)
     cost = ["--cost", "power:k=6,a=1,b=1"]
     return [
-        ("fit", ours + ["fit", f"{p}/chin.csv", "--law", "chinchilla", "--json", f"{p}/fit.json"],
+        ("fit", ours + ["fit", f"{p}/chin.csv", "--law", "chinchilla", "--json", f"{p}/fit{tag}.json"],
          peer + ["fit", f"{p}/chin_peer.csv", "-o", f"{p}/peer.slaw"]),
         ("fit --bootstrap 1000",
          ours + ["fit", f"{p}/chin.csv", "--law", "chinchilla", "--bootstrap", "1000", "--json",
-                 f"{p}/fitb.json"],
+                 f"{p}/fitb{tag}.json"],
          peer + ["fit", f"{p}/chin_peer.csv", "-o", f"{p}/peerb.slaw", "--draws", "1000"]),
-        ("predict", ours + ["predict", f"{p}/fitb.json", "--grid", f"{p}/points.csv", "--out", "-"],
+        ("predict", ours + ["predict", f"{p}/fitb{tag}.json", "--grid", f"{p}/points.csv", "--out", "-"],
          peer + ["predict", f"{p}/peerb.slaw", f"{p}/points_peer.csv"]),
-        ("allocate", ours + ["allocate", f"{p}/fitb.json", "--compute", *BUDGETS],
+        ("allocate", ours + ["allocate", f"{p}/fitb{tag}.json", "--compute", *BUDGETS],
          peer + ["allocate", f"{p}/peerb.slaw", *[a for b in BUDGETS for a in ("--budget", b)], *cost]),
         ("isoflop", ours + ["allocate", "--isoflop", f"{p}/iso.csv", "--compute", "1e22", "1e24"],
          peer + ["isoflop", f"{p}/iso_peer.csv", "--budget", "1e22", "--budget", "1e24", "--degree", "2",
@@ -131,6 +138,8 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--scalelaw", help="the scalelaw console script (default: beside this python)")
     ap.add_argument("--peer", default=PEER_BIN, help="the peer's scaling-laws console script")
+    ap.add_argument("--variant", action="append", default=[], metavar="LABEL=SCRIPT",
+                    help="another scalelaw console script to time in the same rotation")
     ap.add_argument("--only", nargs="*", help="run only these commands (names as in the table)")
     ap.add_argument("--keep-env", action="store_true", help="keep PYTHONDONTWRITEBYTECODE if set")
     ap.add_argument("--check", action="store_true", help="exit 1 if any ratio scalelaw/peer > 1")
@@ -143,38 +152,53 @@ def main(argv=None) -> int:
     if not a.keep_env:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
     ours = scalelaw_argv(a.scalelaw)
+    variants = []
+    for v in a.variant:
+        label, _, script = v.partition("=")
+        if not script or not Path(script).exists():
+            sys.exit(f"--variant {v}: give LABEL=SCRIPT with an existing script")
+        variants.append((label, [script]))
+    tools = [("scalelaw", ours)] + variants
     with tempfile.TemporaryDirectory(prefix="bench_cli_") as tmp:
         d = Path(tmp)
         write_data(d)
-        cmds = [c for c in commands(ours, [a.peer], d) if not a.only or c[0] in a.only]
+        plan = {}                                   # command -> [(tool, argv)], the rotation order
+        for j, (who, argv_) in enumerate(tools):
+            for name, mine, theirs in commands(argv_, [a.peer], d, tag="" if j == 0 else f"_{j}"):
+                plan.setdefault(name, []).append((who, mine))
+                if j == len(tools) - 1:
+                    plan[name].append(("peer", theirs))
         print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
               f"load {os.getloadavg()[0]:.2f}; {a.repeats} alternating repeats", flush=True)
-        print(f"scalelaw: {ours[0]}; peer: {a.peer}", flush=True)
-        for name, mine, theirs in cmds:             # warm-up, untimed (in order: fits before use)
-            timed(mine, env, tmp)
-            timed(theirs, env, tmp)
-        res = {name: {"scalelaw": [], "peer": []} for name, _, _ in cmds}
+        print("; ".join(f"{who}: {argv_[0]}" for who, argv_ in tools) + f"; peer: {a.peer}", flush=True)
+        for runs in plan.values():                  # warm-up, untimed (in order: fits before use)
+            for _, argv_ in runs:
+                timed(argv_, env, tmp)
+        plan = {name: runs for name, runs in plan.items() if not a.only or name in a.only}
+        res = {name: {who: [] for who, _ in runs} for name, runs in plan.items()}
         for i in range(a.repeats):
-            for name, mine, theirs in cmds:
-                for who, argv_ in (("scalelaw", mine), ("peer", theirs)):
+            for name, runs in plan.items():
+                for who, argv_ in runs:
                     res[name][who].append(timed(argv_, env, tmp))
             print(f"  repeat {i + 1}/{a.repeats} done (load {os.getloadavg()[0]:.2f})", flush=True)
+    who_all = [w for w, _ in tools] + ["peer"]
     print()
-    print("| command | scalelaw median wall (min-max) | peer median wall (min-max) "
-          "| scalelaw CPU | peer CPU | ratio scalelaw/peer |")
-    print("|---|---|---|---|---|---|")
+    print("| command | " + " | ".join(f"{w} median wall (min-max), CPU" for w in who_all) + " | "
+          + " | ".join(f"ratio {w}/peer" for w, _ in tools) + " |")
+    print("|---" * (1 + len(who_all) + len(tools)) + "|")
     worst = 0.0
     for name, r in res.items():
         cells, med = [], {}
-        for who in ("scalelaw", "peer"):
+        for who in who_all:
             walls = [w for w, _ in r[who]]
             med[who] = statistics.median(walls)
-            cells.append(f"{med[who]:.3f} s ({min(walls):.3f}-{max(walls):.3f})")
-        cpu = [f"{statistics.median(c for _, c in r[who]):.3f} s" for who in ("scalelaw", "peer")]
-        ratio = med["scalelaw"] / med["peer"]
-        worst = max(worst, ratio)
-        print(f"| `{name}` | {cells[0]} | {cells[1]} | {cpu[0]} | {cpu[1]} | **{ratio:.2f}** |")
-    print(f"\nlargest ratio {worst:.2f} (load now {os.getloadavg()[0]:.2f})")
+            cells.append(f"{med[who]:.3f} s ({min(walls):.3f}-{max(walls):.3f}), "
+                         f"{statistics.median(c for _, c in r[who]):.3f} s")
+        ratios = {w: med[w] / med["peer"] for w, _ in tools}
+        worst = max(worst, ratios["scalelaw"])
+        print(f"| `{name}` | " + " | ".join(cells) + " | "
+              + " | ".join(f"**{ratios[w]:.2f}**" for w, _ in tools) + " |")
+    print(f"\nlargest ratio scalelaw/peer {worst:.2f} (load now {os.getloadavg()[0]:.2f})")
     if a.check and worst > 1:
         print("check failed: a scalelaw command is slower than the peer's", file=sys.stderr)
         return 1
