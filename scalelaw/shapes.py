@@ -111,7 +111,11 @@ def transformer_shapes(N: float, *, aspect: Sequence[float] = (32.0, 256.0),
         if d.size == 0:
             continue
         L_real = ne / (12.0 * d.astype(float) ** 2)
-        for L in (np.floor(L_real), np.ceil(L_real)):
+        # N grows with n_layer at fixed d_model, so the nearest allowed layer count is
+        # floor/ceil of L_real or, when those fall outside d/hi <= n_layer <= d/lo, the
+        # allowed end nearest to them: ceil(d/hi) and floor(d/lo) are candidates too
+        ends = (np.ceil(d / hi), np.floor(d / lo))
+        for L in (np.floor(L_real), np.ceil(L_real)) + ends:
             L = np.maximum(L, 1).astype(np.int64)
             frames.append(pd.DataFrame({"n_layer": L, "d_model": d, "head_dim": h}))
     if not frames:

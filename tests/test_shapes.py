@@ -50,6 +50,26 @@ def test_best_shape_is_the_nearest_and_honours_the_constraints(N, aspect, heads,
     assert abs(s.rel_error[0]) < 5e-3
 
 
+@pytest.mark.parametrize("N, aspect, heads", [
+    (7e9, (60, 62), (128,)),        # refused before: 54 x 3328 is 2.5 % off
+    (5e8, (30, 33), (128,)),        # refused before: 35 x 1152 is 11 % off
+    (1e9, (5000, 6000), (64, 128)),  # one layer only: 1 x 5760
+    (3e9, (100, 101), (64,)),
+    (2e10, (90, 92), (128,)),
+    (1.3e8, (40, 41), (64, 128)),
+])
+def test_narrow_aspect_range_finds_the_nearest_shape(N, aspect, heads):
+    """Under a narrow aspect range the real-valued layer count's floor/ceil fall outside it;
+    the allowed ends ceil(d/hi), floor(d/lo) are searched too: plain loops agree."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScalelawWarning)      # coarse steps: said, not tested here
+        s = transformer_shapes(N, aspect=aspect, head_dim=heads, top=3)
+    assert ((s.aspect >= aspect[0]) & (s.aspect <= aspect[1])).all()
+    np.testing.assert_allclose(s.N, 12 * s.n_layer * s.d_model.astype(float) ** 2, rtol=1e-15)
+    assert abs(s.rel_error[0]) == pytest.approx(brute_force(N, aspect, heads), rel=1e-9, abs=1e-15)
+
+
 def test_within_stated_error_over_sizes():
     """The nearest shape (aspect 32-256, heads of 128) is within 1 % of N from 1e8 parameters,
     0.3 % from 1e9 and 0.1 % from 1e10 (measured: at most 0.66 %, 0.27 %, 0.057 %)."""
@@ -75,7 +95,7 @@ def test_shape_bad_input_and_coarse_sizes():
                        (dict(N=1e9, aspect=(1,)), "two numbers"),
                        (dict(N=1e9, head_dim=0), "whole numbers >= 1"),
                        (dict(N=1e6, vocab=50304), "embedding alone exceeds"),
-                       (dict(N=1e9, aspect=(5000, 6000)), "widen the aspect range")]:
+                       (dict(N=1e9, aspect=(5000, 5001), head_dim=128), "widen the aspect range")]:
         with pytest.raises(ScalelawError, match=match):
             transformer_shapes(**bad)
     with pytest.warns(ScalelawWarning, match="misses"):
