@@ -40,12 +40,13 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .errors import ScalelawError, ScalelawWarning
 
 __all__ = ["suggest_runs", "isoflop_grid", "target_forecast", "information_update",
-           "CHINCHILLA_PUBLISHED"]
+           "fitted_region", "CHINCHILLA_PUBLISHED"]
+
+_INSIDE = 1.0 + 1e-6        # bands.INTERPOLATION_TOL: a distance above it is outside
 
 #: Hoffmann et al. (2022) Approach 3 parameters, as published (REFERENCE.md §2): the prior
 #: guess of the compute-optimal allocation when no fit is given to :func:`isoflop_grid`
@@ -90,6 +91,10 @@ def _check_fit(fit):
                             "from a scaling-law fit (e.g. chinchilla)")
     if not law.variables:
         raise ScalelawError(f"law {law.name} reads no variables: nothing to choose runs in")
+    if getattr(law, "target", "loss") != "loss":
+        raise ScalelawError(f"the fit's law {law.name} predicts a {law.target}, not a loss: suggest "
+                            "works on loss forecasts; fit the loss (e.g. chinchilla) and suggest "
+                            "runs for that")
     return law
 
 
@@ -270,14 +275,15 @@ def _extrapolation_note(fit, run) -> str | None:
 
 
 def _band(q: float, sd: float, log: bool, alpha: float) -> tuple[float, float]:
-    z = stats.norm.ppf(1 - alpha / 2)
+    from scipy.special import ndtri       # = scipy.stats.norm.ppf, without importing scipy.stats
+    z = float(ndtri(1 - alpha / 2))
     if log:
         with np.errstate(over="ignore"):
             return float(q * np.exp(-z * sd)), float(q * np.exp(z * sd))
     return float(q - z * sd), float(q + z * sd)
 
 
-def target_forecast(fit, target: Mapping[str, float], *, flops_per_token: float = 6.0,
+def target_forecast(fit, target: Mapping[str, float], *, flops_per_token: float | None = None,
                     cov: Any = None, alpha: float = 0.05) -> dict:
     """The forecast at ``target`` and its delta-method interval from the fit's covariance.
 
@@ -290,7 +296,7 @@ def target_forecast(fit, target: Mapping[str, float], *, flops_per_token: float 
     the bootstrap draws) or a matrix over the free parameters.
     """
     law = _check_fit(fit)
-    k = _check_k(flops_per_token)
+    k = _fit_k(fit, flops_per_token)
     notes: list[str] = []
     S, free, _ = _covariance(fit, cov, notes)
     q, g, run = _target(fit, law, target, k, free)
@@ -299,6 +305,22 @@ def target_forecast(fit, target: Mapping[str, float], *, flops_per_token: float 
     lo, hi = _band(q, sd, _scale(fit), alpha)
     return {"loss": q, **run, "sd": sd, "var": var, "loss_lower": lo, "loss_upper": hi,
             "free": free}
+
+
+def _fit_k(fit, k) -> float:
+    """``flops_per_token``, checked against the k the fit used to derive a variable
+    (``D = C/(k·N)``, recorded in its columns): None takes the fit's k (6 when it derived
+    nothing); a different k is refused, as :func:`scalelaw.compare.compare` does."""
+    from .compare import _recorded_k
+    recorded = _recorded_k(fit) if hasattr(fit, "mapping") else None
+    if k is None:
+        return recorded if recorded is not None else 6.0
+    k = _check_k(k)
+    if recorded is not None and k != recorded:
+        raise ScalelawError(f"the fit derived its variables with C = {recorded:g}·N·D, not the "
+                            f"{k:g}·N·D asked for: use flops_per_token={recorded:g} (--flops-per-token "
+                            f"{recorded:g}), or refit with {k:g}")
+    return k
 
 
 def _check_k(k) -> float:
@@ -407,7 +429,62 @@ def _default_candidates(fit, law, budget, n, k, points, spread, ratio=None, cost
     return grid[["N", "D"]].reset_index(drop=True)
 
 
-def _as_candidates(candidates, law) -> pd.DataFrame:
+def fitted_region(fit) -> dict | None:
+    """The fitted runs' range of model sizes and of tokens per parameter:
+    ``{"N": (lo, hi), "tokens_per_param": (lo, hi)}``, or None when the fit records no range
+    of N and D.  The tokens per parameter are bounded by what the fit records (its ranges of
+    N, of D and of the compute N·D): from ``max(D_lo/N_hi, (N·D)_lo/N_hi²)`` to
+    ``min(D_hi/N_lo, (N·D)_hi/N_lo²)``, the widest range of D/N those runs can have."""
+    dom = dict(getattr(fit, "domain", None) or {})
+    if "N" not in dom or "D" not in dom:
+        return None
+    (n_lo, n_hi), (d_lo, d_hi) = (tuple(map(float, dom["N"])), tuple(map(float, dom["D"])))
+    if not (0 < n_lo <= n_hi and 0 < d_lo <= d_hi):
+        return None
+    r_lo, r_hi = d_lo / n_hi, d_hi / n_lo
+    nd = getattr(fit, "compute_range", None)
+    if nd is not None and nd[0] > 0:
+        r_lo = max(r_lo, float(nd[0]) / n_hi ** 2)
+        r_hi = min(r_hi, float(nd[1]) / n_lo ** 2)
+    if not r_lo <= r_hi:
+        r_lo, r_hi = d_lo / n_hi, d_hi / n_lo
+    return {"N": (n_lo, n_hi), "tokens_per_param": (r_lo, r_hi)}
+
+
+def _check_outside(outside) -> float:
+    if outside is None:
+        return math.inf
+    try:
+        f = float(outside)
+    except (TypeError, ValueError):
+        raise ScalelawError(f"outside={outside!r} is not a number (a factor >= 1; None for no "
+                            "limit)") from None
+    if not f >= 1:
+        raise ScalelawError(f"outside={f:g}: give a factor >= 1 (1 keeps the default candidates "
+                            "inside the fitted region; None or inf for no limit)")
+    return f
+
+
+def _keep_inside(grid: pd.DataFrame, fit, factor: float) -> pd.DataFrame:
+    """The default candidates whose N and tokens per parameter lie within ``factor`` of the
+    fitted runs' (:func:`fitted_region`)."""
+    region = fitted_region(fit)
+    if region is None or not math.isfinite(factor):
+        return grid
+    (n_lo, n_hi), (r_lo, r_hi) = region["N"], region["tokens_per_param"]
+    N, r = grid["N"].to_numpy(float), grid["D"].to_numpy(float) / grid["N"].to_numpy(float)
+    tol = 1 + 1e-9
+    keep = ((N * factor * tol >= n_lo) & (N <= n_hi * factor * tol)
+            & (r * factor * tol >= r_lo) & (r <= r_hi * factor * tol))
+    if not keep.any():
+        raise ScalelawError(f"no default candidate run lies within {factor:g}x of the fitted runs "
+                            f"(N {n_lo:.3g} to {n_hi:.3g}, {r_lo:.3g} to {r_hi:.3g} tokens per "
+                            "parameter) up to the budget: widen the region (outside=, --outside) or "
+                            "give candidates")
+    return grid[keep].reset_index(drop=True)
+
+
+def _as_candidates(candidates, law, k: float = 6.0) -> pd.DataFrame:
     if isinstance(candidates, pd.DataFrame):
         frame = candidates.copy()
     else:
@@ -416,10 +493,14 @@ def _as_candidates(candidates, law) -> pd.DataFrame:
         except (TypeError, ValueError):
             raise ScalelawError("candidates must be a table (a DataFrame or a mapping of columns) "
                                 f"with {', '.join(law.variables)}") from None
+    frame = _canonical_columns(frame, law, k)
     missing = [v for v in law.variables if v not in frame]
     if missing:
+        from .io.columns import SYNONYMS, show
+        tried = "; ".join(f"{v}: " + ", ".join(SYNONYMS.get(v, (v,))[:6]) for v in missing)
         raise ScalelawError(f"the candidates lack {', '.join(missing)} (law {law.name} reads "
-                            f"{', '.join(law.variables)}): add the column(s)")
+                            f"{', '.join(law.variables)}; tried {tried}); they have "
+                            f"{show(frame.columns)}: add or rename the column(s)")
     frame = frame.reset_index(drop=True)
     for v in law.variables:
         frame[v] = pd.to_numeric(frame[v], errors="coerce")
@@ -428,6 +509,31 @@ def _as_candidates(candidates, law) -> pd.DataFrame:
                                 f"{int(np.argmax(~(np.isfinite(frame[v]) & (frame[v] > 0))))} is not")
     if len(frame) == 0:
         raise ScalelawError("no candidate runs given")
+    return frame
+
+
+def _canonical_columns(frame: pd.DataFrame, law, k: float) -> pd.DataFrame:
+    """The candidates' columns of the law's variables under their canonical names, found by
+    the synonyms ``fit`` uses (:func:`scalelaw.io.columns.resolve`: ``params`` is N,
+    ``tokens`` is D, ...); D = C/(k·N) (or N = C/(k·D)) when the table has the other two, as
+    :func:`~scalelaw.fitting.data.prepare_frame` derives it."""
+    from .io.columns import resolve
+    frame = frame.copy()
+    frame.columns = [str(c) for c in frame.columns]
+    want = [v for v in law.variables if v not in frame]
+    if not want:
+        return frame
+    found = resolve(frame.columns, want, required=[], ambiguous=want)
+    frame = frame.rename(columns={col: v for v, col in found.items() if col not in law.variables})
+    if _is_nd(law) and "C" not in law.variables:
+        size = {**resolve(frame.columns, ["N", "D", "C"], required=[]),
+                **{v: v for v in ("N", "D") if v in frame}}
+        if "C" in size:
+            c = pd.to_numeric(frame[size["C"]], errors="coerce")
+            if "D" not in frame and "N" in frame:
+                frame["D"] = c / (k * pd.to_numeric(frame["N"], errors="coerce"))
+            elif "N" not in frame and "D" in frame:
+                frame["N"] = c / (k * pd.to_numeric(frame["D"], errors="coerce"))
     return frame
 
 
@@ -464,12 +570,28 @@ def _costs(cost, frame, law, k) -> np.ndarray:
     return c
 
 
+def _distances(fit, law, frame):
+    """Per run of ``frame``: how far it lies outside the fitted region
+    (:func:`scalelaw.fitting.bands.extrapolation_distance`, as ``predict`` measures it: the
+    largest factor over the law's variables and the compute N·D) and its label."""
+    from .fitting.bands import extrapolation_distance, interval_labels
+    if frame.empty:
+        return np.ones(0), []
+    x = _frame_x(law, {v: frame[v].to_numpy(float) for v in law.variables})
+    dist, which = extrapolation_distance(getattr(fit, "domain", None) or {}, x,
+                                         getattr(fit, "compute_range", None))
+    if len(dist) != len(frame):
+        return np.ones(len(frame)), ["interpolation"] * len(frame)
+    return np.asarray(dist, dtype=float), interval_labels(dist, which)
+
+
 # --------------------------------------------------------------------------- suggestions
 def suggest_runs(fit, target: Mapping[str, float], budget: float, n: int = 4, *,
                  candidates: Any = None, cost: Any = None,
-                 flops_per_token: float = 6.0, new_run_sd: float | None = None,
+                 flops_per_token: float | None = None, new_run_sd: float | None = None,
                  cov: Any = None, alpha: float = 0.05, repeat: bool = False,
-                 points: int = 9, spread: float = 8.0) -> pd.DataFrame:
+                 points: int = 9, spread: float = 8.0,
+                 outside: float | None = 2.0) -> pd.DataFrame:
     """The runs that shrink the forecast's interval at ``target`` the most per FLOP.
 
     Parameters
@@ -528,7 +650,8 @@ def suggest_runs(fit, target: Mapping[str, float], budget: float, n: int = 4, *,
     one-run ``var_reduction`` and ``reduction_per_flop`` before any choice, and ``chosen``).
     """
     law = _check_fit(fit)
-    k = _check_k(flops_per_token)
+    k = _fit_k(fit, flops_per_token)
+    factor = _check_outside(outside)
     try:
         budget = float(budget)
         n = int(n)
@@ -550,6 +673,19 @@ def suggest_runs(fit, target: Mapping[str, float], budget: float, n: int = 4, *,
         msg = (f"parameter(s) {', '.join(f'{p} (on its {s} bound)' for p, s in bound.items())}: the "
                "covariance treats them as interior estimates, so the suggested runs may aim at a "
                "direction the bound rules out; refit with them fixed (fix=) or with wider bounds")
+        warnings.warn(msg, ScalelawWarning, stacklevel=2)
+        notes.append(msg)
+    settings = getattr(fit, "settings", None)
+    loss_kind = getattr(settings, "loss", "l2")
+    if loss_kind != "l2" or getattr(settings, "overpredict", 0.0):
+        what = (f"huber (delta {getattr(settings, 'delta', float('nan')):g})" if loss_kind == "huber"
+                else str(loss_kind))
+        if getattr(settings, "overpredict", 0.0):
+            what += f" with an overprediction penalty {settings.overpredict:g}"
+        msg = (f"the fit's objective is {what}, not least squares: the predicted shrink adds "
+               "least-squares information to its covariance, and a refit with this objective "
+               "gains less (docs/suggest.md); fit with objective='l2' (--objective l2) for "
+               "figures that hold")
         warnings.warn(msg, ScalelawWarning, stacklevel=2)
         notes.append(msg)
     S, free, source = _covariance(fit, cov, notes)
@@ -578,9 +714,10 @@ def suggest_runs(fit, target: Mapping[str, float], budget: float, n: int = 4, *,
             raise ScalelawError(f"default candidates are IsoFLOP lines in N and D; law {law.name} "
                                 f"reads {', '.join(law.variables)}: give the candidate runs")
         ratio = run["D"] / run["N"] if "C" not in run else None
-        frame = _default_candidates(fit, law, budget, n, k, points, spread, ratio, model)
+        frame = _keep_inside(_default_candidates(fit, law, budget, n, k, points, spread, ratio,
+                                                 model), fit, factor)
     else:
-        frame = _as_candidates(candidates, law)
+        frame = _as_candidates(candidates, law, k)
     costs = _costs(model, frame, law, k)
     cheapest = float(costs.min())
     if cheapest > budget:
@@ -650,10 +787,23 @@ def suggest_runs(fit, target: Mapping[str, float], budget: float, n: int = 4, *,
     bands = [_band(q, float(s), log, alpha) for s in sds]
     rows["target_lower"] = [b[0] for b in bands]
     rows["target_upper"] = [b[1] for b in bands]
+    dist, labels = _distances(fit, law, rows)
+    rows["extrapolation"] = dist
+    far = dist > _INSIDE
+    if far.any():
+        worst = int(np.argmax(dist))
+        notes.append(f"{int(far.sum())} of the {len(rows)} suggested run(s) lie outside the fitted "
+                     f"region (farthest: rank {worst + 1}, {labels[worst]}; column extrapolation): "
+                     "what they are worth assumes the law holds there")
 
-    if spent < 0.5 * budget and len(chosen) < n:
-        notes.append(f"only {spent:.3g} of the {budget:.3g} FLOPs could be spent: no remaining "
-                     "candidate fits in what is left; give cheaper candidates or a larger budget")
+    if spent < 0.5 * budget:
+        why = ("no remaining candidate fits in what is left" if len(chosen) < n else
+               f"the {len(chosen)} best run(s) per FLOP cost that much")
+        hint = ("widen the candidates' region (outside=, --outside) or give candidates"
+                if candidates is None and math.isfinite(factor) else
+                "give larger candidates, raise n, or a smaller budget")
+        notes.append(f"only {spent:.3g} of the {budget:.3g} FLOPs ({100 * spent / budget:.0f}%) are "
+                     f"spent: {why}; {hint}")
     table = frame.copy()
     table["cost"] = costs
     table["charged"] = np.maximum(costs, budget / n)
@@ -669,6 +819,7 @@ def suggest_runs(fit, target: Mapping[str, float], budget: float, n: int = 4, *,
                       sd_before=sd0, sd_after=sd1, lower_before=lo0, upper_before=hi0,
                       lower_after=lo1, upper_after=hi1, budget=budget, spent=spent,
                       new_run_sd=math.sqrt(s2), cov=source, alpha=alpha, flops_per_token=k,
+                      unit="nats", outside=factor, region=fitted_region(fit),
                       scale="log loss" if log else "loss", notes=notes,
                       candidates=table.sort_values("reduction_per_flop", ascending=False,
                                                    kind="stable").reset_index(drop=True))

@@ -36,7 +36,7 @@ def initial_design():
 @pytest.fixture(scope="module")
 def fitted():
     runs = simulate_runs("chinchilla", TRUE, initial_design(), noise={"run_sd": 0.01}, seed=1)
-    return sl.fit(runs, "chinchilla")
+    return sl.fit(runs, "chinchilla", objective="l2")       # Gaussian noise: least squares
 
 
 # -- the information update ------------------------------------------------------------------
@@ -196,7 +196,7 @@ def test_fits_that_are_not_scaling_laws_are_refused():
         suggest_runs({"params": TRUE}, {"C": 1e24}, 1e21)
     x = np.geomspace(1e6, 1e9, 12)
     noise = np.exp(0.01 * np.random.default_rng(0).standard_normal(x.size))
-    one = sl.fit({"N": x, "loss": (2 + 30 * x ** -0.3) * noise}, "powerlaw_const")
+    one = sl.fit({"N": x, "loss": (2 + 30 * x ** -0.3) * noise}, "powerlaw_const", objective="l2")
     with pytest.raises(ScalelawError, match="needs a law in N and D"):
         suggest_runs(one, {"C": 1e24}, 1e21)
     with pytest.raises(ScalelawError, match="default candidates"):
@@ -223,7 +223,7 @@ def test_singular_or_unusable_covariance_and_bounds_are_said(fitted):
     runs = simulate_runs("chinchilla", TRUE, initial_design(), noise=0.01, seed=2)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ScalelawWarning)
-        bounded = sl.fit(runs, "chinchilla", bounds={"alpha": (0.45, 1.0)})
+        bounded = sl.fit(runs, "chinchilla", bounds={"alpha": (0.45, 1.0)}, objective="l2")
     assert "alpha" in bounded.at_bound
     with pytest.warns(ScalelawWarning, match=r"alpha \(on its lower bound\)"):
         s = suggest_runs(bounded, {"C": 1e24}, 1e21)
@@ -232,10 +232,124 @@ def test_singular_or_unusable_covariance_and_bounds_are_said(fitted):
 
 def test_bootstrap_covariance_is_an_option(fitted):
     runs = simulate_runs("chinchilla", TRUE, initial_design(), noise=0.01, seed=3)
-    res = sl.fit(runs, "chinchilla", bootstrap=60)
+    res = sl.fit(runs, "chinchilla", bootstrap=60, objective="l2")
     s = suggest_runs(res, {"C": 1e24}, 1e21, cov="bootstrap")
     boot_sd = np.sqrt(s.attrs["target"]["var"])
     assert s.attrs["cov"] == "bootstrap" and s.attrs["sd_after"] < boot_sd
+
+
+# -- the fitted region, the objective, the target's kind, the budget, the columns, k ----------
+def test_default_candidates_stay_near_the_fitted_runs_and_outside_runs_are_flagged(fitted):
+    from scalelaw.fitting.bands import extrapolation_distance
+    from scalelaw.suggest import fitted_region
+    region = fitted_region(fitted)
+    (n_lo, n_hi), (r_lo, r_hi) = region["N"], region["tokens_per_param"]
+    assert (n_lo, n_hi) == pytest.approx(fitted.domain["N"])
+    assert r_lo >= fitted.domain["D"][0] / n_hi and r_hi <= fitted.domain["D"][1] / n_lo
+    s = suggest_runs(fitted, {"C": 1e24}, 1e21, n=4)
+    for frame in (s, s.attrs["candidates"]):
+        N, r = frame["N"].to_numpy(), (frame["D"] / frame["N"]).to_numpy()
+        assert np.all((N >= n_lo / 2 * (1 - 1e-9)) & (N <= 2 * n_hi * (1 + 1e-9)))
+        assert np.all((r >= r_lo / 2 * (1 - 1e-9)) & (r <= 2 * r_hi * (1 + 1e-9)))
+    # the extrapolation column is predict's distance (N, D and the compute N·D)
+    dist, _ = extrapolation_distance(fitted.domain, {"N": s["N"].to_numpy(), "D": s["D"].to_numpy()},
+                                     fitted.compute_range)
+    assert np.allclose(s["extrapolation"], dist) and (s["extrapolation"] >= 1).all()
+    # outside=None lets the grid out (sizes 8x off the optimum, beyond the fitted ones)
+    wide = suggest_runs(fitted, {"C": 1e24}, 1e21, n=4, outside=None)
+    Nw = wide.attrs["candidates"]["N"]
+    rw = wide.attrs["candidates"]["D"] / Nw
+    assert ((Nw < n_lo / 2) | (Nw > 2 * n_hi) | (rw < r_lo / 2) | (rw > 2 * r_hi)).any()
+    assert len(wide.attrs["candidates"]) > len(s.attrs["candidates"])
+    tight = suggest_runs(fitted, {"C": 1e24}, 1e21, n=4, outside=1)
+    assert tight["N"].between(n_lo * (1 - 1e-9), n_hi * (1 + 1e-9)).all()
+    with pytest.raises(ScalelawError, match="outside=0.5"):
+        suggest_runs(fitted, {"C": 1e24}, 1e21, outside=0.5)
+    # a chosen run outside the fitted region: its distance in the column, and a note
+    far = suggest_runs(fitted, {"C": 1e24}, 1e21, n=1, candidates={"N": [1e6], "D": [1e11]})
+    assert far["extrapolation"].iloc[0] == pytest.approx(fitted.domain["N"][0] / 1e6)
+    assert any("outside the fitted region" in m and "in N" in m for m in far.attrs["notes"])
+    inside = suggest_runs(fitted, {"C": 1e24}, 1e21, n=1, candidates=initial_design().iloc[[7]])
+    assert inside["extrapolation"].iloc[0] == pytest.approx(1.0)
+    assert not any("suggested run(s) lie outside" in m for m in inside.attrs["notes"])
+
+
+def test_a_fit_that_is_not_least_squares_is_said(fitted):
+    runs = simulate_runs("chinchilla", TRUE, initial_design(), noise={"run_sd": 0.01}, seed=1)
+    huber = sl.fit(runs, "chinchilla")                          # the default objective
+    with pytest.warns(ScalelawWarning, match=r"objective is huber \(delta 0.001\), not least squares"):
+        s = suggest_runs(huber, {"C": 1e24}, 1e21)
+    assert any("objective='l2'" in m for m in s.attrs["notes"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        s = suggest_runs(fitted, {"C": 1e24}, 1e21)
+    assert not any("least squares" in str(w.message) for w in caught)
+    assert not any("least squares" in m for m in s.attrs["notes"])
+
+
+def test_a_fit_of_a_metric_is_refused():
+    from scalelaw.fitting.objective import Objective
+    from scalelaw.fitting.results import FitResult
+    from scalelaw.laws import get_law
+    law = get_law("logit", base="chinchilla", lo=0.25, hi=1.0)
+    assert law.target == "metric"
+    k = len(law.param_names)
+    res = FitResult(law, [1.0, 400.0, 400.0, 0.3, 0.3][:k], [], np.eye(k) * 1e-4, 0.0, Objective(), 10,
+                    domain={"N": (1e8, 1e9), "D": (1e9, 1e10)})
+    for call in (lambda: suggest_runs(res, {"C": 1e24}, 1e21), lambda: target_forecast(res, {"C": 1e24})):
+        with pytest.raises(ScalelawError, match="predicts a metric, not a loss"):
+            call()
+
+
+def test_the_unspent_budget_is_said_when_all_n_runs_are_chosen(fitted):
+    cand = {"N": [1e8, 3e8], "D": [2e9, 6e9]}
+    s = suggest_runs(fitted, {"C": 1e24}, 1e21, n=2, candidates=cand)
+    assert len(s) == 2 and s["cost"].sum() < 0.5e21
+    assert any(m.startswith("only") and "of the 1e+21 FLOPs" in m for m in s.attrs["notes"])
+    full = suggest_runs(fitted, {"C": 1e24}, 1.2 * 6 * (1e8 * 2e9 + 3e8 * 6e9), n=2, candidates=cand)
+    assert len(full) == 2 and not any(m.startswith("only") for m in full.attrs["notes"])
+
+
+def test_candidates_with_the_column_names_fit_reads(fitted):
+    N, D = np.array([1e8, 3e8, 1e9]), np.array([2e9, 6e9, 2e10])
+    plain = suggest_runs(fitted, {"C": 1e24}, 5e20, n=2, candidates={"N": N, "D": D})
+    named = suggest_runs(fitted, {"C": 1e24}, 5e20, n=2,
+                         candidates=pd.DataFrame({"params": N, "tokens": D, "tag": list("abc")}))
+    assert np.allclose(named["N"], plain["N"]) and np.allclose(named["D"], plain["D"])
+    assert "tag" in named and named["var_reduction"].to_numpy() == pytest.approx(plain["var_reduction"])
+    flops = suggest_runs(fitted, {"C": 1e24}, 5e20, n=2,
+                         candidates=pd.DataFrame({"n_params": N, "flops": 6 * N * D}))
+    assert np.allclose(flops["N"], plain["N"]) and np.allclose(flops["D"], plain["D"], rtol=1e-12)
+    with pytest.raises(ScalelawError, match="candidates lack D.*they have"):
+        suggest_runs(fitted, {"C": 1e24}, 5e20, candidates=pd.DataFrame({"params": N, "x": D}))
+
+
+def test_flops_per_token_is_the_fits_own():
+    d = initial_design()
+    runs = simulate_runs("chinchilla", TRUE, d[["N", "D"]], noise={"run_sd": 0.01}, seed=4,
+                         flops_per_token=8.0)
+    res = sl.fit(runs[["N", "C", "loss"]], "chinchilla", objective="l2", flops_per_token=8.0)
+    assert res.mapping["D"].startswith("derived")
+    s = suggest_runs(res, {"C": 1e24}, 1e21, n=2)             # k = 8, from the fit
+    assert s.attrs["flops_per_token"] == 8.0 and np.allclose(s["C"], 8.0 * s["N"] * s["D"])
+    f = target_forecast(res, {"C": 1e24})
+    assert f["N"] * f["D"] * 8.0 == pytest.approx(1e24)
+    for call in (lambda: suggest_runs(res, {"C": 1e24}, 1e21, flops_per_token=6.0),
+                 lambda: target_forecast(res, {"C": 1e24}, flops_per_token=6)):
+        with pytest.raises(ScalelawError, match=r"C = 8·N·D, not the 6·N·D"):
+            call()
+    assert suggest_runs(res, {"C": 1e24}, 1e21, n=1, flops_per_token=8).attrs["flops_per_token"] == 8
+
+
+def test_suggest_loads_no_scipy_stats(fit_json, tmp_path):
+    import subprocess
+    import sys
+    code = ("import sys\nfrom scalelaw.cli import main\n"
+            f"rc = main(['suggest', {str(fit_json)!r}, '--target', 'C=1e24', '--budget', '1e21'])\n"
+            "print('LOADED', 'scipy.stats' in sys.modules, rc)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         cwd=tmp_path)
+    assert "LOADED False 0" in out.stdout, out.stdout + out.stderr
 
 
 # -- grids -----------------------------------------------------------------------------------
@@ -422,6 +536,60 @@ def test_cli_suggest_bad_input_exits_2_with_one_line(fit_json, tmp_path, capsys)
     FitResult(law, np.ones(k), [], np.eye(k), 0.0, Objective(), 10).to_json(lr_json)
     code, out, err = run(capsys, "suggest", lr_json, "--target", "C=1e24", "--budget", "1e21")
     assert code == 2 and "LR-schedule law" in one_line(err)
+
+
+def test_cli_suggest_flags_the_fitted_region_objective_columns_and_k(fit_json, tmp_path, capsys):
+    from scalelaw.fitting.results import FitResult
+    res = FitResult.from_json(fit_json)
+    code, text, err = run(capsys, "suggest", fit_json, "--target", "C=1e24", "--budget", "1e21")
+    assert code == 0, err
+    header = text.splitlines()[0].split()
+    assert {"charged", "reduction_per_flop", "extrapolation"} <= set(header)
+    assert "note: the fit's objective is huber" in text and "--objective l2" in text
+    assert "nats" in text
+    n_lo, n_hi = res.domain["N"]
+    out = tmp_path / "tight.csv"
+    code, text, err = run(capsys, "suggest", fit_json, "--target", "C=1e24", "--budget", "1e21",
+                          "--outside", "1", "--out", out)
+    assert code == 0, err
+    assert pd.read_csv(out)["N"].between(n_lo * (1 - 1e-9), n_hi * (1 + 1e-9)).all()
+    code, text, err = run(capsys, "suggest", fit_json, "--target", "C=1e24", "--budget", "1e21",
+                          "--outside", "0.5")
+    assert code == 2 and "--outside 0.5" in one_line(err)
+    # candidates named as fit reads them (params, tokens), e.g. the runs table itself
+    mine = tmp_path / "runs.csv"
+    d = initial_design()
+    pd.DataFrame({"params": d["N"], "tokens": d["D"]}).to_csv(mine, index=False)
+    code, text, err = run(capsys, "suggest", fit_json, "--target", "C=1e24", "--budget", "1e20",
+                          "--candidates", mine, "--out", out)
+    assert code == 0, err
+    t = pd.read_csv(out)
+    assert len(t) >= 1 and np.allclose(t["extrapolation"], 1.0, atol=1e-6)
+    assert t[["N", "D"]].apply(tuple, axis=1).isin(list(zip(d["N"], d["D"]))).all()
+    # a fit whose D was derived with k = 8: another --flops-per-token is refused
+    runs = simulate_runs("chinchilla", TRUE, d[["N", "D"]], noise={"run_sd": 0.01}, seed=4, flops_per_token=8.0)
+    table = tmp_path / "nc.csv"
+    runs[["N", "C", "loss"]].to_csv(table, index=False)
+    k8 = tmp_path / "k8.json"
+    assert sl.cli.main(["fit", str(table), "--law", "chinchilla", "--flops-per-token", "8",
+                        "--objective", "l2", "--json", str(k8)]) == 0
+    capsys.readouterr()
+    code, text, err = run(capsys, "suggest", k8, "--target", "C=1e24", "--budget", "1e21",
+                          "--flops-per-token", "6")
+    assert code == 2 and "C = 8·N·D, not the 6·N·D" in one_line(err)
+    code, text, err = run(capsys, "suggest", k8, "--target", "C=1e24", "--budget", "1e21", "--out", out)
+    assert code == 0 and np.allclose(pd.read_csv(out)["C"], 8 * pd.read_csv(out)["N"] * pd.read_csv(out)["D"])
+    assert "objective" not in text
+    # a fit of a metric (the logit link) is refused in one line, not printed as nats
+    from scalelaw.fitting.objective import Objective
+    from scalelaw.laws import get_law
+    law = get_law("logit", base="chinchilla", lo=0.25, hi=1.0)
+    k = len(law.param_names)
+    metric = tmp_path / "metric.json"
+    FitResult(law, [1.0, 400.0, 400.0, 0.3, 0.3][:k], [], np.eye(k) * 1e-4, 0.0, Objective(), 10,
+              domain={"N": (1e8, 1e9), "D": (1e9, 1e10)}).to_json(metric)
+    code, text, err = run(capsys, "suggest", metric, "--target", "C=1e24", "--budget", "1e21")
+    assert code == 2 and "predicts a metric" in one_line(err) and "nats" not in text + err
 
 
 def test_cli_plan_isoflop_grid(tmp_path, capsys, fit_json):

@@ -12,9 +12,12 @@ docs/suggest.md).
   scalelaw suggest fit.json --target C=1e24 --budget 1e21 --candidates mine.csv
 
 A compute target C is the compute-optimal loss L*(C) under C = k*N*D. Candidates: IsoFLOP lines
-(two per decade, up to the budget) around the fitted compute-optimal frontier, or --candidates
-(a table with N and D, and optionally a cost column named by --cost-column). --cost prices the
-runs by another cost model (e.g. attention:n_ctx=8192,aspect=128)."""
+(two per decade, up to the budget) around the fitted compute-optimal frontier, their N and
+tokens per parameter within --outside (2x) of the fitted runs'; or --candidates (a table with
+N and D under any name fit reads, e.g. params and tokens, or N and C; optionally a cost column
+named by --cost-column). --cost prices the runs by another cost model (e.g.
+attention:n_ctx=8192,aspect=128). The column extrapolation says how far each run lies outside
+the fitted region (1: inside). The shrink assumes a least-squares fit (--objective l2)."""
 
 
 def add_arguments(p):
@@ -31,8 +34,9 @@ def add_arguments(p):
     p.add_argument("--cost-column", metavar="COL",
                    help="column of --candidates holding each run's cost in FLOPs (a column named "
                         "cost is used without it)")
-    p.add_argument("--flops-per-token", type=float, default=6.0, metavar="K",
-                   help="k in C = k*N*D (default 6)")
+    p.add_argument("--flops-per-token", type=float, default=None, metavar="K",
+                   help="k in C = k*N*D (default: the k the fit derived D with, else 6; another k "
+                        "than the fit's is refused)")
     p.add_argument("--new-run-sd", type=float, metavar="S",
                    help="sd of one new run's loss about the law, on the fit's scale (log loss for "
                         "log-space fits; default: from the fit)")
@@ -43,6 +47,9 @@ def add_arguments(p):
                    "candidates (default 9)")
     p.add_argument("--spread", type=float, default=8.0, help="the default candidates' sizes run "
                    "from N*/SPREAD to N*·SPREAD (default 8)")
+    p.add_argument("--outside", type=float, default=2.0, metavar="FACTOR",
+                   help="keep the default candidates' N and tokens per parameter within FACTOR of "
+                        "the fitted runs' (default 2; inf: no limit)")
     p.add_argument("--alpha", type=float, default=0.05, help="1 - confidence level (default 0.05)")
     p.add_argument("--out", metavar="OUT.csv", help="write the suggested runs as CSV ('-': standard "
                    "output; the report then goes to stderr)")
@@ -65,6 +72,9 @@ def run(args) -> int:
     if args.new_run_sd is not None and not args.new_run_sd > 0:
         raise ScalelawError(f"--new-run-sd {args.new_run_sd:g}: give a positive standard deviation "
                             "(log loss for log-space fits, e.g. 0.01)")
+    if not args.outside >= 1:
+        raise ScalelawError(f"--outside {args.outside:g}: give a factor >= 1 (1: inside the fitted "
+                            "region; inf: no limit)")
     if args.points < 1 or not args.spread >= 1 or (args.points > 1 and args.spread == 1):
         raise ScalelawError("--points must be at least 1 and --spread above 1 (sizes from N*/SPREAD "
                             "to N*·SPREAD)")
@@ -94,7 +104,7 @@ def run(args) -> int:
         table = suggest_runs(res, target, args.budget, n=args.n, candidates=candidates,
                              cost=args.cost, flops_per_token=args.flops_per_token,
                              new_run_sd=args.new_run_sd, cov=args.cov, alpha=args.alpha,
-                             points=args.points, spread=args.spread)
+                             points=args.points, spread=args.spread, outside=args.outside)
     for w in caught:                  # said once, in the notes below
         if not issubclass(w.category, ScalelawWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
@@ -116,11 +126,11 @@ def _report(table, target, args, out) -> None:
     level = f"{100 * (1 - args.alpha):g}%"
     where = (f"L*(C={t['C']:.3g}) at N={t['N']:.3g}, D={t['D']:.3g}" if "C" in target
              else "loss at " + ", ".join(f"{k}={v:.3g}" for k, v in target.items()))
-    cols = [c for c in ("rank", "N", "D", "C", "cost", "loss_pred", "var_reduction",
-                        "reduction_per_flop", "target_sd") if c in table]
+    cols = [c for c in ("rank", "N", "D", "C", "cost", "charged", "loss_pred", "var_reduction",
+                        "reduction_per_flop", "target_sd", "extrapolation") if c in table]
     with pd.option_context("display.width", 200):
         print(table[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"), file=out)
-    print(f"\ntarget: {where} = {t['loss']:.4f} nats", file=out)
+    print(f"\ntarget: {where} = {t['loss']:.4f} {a['unit']}", file=out)
     print(f"{level} interval now:   [{a['lower_before']:.4f}, {a['upper_before']:.4f}]  "
           f"(sd {a['sd_before']:.4g} in {a['scale']})", file=out)
     shrink = 100 * (1 - a["sd_after"] / a["sd_before"]) if a["sd_before"] > 0 else 0.0
