@@ -25,7 +25,9 @@ gives the frontier in closed form::
 and its inverse ``C(L) = k·(K/(L − E))^(1/γ)`` for ``L > E`` (``C(L) = ∞`` at or below the
 asymptote E: that variant never reaches the loss).  For a law of compute alone
 (``powerlaw_const`` or ``powerlaw`` fitted on C) the frontier is the law itself,
-``E + A·C^−α``.
+``E + A·C^−α``: that holds only for a law fitted to the per-budget minima (the lower
+envelope of the runs), and the notes say so.  Fits whose target is not the loss (the
+``logit`` link's odds of a metric) are refused.
 
 Intervals
 ---------
@@ -72,7 +74,9 @@ class Frontier:
 
     ``E``, ``K``, ``g`` are arrays (the point estimate first, shape ``(1,)``, or one value per
     draw); ``u`` is ``flops_per_token`` for a chinchilla fit (``C/u = N·D``) and 1 for a law
-    of C.  ``compute_range``: the fitted training compute in FLOPs, or None.
+    of C.  ``compute_range``: the fitted training compute in FLOPs, or None.  ``domain``:
+    the fit's fitted range of each variable (``FitResult.domain``) and ``params`` the point
+    estimate of a chinchilla fit (E, A, B, alpha, beta), for :meth:`distance`.
     """
 
     E: np.ndarray
@@ -80,6 +84,47 @@ class Frontier:
     g: np.ndarray
     u: float = 1.0
     compute_range: tuple[float, float] | None = None
+    domain: dict | None = None
+    params: dict | None = None
+
+    def distance(self, C, *, compute: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """How far the frontier's point at budgets ``C`` (FLOPs) lies outside the fit:
+        ``(factor, variable)`` as :func:`scalelaw.fitting.bands.extrapolation_distance`
+        measures a prediction (1 and ``""`` inside).  For chinchilla the point is the
+        compute-optimal ``(N*, D*)`` of :func:`scalelaw.allocate.compute_optimal`, measured
+        against the fitted N, D and compute; for a law of C, C against the fitted C.  An
+        infinite budget is infinitely far (variable ``C``); a fit that records neither a
+        domain nor a compute range gives NaN (variable ``"?"``: unknown).  ``compute=False``
+        leaves the compute out (chinchilla: N* and D* against the fitted N and D only)."""
+        from .fitting.bands import extrapolation_distance
+        c = np.atleast_1d(np.asarray(C, dtype=float)).ravel()
+        dist, which = np.ones(len(c)), np.full(len(c), "", dtype=object)
+        ok = np.isfinite(c) & (c > 0)
+        dist[~ok], which[~ok] = np.inf, "C"
+        dom = dict(self.domain or {})
+        if not dom and self.compute_range is None:
+            dist[ok], which[ok] = np.nan, "?"
+            return dist, which
+        if not ok.any():
+            return dist, which
+        if self.params is not None:
+            from .allocate import compute_optimal
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ScalelawWarning)   # the fit's own notes say it
+                opt = compute_optimal(self.params, c[ok], flops_per_token=self.u)
+            x = {"N": opt["N_opt"].to_numpy(), "D": opt["D_opt"].to_numpy()}
+            nd = None if self.compute_range is None or not compute else \
+                (self.compute_range[0] / self.u, self.compute_range[1] / self.u)
+            dom = {v: r for v, r in dom.items() if v in ("N", "D")}
+        else:
+            x, nd = {"C": c[ok]}, None
+            dom = {"C": dom.get("C", self.compute_range)}
+            if dom["C"] is None:
+                dist[ok], which[ok] = np.nan, "?"
+                return dist, which
+        d, w = extrapolation_distance(dom, x, nd)
+        dist[ok], which[ok] = d, w
+        return dist, which
 
     def loss(self, C) -> np.ndarray:
         """``L*(C)``: shape ``(len(E), len(C))``."""
@@ -98,15 +143,6 @@ class Frontier:
         return np.where(gap > 0, out, np.inf)
 
 
-def _chinchilla_constants(E, A, B, al, be):
-    """E, K, γ of the chinchilla frontier (arrays); the allocation of
-    :func:`scalelaw.allocate.compute_optimal` substituted into the law."""
-    s = al + be
-    logG = (np.log(al * A) - np.log(be * B)) / s
-    K = A * np.exp(-al * logG) + B * np.exp(be * logG)
-    return np.asarray(E, float), np.asarray(K, float), np.asarray(al * be / s, float)
-
-
 def frontier(fit: Any, *, flops_per_token: float = 6.0, draws: Any = None) -> Frontier:
     """The compute-optimal frontier of one fit (point estimate only, or ``draws``: a frame of
     parameter draws, one row per draw, giving one frontier per draw).
@@ -119,21 +155,22 @@ def frontier(fit: Any, *, flops_per_token: float = 6.0, draws: Any = None) -> Fr
     kind = _kind(res, "the fit")
     p = res.params if draws is None else _full_draws(res, draws)
     rng = _compute_range(res, kind, flops_per_token)
-    return _frontier(p, kind, flops_per_token, rng, "the fit")
+    return _frontier(p, kind, flops_per_token, rng, "the fit", getattr(res, "domain", None))
 
 
-def _frontier(p, kind, k, rng, name) -> Frontier:
+def _frontier(p, kind, k, rng, name, domain=None) -> Frontier:
     """Frontier from parameters ``p`` (a Series, or a frame of draws)."""
     def col(n):
         v = p[n]
         return np.atleast_1d(np.asarray(v, dtype=float))
     if kind == "chinchilla":
-        from .allocate import params_from_fit
+        from .allocate import frontier_constants, params_from_fit
+        names = ("E", "A", "B", "alpha", "beta")
         if isinstance(p, pd.Series):
             q = params_from_fit(p.to_dict())[0]     # validates: positive A, B, alpha, beta
-            E, K, g = _chinchilla_constants(*(np.atleast_1d(q[n]) for n in ("E", "A", "B", "alpha", "beta")))
-        else:
-            E, K, g = _chinchilla_constants(col("E"), col("A"), col("B"), col("alpha"), col("beta"))
+            E, K, g = frontier_constants({n: np.atleast_1d(q[n]) for n in names})
+            return Frontier(E, K, g, float(k), rng, domain, {n: float(q[n]) for n in names})
+        E, K, g = frontier_constants({n: col(n) for n in names})
         return Frontier(E, K, g, float(k), rng)
     have = p.index if isinstance(p, pd.Series) else p.columns
     E = col("E") if "E" in have else np.zeros(len(col("A")))
@@ -141,7 +178,7 @@ def _frontier(p, kind, k, rng, name) -> Frontier:
     if isinstance(p, pd.Series) and not (A[0] > 0 and al[0] > 0):
         raise ScalelawError(f"{name}: the fitted law does not fall with compute (A = {A[0]:g}, "
                             f"alpha = {al[0]:g}); a compute multiplier needs a falling frontier")
-    return Frontier(E, A, al, 1.0, rng)
+    return Frontier(E, A, al, 1.0, rng, domain if isinstance(p, pd.Series) else None)
 
 
 # --------------------------------------------------------------------------- inputs
@@ -168,6 +205,11 @@ def _kind(res, name) -> str:
     """``"chinchilla"`` or ``"compute"``; refuses laws without a compute frontier here."""
     law = res.law
     _not_curves(res, name)
+    target = getattr(law, "target", "loss")
+    if target != "loss":
+        raise ScalelawError(f"{name} is a fit of law {law.name}, whose target is a {target} (its values "
+                            f"are not losses): compare needs fits of the loss; compare the variants' "
+                            f"loss fits, then map their losses to the {target}")
     names = set(law.param_names)
     if tuple(law.variables) == ("N", "D") and {"E", "A", "B", "alpha", "beta"} <= names:
         return "chinchilla"
@@ -250,6 +292,9 @@ def _check_level(alpha) -> float:
 
 
 def _as_budgets(at) -> np.ndarray:
+    """Budgets in FLOPs from numbers or ``"C=1e22"`` texts (None: none); the values are
+    checked by :func:`scalelaw.allocate._as_compute`, the one check of FLOP budgets."""
+    from .allocate import _as_compute
     if at is None:
         return np.zeros(0)
     if isinstance(at, (str, bytes)):
@@ -262,24 +307,10 @@ def _as_budgets(at) -> np.ndarray:
             if key != "C":
                 raise ScalelawError(f"budget {a!r}: give the training compute as C=FLOPS, e.g. C=1e22")
         try:
-            c = float(text)
+            out.append(float(text))
         except ValueError:
             raise ScalelawError(f"budget {a!r} is not a number of FLOPs; give e.g. C=1e22") from None
-        if not (math.isfinite(c) and c > 0):
-            raise ScalelawError(f"budget {a!r}: the compute must be a positive, finite FLOP count")
-        out.append(c)
-    return np.array(out, dtype=float)
-
-
-def _distance(c, rng) -> np.ndarray:
-    """Factor by which ``c`` lies outside ``rng`` (1 inside; 1 without a range)."""
-    c = np.asarray(c, dtype=float)
-    if rng is None:
-        return np.ones_like(c)
-    lo, hi = rng
-    with np.errstate(divide="ignore", invalid="ignore"):
-        d = np.fmax(np.fmax(lo / c, c / hi), 1.0)
-    return np.where(np.isfinite(d), d, np.inf)
+    return _as_compute(out) if out else np.zeros(0)
 
 
 def _quantiles(v, alpha):
@@ -300,9 +331,13 @@ class Comparison:
     ``baseline``, ``loss_opt`` (the variant's compute-optimal loss L*), ``multiplier``
     (``C_A(L*_X(C))/C``, 1 for the baseline), ``loss_diff`` (``L*_X − L*_A``), each with
     ``*_lower``/``*_upper``; ``prob_best`` (share of draws in which the variant has the
-    lowest L* of all); ``extrapolation`` (the largest factor by which C, or the compute
-    ``m·C`` A needs to match, lies outside the fitted compute ranges; 1 inside);
-    ``interval`` (``"interpolation"`` / ``"extrapolation x3.2"``); ``requested`` (a budget given in ``at``).
+    lowest L* of all; a tie of k variants counts 1/k each); ``extrapolation`` (the largest
+    factor by which the frontiers' points lie outside the fits, see :meth:`Frontier.distance`:
+    the variant's and the baseline's compute-optimal (N*, D*) at C and the baseline's at the
+    compute ``m·C`` it needs to match; 1 inside, NaN if no fit records a range) and
+    ``extrapolation_in`` (``N``, ``D``, ``C``, or ``""`` inside); ``interval``
+    (``"interpolation"`` / ``"extrapolation x3.2 in N"`` / ``"fitted range unknown"``);
+    ``requested`` (a budget given in ``at``).
     ``best``: the rows of the requested budgets, ``C, variant, prob_best``.  ``paired``: the
     paired loss differences at matched configurations (or None without data), ``paired_budgets``
     their means per budget with a t interval.  ``notes``: how the intervals were made and
@@ -440,8 +475,10 @@ def _rows(fronts, names, base, C, alpha, ranges, at_mask) -> pd.DataFrame:
     point = {n: fronts[n][0].loss(C)[0] for n in names}
     draws = {n: fronts[n][1].loss(C) for n in names}          # (draws, budgets)
     stack = np.stack([draws[n] for n in names])               # (variants, draws, budgets)
-    winner = np.argmin(stack, axis=0)
-    prob = {n: (winner == i).mean(axis=0) for i, n in enumerate(names)}
+    with np.errstate(invalid="ignore"):
+        tie = stack == np.min(stack, axis=0)                  # every variant at the lowest L*
+    share = tie / np.maximum(tie.sum(axis=0), 1)              # a tie split evenly
+    prob = {n: share[i].mean(axis=0) for i, n in enumerate(names)}
     out = []
     for n in names:
         lo, hi = _quantiles(draws[n], alpha)
@@ -454,21 +491,40 @@ def _rows(fronts, names, base, C, alpha, ranges, at_mask) -> pd.DataFrame:
         m_lo, m_hi = _quantiles(mi, alpha)
         dl = point[n] - point[base]
         dl_lo, dl_hi = _quantiles(draws[n] - draws[base], alpha)
-        ext = np.fmax(_distance(C, ranges.get(n)), _distance(C, ranges.get(base)))
+        # the frontiers' points against the fits: the variant's and the baseline's optimum at
+        # C and, for the multiplier, the baseline's at m·C (its N*, D* and compute)
+        parts = [fronts[n][0].distance(C), fronts[base][0].distance(C)]
         if n != base:
-            ext = np.fmax(ext, _distance(m * C, ranges.get(base)))
+            parts.append(fronts[base][0].distance(m * C))
+        ext, var = _farthest(parts)
         out.append(pd.DataFrame({
             "C": C, "variant": n, "baseline": base, "loss_opt": point[n], "loss_opt_lower": lo,
             "loss_opt_upper": hi, "multiplier": m, "multiplier_lower": m_lo, "multiplier_upper": m_hi,
             "loss_diff": dl, "loss_diff_lower": dl_lo, "loss_diff_upper": dl_hi,
-            "prob_best": prob[n], "extrapolation": ext,
-            "interval": [("interpolation" if e <= 1 + 1e-6 else
-                          "extrapolation" + ("" if not np.isfinite(e) else f" x{e:.3g}")) for e in ext],
-            "requested": at_mask}))
+            "prob_best": prob[n], "extrapolation": ext, "extrapolation_in": var,
+            "interval": _labels(ext, var), "requested": at_mask}))
     frame = pd.concat(out, ignore_index=True)
     order = {n: i for i, n in enumerate(names)}
     frame["_v"] = frame["variant"].map(order)
     return frame.sort_values(["_v", "C"], kind="stable").drop(columns="_v").reset_index(drop=True)
+
+
+def _farthest(parts) -> tuple[np.ndarray, np.ndarray]:
+    """The largest distance of several ``(factor, variable)`` pairs, point by point (an
+    unknown one, NaN, only where none is known)."""
+    dist = np.full(len(parts[0][0]), np.nan)
+    which = np.full(len(dist), "?", dtype=object)
+    for d, w in parts:
+        more = ~np.isnan(d) & (np.isnan(dist) | (d > dist))
+        dist, which = np.where(more, d, dist), np.where(more, w, which)
+    return dist, which
+
+
+def _labels(dist, which) -> list[str]:
+    """``"interpolation"``, ``"extrapolation x1.8 in N"`` or ``"fitted range unknown"``."""
+    from .fitting.bands import interval_labels
+    lab = interval_labels(np.where(np.isnan(dist), 1.0, dist), np.where(np.isnan(dist), "", which))
+    return ["fitted range unknown" if np.isnan(d) else t for d, t in zip(dist, lab)]
 
 
 # --------------------------------------------------------------------------- checks
@@ -678,7 +734,7 @@ def compare(fits: Sequence[Any], at: Any = None, *, alpha: float = 0.05,
         ranges[n] = _compute_range(r, kind, k)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ScalelawWarning)   # a stacked fit: said below
-            point = _frontier(r.params, kind, k, ranges[n], n)
+            point = _frontier(r.params, kind, k, ranges[n], n, getattr(r, "domain", None))
         if r.boot is not None and len(r.boot) >= 2:
             d = _full_draws(r, r.boot)
             sources[n] = f"{len(r.boot)} bootstrap"
@@ -746,7 +802,27 @@ def _frame_notes(res: Comparison) -> None:
     far = at[at["extrapolation"] > EXTRAPOLATION_WARN]
     for r in far.itertuples(index=False):
         res.notes.append(f"at C = {r.C:.3g} the multiplier of {r.variant} is an {r.interval} "
-                         "beyond the fitted compute: it rests on the laws holding that far")
+                         "outside the fits: it rests on the laws holding that far")
+    if res.at.size and res.kind == "chinchilla":
+        from .fitting.bands import INTERPOLATION_TOL
+        for n in res.names:
+            d, w = res.frontiers[n][0].distance(res.at, compute=False)
+            out = [(c, e, v) for c, e, v in zip(res.at, d, w) if v in ("N", "D") and e > INTERPOLATION_TOL]
+            if out:
+                res.notes.append(f"the compute-optimal allocation of {n} lies outside its fitted N "
+                                 "and D at " + ", ".join(f"C = {c:.3g} ({v}* x{e:.2g} beyond)"
+                                                         for c, e, v in out)
+                                 + ": its frontier there is the law's beyond the runs' sizes, not "
+                                 "an interpolation")
+    if res.kind == "compute":
+        res.notes.append("the fits are laws of C taken as the frontiers: that holds only for a fit "
+                         "of the lowest loss at each budget (the lower envelope of the runs, or the "
+                         "per-budget minima), not of every run's loss against its compute")
+    unknown = sorted({n for n in res.names if res.frontiers[n][0].domain in (None, {})
+                      and res.frontiers[n][0].compute_range is None})
+    if unknown:
+        res.notes.append(f"{', '.join(unknown)} record(s) no fitted range: whether a budget is an "
+                         "interpolation is unknown (interval column 'fitted range unknown')")
     never = f[~np.isfinite(f["multiplier"])]
     if len(never):
         v = ", ".join(sorted(set(never["variant"])))

@@ -395,3 +395,110 @@ def test_the_docs_example_runs(capsys):
             exec(compile(code, f"docs/compare.md[{i}]", "exec"), {"__name__": "docs_example"})
     out = capsys.readouterr().out
     assert "wide over base" in out and "multiplier_lower" in out
+
+
+# --------------------------------------------------------------------------- issue 12 review
+def test_frontier_constants_are_the_loss_at_the_compute_optimum():
+    """allocate.frontier_constants (the one formula compare uses): E + K·(C/k)^−γ equals the
+    law's loss at compute_optimal's (N*, D*), for a point estimate and per draw."""
+    from scalelaw.allocate import frontier_constants
+    C = np.geomspace(1e18, 1e25, 8)
+    E, K, g = frontier_constants(HOFFMANN)
+    ref = compute_optimal(HOFFMANN, C)["loss_opt"].to_numpy()
+    np.testing.assert_allclose(E + K * (C / 6) ** -g, ref, rtol=1e-12)
+    rng = np.random.default_rng(0)
+    draws = {n: HOFFMANN[n] * (1 + 0.05 * rng.standard_normal(5)) for n in HOFFMANN}
+    E, K, g = frontier_constants(draws)
+    for i in range(5):
+        one = {n: float(v[i]) for n, v in draws.items()}
+        want = compute_optimal(one, C, flops_per_token=8)["loss_opt"].to_numpy()
+        np.testing.assert_allclose(E[i] + K[i] * (C / 8) ** -g[i], want, rtol=1e-12)
+    f = frontier(drawn_fit(HOFFMANN, {}, n=3))
+    np.testing.assert_allclose(f.loss(C)[0], ref, rtol=1e-12)
+
+
+def test_a_fit_of_a_metric_is_refused():
+    """The logit link's law has chinchilla's variables and parameters, but its values are
+    odds of a metric, not losses: refused in one line."""
+    cfg = {"base": "chinchilla", "lo": 0.0, "hi": 1.0}
+    a = drawn_fit(HOFFMANN, {"E": 0.01}, law="logit", config=cfg)
+    b = drawn_fit(dict(HOFFMANN, E=1.5), {"E": 0.01}, law="logit", config=cfg, seed=1)
+    with pytest.raises(ScalelawError, match="target is a metric .*needs fits of the loss") as e:
+        compare([a, b], at=[1e22])
+    assert "\n" not in str(e.value)
+    with pytest.raises(ScalelawError, match="target is a metric"):
+        frontier(a)
+
+
+def test_an_optimum_outside_the_fitted_sizes_is_no_interpolation():
+    """C inside the fitted compute, but N* beyond the largest fitted N: labelled and noted
+    as predict measures it (extrapolation_distance), not called an interpolation."""
+    from scalelaw.fitting.bands import extrapolation_distance
+    dom = {"domain": {"N": [1e7, 1e8], "D": [1e9, 1e12]}, "compute_range": [1e16, 1e20]}
+    a = drawn_fit(HOFFMANN, {"E": 0.005}, extra=dom, seed=1)
+    b = drawn_fit(shifted(HOFFMANN, 2.0, 1.5), {"E": 0.005}, extra=dom, seed=2)
+    C = 1e20                                           # C/6 = 1.7e19 < 1e20: inside in compute
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = compare([a, b], at=[C])
+    opt = compute_optimal(HOFFMANN, [C])
+    want, var = extrapolation_distance({"N": (1e7, 1e8), "D": (1e9, 1e12)},
+                                       {"N": opt["N_opt"].to_numpy(), "D": opt["D_opt"].to_numpy()},
+                                       (1e16, 1e20))
+    assert var[0] == "N" and want[0] > 5                # N* = 6.4e8, x6.4 beyond 1e8
+    rows = res.frame[res.frame["requested"]].set_index("variant")
+    assert rows.loc["A", "extrapolation"] == pytest.approx(want[0], rel=1e-9)
+    assert rows.loc["A", "extrapolation_in"] == "N"
+    assert rows.loc["A", "interval"].startswith("extrapolation x") and rows.loc["A", "interval"].endswith("in N")
+    assert rows.loc["B", "extrapolation"] >= want[0]    # B's optimum and A's at m·C: no nearer
+    msgs = [str(w.message) for w in caught]
+    assert any("allocation of A lies outside its fitted N" in m for m in msgs)
+    assert any("allocation of A lies outside" in n for n in res.notes)
+    # deep inside both the sizes and the compute: an interpolation still
+    inside = res.multiplier(3e17)
+    assert inside["extrapolation"].iloc[0] == 1.0
+
+
+def test_a_fit_without_a_range_is_not_called_an_interpolation():
+    a = drawn_fit(HOFFMANN, {"E": 0.005}, seed=1)
+    b = drawn_fit(shifted(HOFFMANN, 2.0, 1.5), {"E": 0.005}, seed=2)
+    res = quiet_compare([a, b], at=[1e20])
+    assert (res.frame["interval"] == "fitted range unknown").all()
+    assert any("no fitted range" in n for n in res.notes)
+
+
+def test_a_law_of_compute_is_noted_as_needing_the_lower_envelope():
+    cfg = {"var": "C"}
+    base = dict(E=2.0, A=50.0, alpha=0.1)
+    a = drawn_fit(base, {"E": 0.01}, seed=1, law="powerlaw_const", config=cfg)
+    b = drawn_fit(dict(base, E=1.98), {"E": 0.01}, seed=2, law="powerlaw_const", config=cfg)
+    with pytest.warns(ScalelawWarning, match="lower envelope"):
+        res = compare([a, b], at=[1e20])
+    assert "lower envelope" in res.summary()
+    # chinchilla fits get no such note
+    c = quiet_compare([drawn_fit(HOFFMANN, {"E": 0.01}), drawn_fit(HOFFMANN, {"E": 0.01}, seed=3)],
+                      at=[1e20])
+    assert not any("lower envelope" in n for n in c.notes)
+
+
+def test_tied_draws_split_the_probability_best_evenly():
+    """Fixed-parameter draws (every draw the same value) of two identical variants: each is
+    best in half the draws, not the baseline in all of them."""
+    a = drawn_fit(HOFFMANN, {}, n=50, seed=1)
+    b = drawn_fit(HOFFMANN, {}, n=50, seed=2)
+    c = drawn_fit(shifted(HOFFMANN, 0.5, 0.5), {}, n=50, seed=3)     # worse: never best
+    res = quiet_compare([a, b, c], at=[1e20, 1e22])
+    best = res.best.set_index(["C", "variant"])["prob_best"]
+    for C in (1e20, 1e22):
+        assert best[(C, "A")] == pytest.approx(0.5) and best[(C, "B")] == pytest.approx(0.5)
+        assert best[(C, "C")] == 0.0
+    assert np.allclose(res.frame.groupby("C")["prob_best"].sum(), 1.0)
+
+
+def test_budgets_are_checked_by_the_allocation_helper():
+    a, b = drawn_fit(HOFFMANN, {"E": 0.01}), drawn_fit(HOFFMANN, {"E": 0.01}, seed=3)
+    res = quiet_compare([a, b], at=["C=1e20", 1e21])
+    assert list(res.at) == [1e20, 1e21]
+    for bad in (["C=-1"], [0.0], ["C=inf"]):
+        with pytest.raises(ScalelawError, match="positive, finite FLOP count"):
+            compare([a, b], at=bad)
