@@ -410,3 +410,71 @@ def test_near_optimal_and_bad_input():
         fit_hyperparams(one)
     with pytest.raises(ScalelawError, match="no column for batch_size"):
         fit_hyperparams(_sweep(per=5).drop(columns="batch_size"))
+
+
+# -- optima of an lr_batch fit with intervals (optimal_hparams, predict --optimum) ----------
+@pytest.mark.filterwarnings("ignore:1 budget")
+def test_lr_batch_optimum_per_draw_with_a_fixed_parameter():
+    """gamma fixed: res.boot holds no gamma column, so the law refuses it by name, and
+    optimal_hparams fills it in at its fixed value in every draw."""
+    from scalelaw.errors import ScalelawWarning
+    from scalelaw.fitting.hyperparams import optimal_hparams
+    res = sl.fit(_sweep(seed=1, per=20), "lr_batch", fix={"gamma": 0.15})
+    law = res.law
+    C = np.array([1e18, 1e21])
+    delta = optimal_hparams(res, C)             # no draws yet: the delta method
+    delta99 = optimal_hparams(res, C, alpha=0.01)
+    res.bootstrap(60, seed=0)
+    assert "gamma" not in res.boot.columns
+    with pytest.raises(ScalelawError, match="gamma.*optimal_hparams"):
+        law.optimum(1e21, res.boot)
+    with pytest.warns(ScalelawWarning, match="1 budget.*outside the fitted compute"):
+        opt = optimal_hparams(res, C)
+    assert opt["interval"].tolist() == ["interpolation", "extrapolation x100 in C"]
+    for name, point in zip(("lr_opt", "batch_size_opt", "loss_opt"), law.optimum(C, res.params)):
+        np.testing.assert_allclose(opt[name], point, rtol=1e-12)
+    full = res.boot.assign(gamma=0.15)[list(law.param_names)]
+    for name, draws in zip(("lr_opt", "batch_size_opt", "loss_opt"), law.optimum(C, full)):
+        np.testing.assert_allclose(opt[f"{name}_lower"], np.percentile(draws, 2.5, axis=0), rtol=1e-12)
+        np.testing.assert_allclose(opt[f"{name}_upper"], np.percentile(draws, 97.5, axis=0), rtol=1e-12)
+    # the truth inside the 99% bands (6 numbers; over seeds 1-6 the truth sat at |z| < 2.3)
+    truth = law.optimum(C, LRB)
+    for name, t in zip(("lr_opt", "batch_size_opt", "loss_opt"), truth):
+        for band in (optimal_hparams(res, C, alpha=0.01), delta99):
+            assert np.all(band[f"{name}_lower"] < t) and np.all(t < band[f"{name}_upper"]), name
+        # the delta method and the bootstrap agree on the width within a factor 2
+        ratio = (delta[f"{name}_upper"] - delta[f"{name}_lower"]) / (opt[f"{name}_upper"] - opt[f"{name}_lower"])
+        assert np.all((ratio > 0.5) & (ratio < 2.0)), (name, ratio)
+    # the band widens 100x beyond the sweep
+    w = np.log(opt["lr_opt_upper"] / opt["lr_opt_lower"]).to_numpy()
+    assert w[1] > 1.5 * w[0]
+    with pytest.raises(ScalelawError, match="alpha"):
+        optimal_hparams(res, C, alpha=5)
+
+
+def test_predict_optimum_through_the_cli(tmp_path, capsys):
+    from scalelaw.fitting.hyperparams import optimal_hparams
+    table, fitj, out = tmp_path / "sweep.csv", tmp_path / "lrb.json", tmp_path / "opt.csv"
+    _sweep(seed=2, per=15).to_csv(table, index=False)
+    code, _, _ = run(capsys, "fit", table, "--law", "lr_batch", "--fix", "gamma=0.15",
+                     "--bootstrap", 30, "--json", fitj)
+    assert code == 0
+    code, printed, err = run(capsys, "predict", fitj, "--optimum", 1e19, 1e21)
+    assert code == 0 and "lr_opt_lower" in printed and "extrapolation x100 in C" in printed
+    assert one_line(err).startswith("warning: 1 budget(s) more than 10x outside")
+    code, _, _ = run(capsys, "predict", fitj, "--optimum", 1e21, "--alpha", 0.1, "--out", out)
+    assert code == 0
+    got = pd.read_csv(out)
+    want = optimal_hparams(FitResult.from_json(fitj), [1e21], alpha=0.1)
+    for c in ("lr_opt", "lr_opt_lower", "batch_size_opt_upper", "loss_opt"):
+        assert got[c][0] == pytest.approx(want[c][0], rel=1e-9), c
+    lr_true = get_law("lr_batch").optimum(1e21, LRB)[0]
+    assert got["lr_opt_lower"][0] < lr_true < got["lr_opt_upper"][0]
+    # a law without an optimum, and budgets that are not FLOPs: one-line errors
+    f = pd.DataFrame({"N": [1e7, 1e8, 1e9, 1e10], "loss": [4.0, 3.5, 3.1, 2.8]})
+    f.to_csv(tmp_path / "n.csv", index=False)
+    assert run(capsys, "fit", tmp_path / "n.csv", "--law", "powerlaw", "--json", tmp_path / "p.json")[0] == 0
+    code, _, err = run(capsys, "predict", tmp_path / "p.json", "--optimum", 1e21)
+    assert code == 2 and "lr_batch" in one_line(err)
+    code, _, err = run(capsys, "predict", fitj, "--optimum", -1)
+    assert code == 2 and "FLOPs" in one_line(err)

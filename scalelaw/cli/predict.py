@@ -9,6 +9,7 @@ DESCRIPTION = """Predict from a fit written by `scalelaw fit --json`.
   scalelaw predict mpl.json --schedule wsd:peak=3e-4,final=3e-5,steps=24000,warmup=2160,cooldown=0.2 --out pred.csv
   scalelaw predict mpl.json --log new_run.csv --out pred.csv
   scalelaw predict chain.json N=7e9 D=1.4e11     # a downstream metric (fit --metric COL)
+  scalelaw predict lr_batch.json --optimum 1e19 1e21   # optimal lr, batch size (lr_batch)
 
 Columns: the inputs, mean, mean_ci_lower/upper (the curve), obs_ci_lower/upper (a new run).
 A chain (scalelaw fit --metric COL --json chain.json) gives loss_mean, loss_lower/upper,
@@ -26,6 +27,9 @@ def add_arguments(p):
                    "output, the default for --log/--schedule)")
     p.add_argument("--alpha", type=float, default=0.05, help="1 - confidence level (default 0.05)")
     p.add_argument("--flops-per-token", type=float, default=6.0, metavar="K")
+    p.add_argument("--optimum", nargs="+", type=float, metavar="C",
+                   help="lr_batch fits: the optimal lr, batch_size and loss at these budgets "
+                        "(FLOPs), with intervals (bootstrap when the fit has draws)")
     lr = p.add_argument_group("LR-schedule laws")
     lr.add_argument("--log", metavar="NEW.csv", help="predict at the steps of this log, with its LR")
     lr.add_argument("--schedule", metavar="SPEC", help="predict the curve of this schedule")
@@ -55,6 +59,8 @@ def run(args) -> int:
     if is_chain_json(read_fit_json(args.fit)):
         return _predict_chain(args)
     res = _read_fit_or_targets(args.fit)   # several targets (fit --y A B): a row per target
+    if args.optimum:
+        return _predict_optimum(args, res)
     if res.law.predicts_curves:
         return _predict_curve(args, res)
     if args.log or args.schedule:
@@ -87,6 +93,28 @@ def run(args) -> int:
         print(f"warning: {w.message}", file=out)
     _no_band_note(pred, ("metric_lower", "metric_upper") if "metric_lower" in pred
                   else ("mean_ci_lower", "mean_ci_upper"), args.fit, out)
+    return 0
+
+
+def _predict_optimum(args, res) -> int:
+    """``--optimum C ...``: η_opt, B_opt and L* of an lr_batch fit at budgets C, with bands."""
+    from ..errors import ScalelawError
+    from ..fitting.hyperparams import optimal_hparams
+    from ._common import report_stream, wrote
+    if args.at or args.grid or args.log or args.schedule:
+        raise ScalelawError("--optimum takes the budgets itself (--optimum C [C ...], in FLOPs); "
+                            "drop --at/--grid/--log/--schedule")
+    pred = optimal_hparams(res, args.optimum, alpha=args.alpha)
+    out = report_stream(args.out)
+    if args.out:
+        _write_csv(pred, args.out)
+        wrote(args.out, f"{len(pred)} optimum(s)", stream=out)
+        return 0
+    import pandas as pd
+    with pd.option_context("display.width", 160, "display.max_columns", 20):
+        print(f"{res.law.name}: optimal lr, batch_size and loss at each C   "
+              f"(bands: {100 * (1 - args.alpha):g}%)")
+        print(pred.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     return 0
 
 

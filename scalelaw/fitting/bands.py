@@ -87,6 +87,19 @@ def curve_validity(result, domain: dict, mean) -> list[str]:
     return notes
 
 
+def param_draws(result, law=None) -> np.ndarray | None:
+    """The full parameter vector of each bootstrap draw, shape ``(draws, k)`` in the law's
+    :attr:`param_names` order: the drawn columns of ``result.boot`` and the parameters it does
+    not hold (fixed ones) at their value in ``result.params``; None without draws."""
+    boot = getattr(result, "boot", None)
+    if boot is None or not len(boot):
+        return None
+    law = result.law if law is None else law
+    P = np.repeat(result.params.to_numpy(dtype=float)[None, :], len(boot), axis=0)
+    P[:, [law.param_names.index(c) for c in boot.columns]] = boot.to_numpy(dtype=float)
+    return P
+
+
 def curve_band(result, law, x, alpha: float = 0.05):
     """The law's curve at prepared inputs ``x`` and its (1 − alpha) band.
 
@@ -105,10 +118,8 @@ def curve_band(result, law, x, alpha: float = 0.05):
     z = ndtri(1 - alpha / 2)
     with np.errstate(invalid="ignore", divide="ignore"):
         center = np.log(mean) if log else mean
-    boot = getattr(result, "boot", None)
-    if boot is not None and len(boot):
-        P = np.repeat(p[None, :], len(boot), axis=0)
-        P[:, [law.param_names.index(c) for c in boot.columns]] = boot.to_numpy()
+    P = param_draws(result, law)
+    if P is not None:
         preds = np.asarray(law.evaluate(x, P), dtype=float)
         with np.errstate(invalid="ignore", divide="ignore"):
             t = np.log(preds) if log else preds

@@ -18,13 +18,14 @@ DeepSeek did, and needs no model of the loss surface.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
 
-from ..errors import ScalelawError
+from ..errors import ScalelawError, ScalelawWarning
 
 #: DeepSeek-LLM's near-optimal band: within 0.25% of the best loss at each compute budget
 DEFAULT_TOLERANCE = 0.0025
@@ -157,4 +158,87 @@ def fit_hyperparams(data, *, tolerance: float = DEFAULT_TOLERANCE,
                          n_budgets=n_budgets)
 
 
-__all__ = ["fit_hyperparams", "near_optimal", "HyperparamFit", "DEFAULT_TOLERANCE"]
+#: the columns of :func:`optimal_hparams`, in the order of the law's ``optimum``
+OPTIMUM_COLUMNS = ("lr_opt", "batch_size_opt", "loss_opt")
+
+
+def optimal_hparams(res, C, alpha: float = 0.05) -> pd.DataFrame:
+    """The optimal learning rate, batch size and best loss of an ``lr_batch`` fit at compute
+    ``C`` (FLOPs), with (1 − ``alpha``) intervals.
+
+    ``res`` : a :class:`FitResult` of a law with an ``optimum(C, p)`` method (``lr_batch``).
+    Returns one row per budget: ``C``, ``lr_opt`` (η_opt), ``batch_size_opt`` (B_opt, in the
+    units of the fitted batch sizes), ``loss_opt`` (L* = E + G·C^−γ, nats per token), each
+    with ``*_lower/*_upper``, and ``interval`` (``"interpolation"`` inside the fitted compute
+    range, else ``"extrapolation x12 in C"``: how far outside).  The intervals are bootstrap percentiles of
+    the optimum per draw when the fit holds draws (``res.bootstrap(n)``; fixed parameters at
+    their value in every draw), else the delta method on log scale with the fit's covariance
+    of the free parameters (NaN when that covariance is not finite).
+    """
+    from scipy.special import ndtri
+
+    from .bands import extrapolation_distance, interval_labels, param_draws
+    from .results import EXTRAPOLATION_WARN
+
+    law = getattr(res, "law", None)
+    if not callable(getattr(law, "optimum", None)):
+        raise ScalelawError(f"a {getattr(law, 'name', 'multi-target')} fit has no optimal "
+                            "hyperparameters: optimal_hparams (predict --optimum) takes an "
+                            "lr_batch fit")
+    if not 0 < alpha < 1:
+        raise ScalelawError(f"alpha must be between 0 and 1 (0.05 for 95%), not {alpha!r}")
+    C = np.atleast_1d(np.asarray(C, dtype=float)).ravel()
+    if not np.all(np.isfinite(C) & (C > 0)):
+        raise ScalelawError("C must be positive numbers of FLOPs")
+    p = res.params.to_numpy(dtype=float)
+    point = [np.asarray(v, dtype=float).reshape(-1) for v in law.optimum(C, p)]
+    P = param_draws(res)
+    if P is not None:
+        with np.errstate(invalid="ignore"):
+            draws = law.optimum(C, P)   # each (draws, len(C))
+        q = [100 * alpha / 2, 100 * (1 - alpha / 2)]
+        bands = [np.nanpercentile(np.asarray(d, dtype=float).reshape(len(P), len(C)), q, axis=0)
+                 for d in draws]
+    else:
+        bands = _delta_bands(res, C, point, ndtri(1 - alpha / 2))
+    out = {"C": C}
+    for name, v, (lo, hi) in zip(OPTIMUM_COLUMNS, point, bands):
+        out[name], out[f"{name}_lower"], out[f"{name}_upper"] = v, lo, hi
+    dom = {"C": res.domain["C"]} if "C" in res.domain else {}
+    dist, which = extrapolation_distance(dom, {"C": C})
+    out["interval"] = interval_labels(dist, which)
+    far = dist > EXTRAPOLATION_WARN
+    if far.any():
+        warnings.warn(f"{int(far.sum())} budget(s) more than {EXTRAPOLATION_WARN:g}x outside the "
+                      f"fitted compute (C in [{dom['C'][0]:.3g}, {dom['C'][1]:.3g}]): the optimum "
+                      "there is an extrapolation of the power laws", ScalelawWarning, stacklevel=2)
+    return pd.DataFrame(out)
+
+
+def _delta_bands(res, C, point, z):
+    """Delta-method limits of each optimum on log scale: central differences of
+    ``log optimum`` in the free parameters, the fit's covariance."""
+    law, free = res.law, list(res.cov.columns)
+    cov = res.cov.to_numpy(dtype=float)
+    nan = [(np.full(len(C), np.nan),) * 2 for _ in point]
+    if not free or not np.all(np.isfinite(cov)):
+        return nan
+    p = res.params.to_numpy(dtype=float)
+    J = np.zeros((len(point), len(C), len(free)))
+    for j, name in enumerate(free):
+        i = law.param_names.index(name)
+        h = 1e-6 * max(abs(p[i]), 1e-8)
+        up, dn = p.copy(), p.copy()
+        up[i] += h
+        dn[i] -= h
+        with np.errstate(divide="ignore", invalid="ignore"):
+            d = [(np.log(np.asarray(u, dtype=float).reshape(-1)) - np.log(np.asarray(v, dtype=float).reshape(-1)))
+                 / (2 * h) for u, v in zip(law.optimum(C, up), law.optimum(C, dn))]
+        J[:, :, j] = d
+    sd = np.sqrt(np.clip(np.einsum("acj,jk,ack->ac", J, cov, J), 0, None))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return [(v * np.exp(-z * s), v * np.exp(z * s)) for v, s in zip(point, sd)]
+
+
+__all__ = ["fit_hyperparams", "near_optimal", "optimal_hparams", "HyperparamFit",
+           "DEFAULT_TOLERANCE", "OPTIMUM_COLUMNS"]

@@ -13,7 +13,8 @@ At each budget the loss is a bowl in (ln lr, ln batch_size) whose bottom, ``E + 
 the best loss reachable at that compute and whose centre moves along the two power laws.
 ``k_lr`` and ``k_bs`` (≥ 0, nats per squared e-fold) are the curvatures: how much loss a
 factor ``e`` away from the optimal LR or batch size costs.  DeepSeek-LLM report
-``η_opt = 0.3118·C^−0.1250`` and ``B_opt = 0.2920·C^0.3271`` (C in FLOPs, B in tokens).
+``η_opt = 0.3118·C^−0.1250`` and ``B_opt = 0.2920·C^0.3271`` (C = M·D FLOPs, see below; B
+in tokens).
 
 The bowl is separable and quadratic in logs: a local model of the surface near its optimum.
 Fit it on runs within a few e-folds of the best LR and batch size at each budget; far off
@@ -21,7 +22,17 @@ Fit it on runs within a few e-folds of the best LR and batch size at each budget
 only when each budget's sweep brackets it; a sweep that does not vary the batch size leaves
 ``B0, b`` unidentified and ``k_bs`` on its lower bound, which the results say.  With
 ``C_ref`` the power laws read ``η0·(C/C_ref)^a`` (so ``η0`` is the optimal LR at ``C_ref``);
-the default ``C_ref = 1`` gives DeepSeek's coefficients.
+the default ``C_ref = 1`` gives coefficients in DeepSeek's form.  They are DeepSeek's numbers
+only for DeepSeek's compute: their ``C = M·D`` with ``M = 72·n_layer·d_model² +
+12·n_layer·d_model·l_seq`` the non-embedding FLOPs per token *including attention*, not
+``6·N·D`` with ``N`` the non-embedding parameters (``6·N = 72·n_layer·d_model²``), which
+leaves out the attention term: ``M = 6·N·(1 + l_seq/(6·d_model))``, a factor that changes
+with the model shape.  To compare with DeepSeek's coefficients, give a column ``C``
+computed as ``M·D``.
+
+:func:`scalelaw.fitting.hyperparams.optimal_hparams` gives ``η_opt``, ``B_opt`` and ``L*``
+of a fit at chosen budgets with intervals (per bootstrap draw, fixed parameters included);
+on the command line ``scalelaw predict FIT.json --optimum C ...``.
 
 :func:`scalelaw.fitting.hyperparams.fit_hyperparams` is DeepSeek's own procedure (keep the
 runs within 0.25% of each budget's best loss, fit power laws to their LRs and batch sizes).
@@ -107,12 +118,23 @@ class LRBatchLaw(Law):
 
     def optimum(self, C, p) -> tuple:
         """``(η_opt, B_opt, L*)`` at compute ``C`` (FLOPs) for parameters ``p``: a vector in
-        :attr:`param_names` order, a mapping (``res.params``), or a table of draws
-        (``res.boot``, shape ``(draws, k)``), which gives one row per draw."""
-        if hasattr(p, "columns"):
-            p = p[list(self.param_names)].to_numpy(dtype=float)
-        elif hasattr(p, "keys"):
-            p = np.array([p[k] for k in self.param_names], dtype=float)
+        :attr:`param_names` order (or an array of them, shape ``(draws, k)``, which gives one
+        row per draw), a mapping (``res.params``), or a table with a column per parameter.
+
+        A fit's bootstrap table ``res.boot`` holds only the drawn parameters (none for fixed
+        ones): for optima per draw with intervals use
+        :func:`scalelaw.fitting.hyperparams.optimal_hparams` (``optimal_hparams(res, C)``)."""
+        if hasattr(p, "keys"):
+            missing = [k for k in self.param_names if k not in p.keys()]
+            if missing:
+                raise ScalelawError(
+                    f"no value for {', '.join(missing)} (a fit's bootstrap table res.boot leaves "
+                    "out fixed parameters); for optima per draw use "
+                    "scalelaw.fitting.hyperparams.optimal_hparams(res, C)")
+            if hasattr(p, "columns"):
+                p = p[list(self.param_names)].to_numpy(dtype=float)
+            else:
+                p = np.array([p[k] for k in self.param_names], dtype=float)
         E, G, gamma, eta0, a, B0, b, _, _ = cols(np.asarray(p, dtype=float), 9)
         scalar = np.ndim(C) == 0
         lC = np.log(np.atleast_1d(np.asarray(C, dtype=float)) / self.C_ref)
