@@ -287,8 +287,8 @@ def target_forecast(fit, target: Mapping[str, float], *, flops_per_token: float 
                     cov: Any = None, alpha: float = 0.05) -> dict:
     """The forecast at ``target`` and its delta-method interval from the fit's covariance.
 
-    ``target``: ``{"C": FLOPs}`` (the compute-optimal loss ``L*(C)`` under ``C = k·N·D``) or
-    the law's variables (``{"N": ..., "D": ...}``).  Returns a dict: ``loss`` (nats), the
+    ``target``: ``{"C": FLOPs}`` (the compute-optimal loss ``L*(C)`` under ``C = k·N·D``, ``k``
+    the fit's own by default, see :func:`suggest_runs`) or the law's variables (``{"N": ..., "D": ...}``).  Returns a dict: ``loss`` (nats), the
     run it is evaluated at (``N``, ``D``, and ``C`` for a compute target), ``sd`` (on the
     fit's scale: log loss for a log-space fit), ``var`` (its square), ``loss_lower`` /
     ``loss_upper`` (the ``1 − alpha`` interval) and ``free`` (the parameters of Σ).
@@ -607,12 +607,15 @@ def suggest_runs(fit, target: Mapping[str, float], budget: float, n: int = 4, *,
     n
         Most runs to suggest.
     candidates
-        The runs to choose from: a table with the law's variables (``N``, ``D``; other
-        columns are carried along).  Default: IsoFLOP lines two per decade from the fit's
-        smallest run's compute (at least ``budget/1e4``) up to ``budget``, plus the line at
-        ``budget/n``; on each, ``points`` sizes from ``N*/spread`` to ``N*·spread`` around the
-        fitted compute-optimal ``N*(C)`` (:func:`isoflop_grid`), and for a target given as
-        ``(N, D)`` as many again around the target's tokens per parameter.
+        The runs to choose from: a table with the law's variables under any name ``fit``
+        reads (``N``/``params``/..., ``D``/``tokens``/...; or N and the compute ``C``, from
+        which ``D = C/(k·N)``, as :func:`scalelaw.fit` derives it; other columns are carried
+        along).  Default: IsoFLOP lines two per decade from the fit's smallest run's compute
+        (at least ``budget/1e4``) up to ``budget``, plus the line at ``budget/n``; on each,
+        ``points`` sizes from ``N*/spread`` to ``N*·spread`` around the fitted
+        compute-optimal ``N*(C)`` (:func:`isoflop_grid`), and for a target given as
+        ``(N, D)`` as many again around the target's tokens per parameter; of these, those
+        within ``outside`` of the fitted region.
     cost
         The cost model, ``cost(N, D) -> FLOPs``: anything :func:`scalelaw.costs.as_cost`
         takes (a cost model, a spec such as ``"attention:n_ctx=8192,aspect=128"``, or any
@@ -631,6 +634,15 @@ def suggest_runs(fit, target: Mapping[str, float], budget: float, n: int = 4, *,
         ``1 − confidence level`` of the intervals reported.
     repeat
         Allow a candidate to be chosen more than once (a second seed of the same run).
+    outside
+        Keep the default candidates whose ``N`` and tokens per parameter ``D/N`` lie within
+        this factor of the fitted runs' ranges (:func:`fitted_region`; default 2: at most
+        twice as large or half as small).  ``None`` (or ``inf``): no limit.  The compute of
+        a candidate is not limited (runs up to the budget extend the fit in compute, and the
+        ``extrapolation`` column says by how much).  Given candidates are never dropped.
+    flops_per_token
+        ``k`` in ``C = k·N·D``.  Default: the ``k`` the fit derived a variable with
+        (``D = C/(k·N)``, in its columns), else 6; another ``k`` than the fit's is refused.
 
     Returns
     -------
@@ -642,12 +654,22 @@ def suggest_runs(fit, target: Mapping[str, float], budget: float, n: int = 4, *,
     variance, on the fit's scale, this run adds given the runs above it),
     ``reduction_per_flop`` (``var_reduction / charged``, what each step maximises),
     ``target_sd`` and ``target_lower`` / ``target_upper`` (the target's sd and interval once
-    this run and those above it are added).  ``attrs``: ``target`` (the forecast now, as
+    this run and those above it are added), ``extrapolation`` (how far the run lies outside
+    the fitted region, as ``predict`` measures it: the largest factor over N, D and the
+    compute N·D, 1 = inside; :func:`~scalelaw.fitting.bands.extrapolation_distance`).  ``attrs``: ``target`` (the forecast now, as
     :func:`target_forecast`), ``sd_before``, ``sd_after``, ``lower_before``/``upper_before``,
     ``lower_after``/``upper_after``, ``budget``, ``spent``, ``new_run_sd``, ``cov``
-    (its source), ``notes`` (parameters on bounds, a singular Σ, the budget left unspent)
+    (its source), ``unit`` (nats), ``outside`` and ``region`` (the limit on the default
+    candidates), ``notes`` (parameters on bounds, a singular Σ, a fit that is not least
+    squares, runs outside the fitted region, less than half the budget spent)
     and ``candidates`` (every candidate with its ``cost``, ``charged`` at the first step, its
     one-run ``var_reduction`` and ``reduction_per_flop`` before any choice, and ``chosen``).
+
+    The update adds least-squares information (``j jᵀ/σ²``) to Σ: for a fit with another
+    objective (the default Huber, δ = 1e-3 on log loss) the predicted shrink is what a
+    least-squares refit would gain, and a ScalelawWarning says so.  Fits of a law that
+    predicts a metric rather than a loss (``law.target == "metric"``, e.g. the logit link)
+    are refused.
     """
     law = _check_fit(fit)
     k = _fit_k(fit, flops_per_token)
