@@ -643,7 +643,48 @@ def _runs_cost(func: str, k: float, cost):
     return k, model
 
 
+#: recorded C and a cost model's cost(N, D) may differ by this fraction (a cost law fitted to
+#: recorded FLOPs misses by a few per cent); beyond it in the median run the table is refused,
+#: beyond it in some runs only they are said in a warning and a note
+COST_RTOL = 0.05
+
+
+def _check_recorded_cost(df, D, cost) -> list[str]:
+    """Runs with N, D and a recorded C priced by ``cost``: refuse a table whose C was not
+    counted by the cost (median ``|C/cost(N, D) − 1| > COST_RTOL``), warn about single runs."""
+    N, C = df["N"].to_numpy(float), df["C"].to_numpy(float)
+    ok = np.isfinite(N) & np.isfinite(C) & np.isfinite(D) & (N > 0) & (C > 0) & (D > 0)
+    if not ok.any():
+        return []
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        priced = np.asarray(cost(N[ok], D[ok]), dtype=float)
+        rel = C[ok] / priced - 1.0
+    rel = rel[np.isfinite(rel)]
+    if rel.size == 0:
+        return []
+    med = float(np.median(np.abs(rel)))
+    if med > COST_RTOL:
+        kc = float(np.median(C[ok] / (N[ok] * D[ok])))
+        kp = float(np.median(priced / (N[ok] * D[ok])))
+        raise ScalelawError(
+            f"the runs' recorded C differs from the cost {cost.spec()} at their N and D by "
+            f"{100 * med:.0f}% (median; C/(N·D) = {kc:.3g}, cost/(N·D) = {kp:.3g}): C was counted "
+            f"another way; drop the C column to price the runs by the cost, or give the cost "
+            f"that counted C")
+    bad = int((np.abs(rel) > COST_RTOL).sum())
+    if bad == 0:
+        return []
+    msg = (f"{bad} of {rel.size} runs have a recorded C more than {100 * COST_RTOL:g}% from the "
+           f"cost {cost.spec()} at their N and D (largest {100 * float(np.abs(rel).max()):.0f}%): "
+           f"their C is used as recorded; check how those runs were counted")
+    warnings.warn(msg, ScalelawWarning, stacklevel=4)
+    return [msg]
+
+
 def _prepare_runs(frame, columns, k, cost=None):
+    """The runs as N, loss, C, D (C = k·N·D or cost(N, D) from D where C is missing; D from C
+    where D is missing).  With a cost model and both C and D recorded, C is checked against
+    ``cost(N, D)`` (:data:`COST_RTOL`); ``attrs["notes"]`` holds what that check said."""
     from .io.columns import resolve
 
     if not isinstance(frame, pd.DataFrame):
@@ -665,8 +706,12 @@ def _prepare_runs(frame, columns, k, cost=None):
     with np.errstate(invalid="ignore", divide="ignore"):
         derived = pd.Series(_tokens(df["C"].to_numpy(float), df["N"].to_numpy(float), k, cost),
                             index=df.index)
+    notes = []
     if "D" in cols and "C" in cols:  # D only informative; fill gaps from C
-        df["D"] = pd.to_numeric(frame[cols["D"]], errors="coerce").fillna(derived)
+        recorded = pd.to_numeric(frame[cols["D"]], errors="coerce")
+        if cost is not None:
+            notes = _check_recorded_cost(df, recorded.to_numpy(dtype=float), cost)
+        df["D"] = recorded.fillna(derived)
     elif "C" in cols:
         df["D"] = derived
     else:
@@ -680,6 +725,7 @@ def _prepare_runs(frame, columns, k, cost=None):
     df = df[ok].reset_index(drop=True)
     if len(df) == 0:
         raise ScalelawError("no usable rows: N and C (or D) must be positive numbers and loss numeric")
+    df.attrs["notes"] = notes
     return df
 
 
@@ -853,7 +899,10 @@ def isoflop(frame: Any, *, columns: Mapping[str, str] | None = None, flops_per_t
     ``a_upper``, ...).  ``flops_per_token`` is ``k`` (default 6); ``flops_per_token_param``
     is its deprecated name.  ``cost``: a cost model (:mod:`scalelaw.costs`) that prices the
     runs instead of ``C = k·N·D``: ``C = cost(N, D)`` for runs without a C column and
-    ``D* = cost.tokens(N*, C)`` (the budget's tokens at N*).
+    ``D* = cost.tokens(N*, C)`` (the budget's tokens at N*).  A table with N, D and C priced
+    by a cost is checked: a recorded C more than :data:`COST_RTOL` (5 %) from ``cost(N, D)``
+    in the median run is refused (C was counted another way, e.g. ``6·N·D``, and D* would not
+    be the runs' tokens); single runs that far off give a ScalelawWarning and a note.
 
     **Parabola bias.**  At fixed C the true profile is asymmetric in ``ln N`` when the law's
     exponents differ (α ≠ β), and a parabola's vertex is then pulled toward the flatter side.
@@ -875,9 +924,9 @@ def isoflop(frame: Any, *, columns: Mapping[str, str] | None = None, flops_per_t
     from scipy.stats import norm
     z = float(norm.ppf(1 - alpha / 2))
     df = _prepare_runs(frame, columns, k, cost)
+    rows, notes = [], list(df.attrs.get("notes", []))
     df["budget"] = group_budgets(df["C"].to_numpy(), rtol=budget_rtol, bins=bins)
     df = df[df["budget"] >= 0]
-    rows, notes = [], []
     refused = {"few": [], "downward": [], "outside": []}
     n_checked, biased = 0, []
     for _, g in df.groupby("budget", sort=True):
@@ -999,6 +1048,7 @@ def lower_envelope(frame: Any, *, columns: Mapping[str, str] | None = None,
     k, cost = _runs_cost("lower_envelope", k, cost)
     min_budgets = max(3, int(min_budgets))
     df = _prepare_runs(frame, columns, k, cost)
+    checked = list(df.attrs.get("notes", []))
     if bins is None:
         if not per_decade > 0:
             raise ScalelawError(f"the number of compute bins per decade must be positive, "
@@ -1021,7 +1071,7 @@ def lower_envelope(frame: Any, *, columns: Mapping[str, str] | None = None,
                          D_star=float(_tokens(r["C"], r["N"], k, cost)), loss_star=float(r["loss"]),
                          status="edge size" if at_edge else "ok", used=used))
     budgets = pd.DataFrame(rows)
-    notes = []
+    notes = checked
     if n_edge:
         msg = (f"{n_edge} FLOP bin(s) won by the smallest or largest model size refused "
                f"(the optimum may lie beyond the sizes trained)")

@@ -392,3 +392,57 @@ def test_fitted_cost_law_round_trips_through_its_spec_and_json():
     assert doc["stderr"][2] is None and doc["coef"][2] == 0
     back = cost_from_config(doc)
     assert back == law and back.fit_info["n_runs"] == 24 and math.isnan(back.stderr[2])
+
+
+# --------------------------------------------------------------------------- recorded C vs the cost
+def _priced_runs(cost, seed=0):
+    """IsoFLOP runs on the cost's equal-cost curves, with N, D and their recorded C = cost(N, D)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for C in np.logspace(19, 22, 5):
+        n0 = compute_optimal(HOFFMANN, C, cost=cost).N_opt[0]
+        for N in n0 * np.logspace(-0.7, 0.7, 7):
+            D = float(cost.tokens(N, C))
+            rows.append({"N": N, "D": D, "C": C,
+                         "loss": loss(HOFFMANN, N, D) * math.exp(rng.normal(0, 1e-4))})
+    return pd.DataFrame(rows)
+
+
+def test_isoflop_refuses_a_recorded_c_the_cost_did_not_count(tmp_path, capsys):
+    """A table whose C is 6·N·D priced by a long-context attention cost: D* from the cost
+    would be 2-7 tokens/param against the runs' own; refused in one line (also by the CLI,
+    before anything is printed)."""
+    from scalelaw.allocate import isoflop, lower_envelope
+    cost = parse_cost("attention:n_ctx=131072")
+    runs = _priced_runs(DenseCost(6))                  # C = 6·N·D exactly
+    for method in (isoflop, lower_envelope):
+        with pytest.raises(ScalelawError, match=r"recorded C differs from the cost attention.*C/\(N·D\) = 6") as e:
+            method(runs, cost=cost)
+        assert "\n" not in str(e.value)
+    runs.to_csv(tmp_path / "iso.csv", index=False)
+    assert main(["allocate", "--isoflop", str(tmp_path / "iso.csv"), "--cost", "attention:n_ctx=131072"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "recorded C differs" in err and len(err.strip().splitlines()) == 1
+    # the same table priced by the cost that counted it (dense 6) is fine and self-consistent
+    res = isoflop(runs, cost="dense:6")
+    used = res.budgets[res.budgets.used]
+    np.testing.assert_allclose(used.D_star, used.C / (6 * used.N_star), rtol=1e-12)
+
+
+def test_isoflop_accepts_a_recorded_c_the_cost_counted_and_warns_about_stray_runs():
+    from scalelaw.allocate import isoflop
+    cost = parse_cost("attention:n_ctx=32768")
+    runs = _priced_runs(cost)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = isoflop(runs, cost=cost, profile="cubic")
+    assert not any("recorded C" in str(w.message) for w in caught)     # consistent: nothing said
+    assert not any("recorded C" in n for n in res.notes)
+    truth = compute_optimal(HOFFMANN, res.budgets.C, cost=cost).N_opt.to_numpy()
+    assert np.abs(np.log(res.budgets.N_star.to_numpy() / truth)).max() < 0.02
+    # two runs recorded 20 % off: used as recorded, said in a warning and the notes
+    off = runs.copy()
+    off.loc[[3, 10], "C"] *= 1.2
+    with pytest.warns(ScalelawWarning, match="2 of 35 runs have a recorded C more than 5%"):
+        res2 = isoflop(off, cost=cost, profile="cubic", min_points=4)
+    assert any("2 of 35 runs" in n for n in res2.notes)

@@ -137,3 +137,33 @@ def test_shape_params_is_the_stated_count():
     for L, d in itertools.product((2, 24, 96), (256, 2048, 12288)):
         assert shape_params(L, d) == 12 * L * d * d
         assert shape_params(L, d, vocab=1000, tied=False) == 12 * L * d * d + 2000 * d
+
+
+def test_cli_shape_options_are_checked_before_any_output(tmp_path, capsys):
+    """A bad --aspect/--head-dim is refused before the allocation is printed (nothing on
+    stdout, one line on stderr), and shape options without --shapes are refused, not ignored."""
+    fit = tmp_path / "fit.json"
+    fit.write_text(json.dumps({"law": "chinchilla", "params": HOFFMANN}))
+    base = ["allocate", str(fit), "--compute", "1e23"]
+    for argv, match in [(["--shapes", "--aspect", "32"], "--aspect expects LO,HI"),
+                        (["--shapes", "--head-dim", "96.5"], "whole number"),
+                        (["--shapes", "--aspect", "300,100"], "LO <= HI"),
+                        (["--shapes", "--head-dim", "0"], "positive"),
+                        (["--shapes", "--untied"], "give --vocab"),
+                        (["--aspect", "60,62"], "--aspect only applies to --shapes"),
+                        (["--head-dim", "128", "--vocab", "50304"], "--head-dim, --vocab only apply to --shapes"),
+                        (["--n-shapes", "3"], "--n-shapes only applies"),
+                        (["--untied"], "--untied only applies")]:
+        assert main(base + argv) == 2, argv
+        out, err = capsys.readouterr()
+        assert out == "" and match in err and len(err.strip().splitlines()) == 1, (argv, out, err)
+    # the runs' path too (shapes of the extrapolated N_opt)
+    import pandas as pd
+    pd.DataFrame({"N": [1e8], "C": [1e19], "loss": [3.0]}).to_csv(tmp_path / "r.csv", index=False)
+    assert main(["allocate", "--isoflop", str(tmp_path / "r.csv"), "--aspect", "32,64"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "--aspect only applies to --shapes" in err
+    # and the defaults still give shapes
+    assert main(base + ["--shapes"]) == 0
+    out = capsys.readouterr().out
+    assert "d_model/n_layer in [32, 256]" in out

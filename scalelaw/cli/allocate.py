@@ -52,15 +52,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     shp.add_argument("--shapes", action="store_true",
                      help="list the nearest (n_layer, d_model, n_heads) for each N_opt "
                           "(N = 12·n_layer·d_model², + vocab·d_model with --vocab)")
-    shp.add_argument("--aspect", default="32,256", metavar="LO,HI",
-                     help="allowed d_model/n_layer range (default 32,256)")
-    shp.add_argument("--head-dim", default="64,128", metavar="H[,H...]",
-                     help="head dimension(s); d_model is a multiple (default 64,128)")
+    shp.add_argument("--aspect", default=None, metavar="LO,HI",
+                     help="with --shapes: allowed d_model/n_layer range (default 32,256)")
+    shp.add_argument("--head-dim", default=None, metavar="H[,H...]",
+                     help="with --shapes: head dimension(s); d_model is a multiple (default 64,128)")
     shp.add_argument("--vocab", default=None, metavar="V",
-                     help="vocabulary size: N_opt then counts the embedding (total parameters)")
+                     help="with --shapes: vocabulary size: N_opt then counts the embedding "
+                          "(total parameters)")
     shp.add_argument("--untied", action="store_true",
                      help="with --vocab: separate input and output embeddings (2·vocab·d_model)")
-    shp.add_argument("--n-shapes", default="5", metavar="K", help="shapes shown per budget (default 5)")
+    shp.add_argument("--n-shapes", default=None, metavar="K",
+                     help="with --shapes: shapes shown per budget (default 5)")
     src = p.add_argument_group("from runs instead of a fit")
     src.add_argument("--isoflop", metavar="RUNS",
                      help="table of runs (N, loss, and C or D): IsoFLOP profiles (Approach 2)")
@@ -111,6 +113,8 @@ def load_fit_json(path: str) -> dict:
     from ..errors import ScalelawError
     from ..fitting.serialize import read_fit_json
     doc = read_fit_json(path)
+    from ._common import check_loss_json
+    check_loss_json(doc, path)   # a chain or a fit of a metric (scalelaw fit --metric COL)
     if "multi_target" in doc:   # scalelaw fit --y A B --json (scalelaw.fitting.multi)
         raise ScalelawError(f"{path} holds the fits of several targets ({', '.join(map(str, doc.get('targets') or ()))}); "
                             "allocate needs one fit: refit one target with --y COL")
@@ -252,20 +256,32 @@ def _say_cost(args, say, table, law, lvl, params, doc) -> int:
     return 0
 
 
+#: the shape options (flag, attribute) that mean something only with --shapes
+_SHAPE_FLAGS = (("--aspect", "aspect"), ("--head-dim", "head_dim"), ("--vocab", "vocab"),
+                ("--n-shapes", "n_shapes"), ("--untied", "untied"))
+
+
 def _shape_options(args) -> dict:
+    """The options of ``--shapes``, checked (run calls it before anything is computed)."""
     from ..errors import ScalelawError
-    parts = [s for s in str(args.aspect).split(",") if s.strip()]
+    aspect_text = "32,256" if args.aspect is None else args.aspect
+    parts = [s for s in str(aspect_text).split(",") if s.strip()]
     if len(parts) != 2:
-        raise ScalelawError(f"--aspect expects LO,HI (d_model/n_layer), e.g. 32,256; got {args.aspect!r}")
+        raise ScalelawError(f"--aspect expects LO,HI (d_model/n_layer), e.g. 32,256; got {aspect_text!r}")
     aspect = tuple(_number(s, "--aspect") for s in parts)
-    heads = [_number(s, "--head-dim") for s in str(args.head_dim).split(",") if s.strip()]
+    heads = [_number(s, "--head-dim") for s in str("64,128" if args.head_dim is None else args.head_dim)
+             .split(",") if s.strip()]
+    if not heads:
+        raise ScalelawError(f"--head-dim expects one or more whole numbers, e.g. 128; got {args.head_dim!r}")
     vocab = None if args.vocab is None else _number(args.vocab, "--vocab")
-    top = _number(args.n_shapes, "--n-shapes")
+    top = _number("5" if args.n_shapes is None else args.n_shapes, "--n-shapes")
     for what, v in [("--head-dim", h) for h in heads] + [("--vocab", vocab), ("--n-shapes", top)]:
         if v is not None and not float(v).is_integer():
             raise ScalelawError(f"{what} must be a whole number, got {v:g}")
     if aspect[0] > aspect[1]:
-        raise ScalelawError(f"--aspect LO,HI needs LO <= HI, got {args.aspect}")
+        raise ScalelawError(f"--aspect LO,HI needs LO <= HI, got {aspect_text}")
+    if args.untied and vocab is None:
+        raise ScalelawError("--untied counts a second embedding matrix: give --vocab V with it")
     return dict(aspect=aspect, head_dim=[int(h) for h in heads],
                 vocab=None if vocab is None else int(vocab), tied=not args.untied, top=int(top))
 
@@ -275,7 +291,7 @@ def _say_shapes(args, say, table) -> dict:
     if not getattr(args, "shapes", False):
         return {}
     from ..shapes import transformer_shapes
-    opts = _shape_options(args)
+    opts = getattr(args, "shape_options", None) or _shape_options(args)
     out = []
     for r in table.to_dict(orient="records"):
         s = transformer_shapes(r["N_opt"], **opts)
@@ -399,6 +415,13 @@ def run(args) -> int:
         raise ScalelawError("--profile chooses the per-budget profile of --isoflop RUNS")
     if args.shapes and not args.fit and not args.compute:
         raise ScalelawError("--shapes needs N_opt: give FIT.json, or --compute C with the runs")
+    given = [flag for flag, attr in _SHAPE_FLAGS if getattr(args, attr) not in (None, False)]
+    if given and not args.shapes:
+        raise ScalelawError(f"{', '.join(given)} only {'applies' if len(given) == 1 else 'apply'} to "
+                            f"--shapes (the transformer shapes for N_opt): add --shapes, or leave "
+                            f"{'it' if len(given) == 1 else 'them'} out")
+    if args.shapes:
+        args.shape_options = _shape_options(args)     # bad shape options: refused before any output
     k = _number(args.flops_per_token, "--flops-per-token")
     level = _number(args.level, "--level")
     if not 0 < level < 1:
