@@ -234,3 +234,162 @@ def test_sharing_test_flags_exponents_that_differ(joint):
     assert test["p"] < 1e-3 and test["q"] == 2
     assert any("fits worse than the noise explains" in n for n in multi.joint.notes)
     assert "the targets may differ in the shared parameters" in multi.summary()
+
+
+# -- issue 12 item 1: per-target names, may_be_constant, text in target columns, messages ------
+TWO = ["loss_c4", "loss_paloma"]
+
+
+@pytest.mark.parametrize("share", [None, ("alpha", "beta")])
+def test_per_target_fix_and_bounds_names(table, share):
+    multi = sl.fit(table, "chinchilla", targets=TWO, share=share,
+                   fix={"E[loss_c4]": 1.7}, bounds={"E[loss_paloma]": (2.4, 3.0)})
+    c4, pal = multi["loss_c4"], multi["loss_paloma"]
+    assert c4.params["E"] == 1.7 and "E" not in c4.free
+    assert pal.params["E"] == pytest.approx(2.4, abs=1e-6)       # truth 2.3: on its lower bound
+    f = multi.frame.set_index(["target", "param"])
+    assert f.loc[("loss_c4", "E"), "fixed"] and not f.loc[("loss_paloma", "E"), "fixed"]
+    if share is None:   # each is exactly the ordinary fit with the option under its base name
+        alone = sl.fit(table, "chinchilla", columns={"loss": "loss_c4"}, fix={"E": 1.7})
+        np.testing.assert_allclose(c4.params.to_numpy(), alone.params.to_numpy(), rtol=1e-12)
+        alone = sl.fit(table, "chinchilla", columns={"loss": "loss_paloma"}, bounds={"E": (2.4, 3.0)})
+        np.testing.assert_allclose(pal.params.to_numpy(), alone.params.to_numpy(), rtol=1e-12)
+        # a per-target name wins over the base name, for that target only
+        both = sl.fit(table, "chinchilla", targets=TWO, fix={"E[loss_c4]": 1.7, "E": 2.1})
+        assert both["loss_c4"].params["E"] == 1.7 and both["loss_paloma"].params["E"] == 2.1
+    else:
+        assert c4.params["alpha"] == pal.params["alpha"]
+
+
+def test_per_target_names_refused_in_one_line(table):
+    with pytest.raises(ScalelawError, match=r"'E\[loss_x\]': 'loss_x' is not one of the targets"):
+        sl.fit(table, "chinchilla", targets=TWO, fix={"E[loss_x]": 1.0})
+    with pytest.raises(ScalelawError, match=r"'G\[loss_c4\]': chinchilla has parameters"):
+        sl.fit(table, "chinchilla", targets=TWO, share="alpha", bounds={"G[loss_c4]": (0, 1)})
+    with pytest.raises(ScalelawError, match="alpha is shared by all the targets; give it as 'alpha'"):
+        sl.fit(table, "chinchilla", targets=TWO, share="alpha", fix={"alpha[loss_c4]": 0.3})
+
+
+def test_cli_fix_per_target(table, tmp_path, capsys):
+    csv = tmp_path / "runs.csv"
+    table.to_csv(csv, index=False)
+    out = tmp_path / "fit.json"
+    rc = main(["fit", str(csv), "--law", "chinchilla", "--y", "loss_c4", "loss_paloma", "--share", "alpha,beta",
+               "--fix", "E[loss_c4]=1.8", "--json", str(out), "--quiet"])
+    assert rc == 0, capsys.readouterr().err
+    d = json.loads(out.read_text())
+    m = MultiFit.from_json(d)
+    assert m["loss_c4"].params["E"] == 1.8 and m["loss_paloma"].params["E"] != 1.8
+
+
+def test_joint_law_keeps_the_base_laws_constant_variables():
+    from scalelaw.fitting.data import check_fittable
+    from scalelaw.laws import get_law
+    from scalelaw.laws.joint import INDEX, JointLaw
+    law = JointLaw(get_law("data_constrained"), ["loss_a", "loss_b"], ("alpha", "beta"))
+    assert law.may_be_constant == ("U",)
+    n = 12
+    frame = pd.DataFrame({"N": np.tile(np.geomspace(1e7, 1e9, 6), 2), "D": np.geomspace(1e9, 1e11, n),
+                          "U": 4e9, INDEX: np.repeat([0.0, 1.0], 6), "y": np.linspace(2.0, 3.0, n)})
+    check_fittable(law, frame, n_free=len(law.param_names) - 4, space="log")   # one pool: accepted
+
+
+def _one_pool(seed=0):
+    """Runs repeating one pool of U = 4e9 unique tokens (1 to 64 epochs), two evaluation
+    sets from data_constrained with the same exponents and R*_D."""
+    from scalelaw.laws import get_law
+    law = get_law("data_constrained")
+    dc = {"E": 1.87, "A": 521.0, "B": 1488.0, "alpha": 0.353, "beta": 0.353, "R_D_star": 15.4, "R_N_star": 5.3}
+    rng = np.random.default_rng(seed)
+    N, ep = np.meshgrid(np.geomspace(5e7, 2e9, 5), (1, 2, 4, 8, 16, 32, 64))
+    f = pd.DataFrame({"N": N.ravel(), "U": 4e9, "D": 4e9 * ep.ravel()})
+    for name, p in (("loss_a", dc), ("loss_b", {**dc, "E": 2.2, "A": 300.0})):
+        f[name] = law(N=f.N, D=f.D, U=f.U, **p) * np.exp(0.003 * rng.standard_normal(len(f)))
+    return f, dc
+
+
+@pytest.mark.slow
+def test_data_constrained_on_one_pool_shares_R_D_star():
+    f, dc = _one_pool()
+    multi = sl.fit(f, "data_constrained", targets="loss_*", share="alpha,beta,R_D_star", fix={"R_N_star": 5.3})
+    for t in multi:
+        ci = multi[t].conf_int()
+        assert ci.loc["R_D_star", "lower"] < dc["R_D_star"] < ci.loc["R_D_star", "upper"]
+    assert multi["loss_a"].params["R_D_star"] == multi["loss_b"].params["R_D_star"]
+
+
+def test_numeric_column_is_the_one_rule():
+    from scalelaw.fitting.data import numeric_column
+    ok = pd.DataFrame({"y": [2.5, "3.0", "", None, "nan", np.nan, " inf "]}, dtype=object)
+    v = numeric_column(ok, "y").to_numpy()
+    assert v[0] == 2.5 and v[1] == 3.0 and np.isnan(v[2:6]).all() and v[6] == np.inf
+    for bad, shown in (("na", "'na'"), ("null", "'null'"), ("n/a", "'n/a'"), ("run-7", "'run-7'"), (True, "True")):
+        frame = pd.DataFrame({"y": [2.5, 2.4, bad]}, dtype=object)
+        with pytest.raises(ScalelawError, match=f"target column 'y' is not numeric .*{shown}.* row 2") as e:
+            numeric_column(frame, "y", "target column", option="y")
+        assert e.value.option == "y"
+    with pytest.raises(ScalelawError, match="'y' is not numeric"):
+        numeric_column(pd.DataFrame({"y": [True, False]}), "y")
+    with pytest.raises(ScalelawError, match="'y' has no numbers"):
+        numeric_column(pd.DataFrame({"y": [np.nan, ""]}, dtype=object), "y", empty_ok=False)
+
+
+def test_text_in_a_target_column_is_refused_single_and_several(table):
+    bad = table.assign(loss_txt=table["loss_c4"].astype(object).where(table.index != 3, "null"))
+    with pytest.raises(ScalelawError, match="loss column 'loss_txt' is not numeric.*'null' in row 3"):
+        sl.fit(bad, "chinchilla", columns={"loss": "loss_txt"})
+    with pytest.raises(ScalelawError, match="target column 'loss_txt' is not numeric.*'null' in row 3"):
+        sl.fit(bad, "chinchilla", targets=["loss_c4", "loss_txt"])
+    # an empty cell or NaN is still dropped for that target and counted
+    gap = table.assign(loss_c4=table["loss_c4"].astype(object).where(table.index != 3, ""))
+    res = sl.fit(gap, "chinchilla", columns={"loss": "loss_c4"})
+    assert res.n == len(table) - 1 and any("dropped 1 row" in n for n in res.notes)
+
+
+def test_cli_text_target_column_exits_2(table, tmp_path, capsys):
+    csv = tmp_path / "txt.csv"
+    t = table.assign(loss_txt=table["loss_c4"].astype(object).where(table.index != 5, "oops"),
+                     name=[f"run-{i}" for i in range(len(table))], loss_empty=np.nan)
+    t.to_csv(csv, index=False)
+    for y, message in (("loss_txt", "loss column 'loss_txt' is not numeric (1 value(s) such as 'oops' in row 5)"),
+                       ("name", "loss column 'name' is not numeric"),
+                       ("loss_empty", "loss column 'loss_empty' has no numbers")):
+        rc = main(["fit", str(csv), "--law", "chinchilla", "--y", y, "--quiet"])
+        err = capsys.readouterr().err
+        assert rc == 2 and message in err, err
+        assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    rc = main(["fit", str(csv), "--law", "chinchilla", "--y", "loss_c4", "loss_empty", "--quiet"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "target column 'loss_empty' has no numbers" in err, err
+
+
+def test_cli_loss_with_several_targets_names_the_flag(table, tmp_path, capsys):
+    csv = tmp_path / "runs.csv"
+    table.to_csv(csv, index=False)
+    rc = main(["fit", str(csv), "--law", "chinchilla", "--y", "loss_*", "--loss", "loss_c4", "--quiet"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "--loss 'loss_c4'" in err, err
+    assert "targets=" not in err and "columns=" not in err and len(err.strip().splitlines()) == 1
+    with pytest.raises(ScalelawError) as e:
+        sl.fit(table, "chinchilla", targets="loss_*", columns={"loss": "loss_c4"})
+    assert e.value.option == "loss" and "loss 'loss_c4'" in str(e.value)
+
+
+def test_docs_example_of_refused_text_is_refused(table, tmp_path, capsys):
+    import re
+    from pathlib import Path
+    text = (Path(__file__).resolve().parents[1] / "docs" / "multitarget.md").read_text(encoding="utf-8")
+    example = re.search(r"text such as `\"([^\"]+)\"`", text).group(1)
+    csv = tmp_path / "runs.csv"
+    table.assign(loss_x=table["loss_c4"].astype(object).where(table.index != 0, example)).to_csv(csv, index=False)
+    rc = main(["fit", str(csv), "--law", "chinchilla", "--y", "loss_c4", "loss_x", "--quiet"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "'loss_x' is not numeric" in err and repr(example) in err, err
+
+
+def test_joint_expansion_lets_a_per_target_name_win():
+    from scalelaw.fitting.multi import _expand
+    from scalelaw.laws.joint import JointLaw
+    law = JointLaw("chinchilla", TWO, ("alpha", "beta"))
+    for given in ({"E[loss_c4]": 1.7, "E": 2.1}, {"E": 2.1, "E[loss_c4]": 1.7}):
+        assert _expand(law, given, "fix") == {"E[loss_c4]": 1.7, "E[loss_paloma]": 2.1}

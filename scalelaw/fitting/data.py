@@ -120,6 +120,8 @@ def prepare_frame(data, law, *, x=None, y=None, weights=None, groups=None, stric
       (``strict=True`` refuses them instead); with ``keep_unobserved`` rows whose target
       alone is missing are kept (per-step logs with LR but no loss).
     * ``require_target=False`` (prediction): a missing target column gives ``y`` = NaN.
+    * Text in the target column is refused (:func:`numeric_column`), and so is a target
+      column with no numbers at all (every cell empty or NaN), naming the column.
     """
     frame = as_frame(data)
     if len(frame) == 0:
@@ -160,7 +162,11 @@ def prepare_frame(data, law, *, x=None, y=None, weights=None, groups=None, stric
                 out[v] = ca / (k * cb)
                 found[v] = f"derived: C/({k:g}*D)"
             notes.append(f"{v} = {found[v].split(': ')[1]} (no {v} column)")
-    out["y"] = pd.to_numeric(frame[found[target]], errors="coerce") if target in found else np.nan
+    if target in found:   # text in the target column: one line, not silently dropped rows
+        out["y"] = numeric_column(frame, found[target], f"{target} column", option="y",
+                                  empty_ok=keep_unobserved or not require_target)
+    else:
+        out["y"] = np.nan
     for extra in PASS_THROUGH:
         if extra in found:
             out[extra] = frame[found[extra]].to_numpy()
@@ -194,6 +200,48 @@ def prepare_frame(data, law, *, x=None, y=None, weights=None, groups=None, stric
     prep = Prepared(out.reset_index(drop=True), mapping, notes, dropped)
     prep.env = env.reset_index(drop=True)
     return law, prep
+
+
+def numeric_column(frame: pd.DataFrame, column, what: str = "column", option: str | None = None,
+                   empty_ok: bool = True) -> pd.Series:
+    """Column ``column`` of ``frame`` as floats (same index), refusing text in it.
+
+    The one rule for a column of values to fit (a fit's target, each target of several,
+    the chain's loss): empty cells, None and NaN (also the string ``"nan"``) become NaN, and
+    the rows are dropped and counted as before; numbers written as text (``"2.31"``,
+    ``"inf"``) are read as numbers; any other text (``"n/a"`` typed into a Python frame, a
+    run name, ``"oops"``) or a boolean is a one-line :class:`ScalelawError` naming ``what``
+    and ``column``, quoting a value and its row (0-based position in the table), with
+    ``option`` as the error's option (e.g. ``"y"``).  (pandas' CSV reader already turns
+    ``NA``, ``n/a``, ``null`` and empty cells into NaN.)  ``empty_ok=False`` also refuses a
+    column with no finite number at all (every cell empty, NaN or inf), naming it.
+    """
+    raw = frame[column]
+    if isinstance(raw, pd.DataFrame):
+        raise ScalelawError(f"the table has {raw.shape[1]} columns named {column!r}: rename all but one")
+    if pd.api.types.is_bool_dtype(raw):
+        raise ScalelawError(f"{what} {column!r} is not numeric (it holds True/False): name a column of "
+                            "numbers", option=option)
+    if pd.api.types.is_numeric_dtype(raw):
+        return _some_values(raw.astype(float), column, what, option, empty_ok)
+    values = pd.to_numeric(raw.map(lambda v: v.strip() if isinstance(v, str) else v), errors="coerce")
+    present = raw.notna() & ~raw.astype(str).str.strip().str.lower().isin(("", "nan"))
+    boolean = raw.map(lambda v: isinstance(v, (bool, np.bool_))).astype(bool)
+    text = (present & values.isna()) | boolean
+    if text.any():
+        where = np.flatnonzero(text.to_numpy())
+        first = str(raw.iloc[where[0]])
+        raise ScalelawError(f"{what} {column!r} is not numeric ({len(where)} value(s) such as {first[:30]!r} "
+                            f"in row {where[0]}): name a column of numbers, or clean those cells "
+                            "(empty cells are dropped)", option=option)
+    return _some_values(values.astype(float), column, what, option, empty_ok)
+
+
+def _some_values(values: pd.Series, column, what, option, empty_ok) -> pd.Series:
+    if not empty_ok and not np.isfinite(values.to_numpy()).any():
+        raise ScalelawError(f"{what} {column!r} has no numbers (every cell is empty, NaN or inf): "
+                            "name a column with values to fit", option=option)
+    return values
 
 
 def _filter_env(frame, size, out, k):

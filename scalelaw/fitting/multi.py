@@ -70,25 +70,10 @@ def resolve_targets(frame: pd.DataFrame, targets) -> list[str]:
             raise ScalelawError(f"target column {t!r} is not in the table; it has: {show(cols)}; "
                                 "name an existing column")
         out += [h for h in hits if h not in out]
-    for t in out:
-        check_target_column(frame, t)
+    from .data import numeric_column
+    for t in out:   # text in a target column: one line (the rule of every fit's target)
+        numeric_column(frame, t, "target column", empty_ok=False)
     return out
-
-
-def check_target_column(frame: pd.DataFrame, column: str) -> None:
-    """Refuse a target column that holds text (not every value a number; empty cells and
-    NaN are fine, they drop the row for that target) in one line naming the column."""
-    raw = frame[column]
-    if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
-        return
-    num = pd.to_numeric(raw, errors="coerce")
-    text = raw.notna() & num.isna() & ~raw.astype(str).str.strip().str.lower().isin(("", "nan", "na", "null"))
-    if pd.api.types.is_bool_dtype(raw) or text.any():
-        where = np.flatnonzero(text.to_numpy()) if text.any() else np.array([0])
-        first = raw.iloc[where[0]]
-        raise ScalelawError(f"target column {column!r} is not numeric ({int(text.sum()) or len(raw)} value(s) "
-                            f"such as {str(first)[:30]!r} in row {where[0]}): name a column of losses "
-                            "(numbers), or clean that column")
 
 
 def _share_names(share) -> tuple[str, ...]:
@@ -121,8 +106,11 @@ def fit_targets(data, law, targets, *, share=None, fitter, options: dict) -> "Mu
         raise ScalelawError(f"several targets apply to scaling laws of a table of runs, not to the "
                             f"LR-schedule law {law.name}")
     columns = dict(opts.pop("columns", None) or {})
-    if law.target in columns or "y" in columns:
-        raise ScalelawError(f"targets= names the target columns; leave {law.target!r} out of columns")
+    key = law.target if law.target in columns else "y" if "y" in columns else None
+    if key is not None:
+        raise ScalelawError(f"the targets name the {law.target} columns; a single one is named too "
+                            f"(loss {columns[key]!r}): leave it out, and list it among the targets",
+                            option="loss")
     names = resolve_targets(frame, targets)
     from ..io.columns import resolve
     used = resolve(frame.columns, list(law.variables) + ["N", "D", "C"],
@@ -138,14 +126,21 @@ def fit_targets(data, law, targets, *, share=None, fitter, options: dict) -> "Mu
     if unknown:
         raise ScalelawError(f"cannot share {', '.join(unknown)}: {law.name} has parameters "
                             f"{', '.join(law.param_names)}")
+    per_param = {w: opts.get(w) for w in ("fix", "bounds", "start", "grid")}
+    for w, given in per_param.items():   # per-target names (E[loss_c4]) checked once, up front
+        _for_target(given, law, names, None, share, w)
     if share and opts.get("cv") is not None:
         raise ScalelawError("cross-validation of a joint fit with shared parameters is not available; "
                             "fit the targets without share= to cross-validate each")
+
+    def own(t):   # the options of target t's own fit: NAME[t] as NAME, other targets' left out
+        return {**opts, **{w: _for_target(g, law, names, t, share, w) for w, g in per_param.items()}}
+
     if not share:   # one ordinary fit per target
-        results = {t: fitter(frame, law, columns={**columns, law.target: t}, **opts) for t in names}
+        results = {t: fitter(frame, law, columns={**columns, law.target: t}, **own(t)) for t in names}
         return MultiFit(results)
     separate = {t: fitter(frame, law, columns={**columns, law.target: t},
-                          **{**opts, "bootstrap": 0, "cv": None}) for t in names}
+                          **{**own(t), "bootstrap": 0, "cv": None}) for t in names}
     return _fit_joint(frame, law, names, share, separate, columns, opts, fitter)
 
 
@@ -157,7 +152,8 @@ def _fit_joint(frame, law, names, share, separate, columns, opts, fitter) -> "Mu
                                 "uses itself: rename it")
     base = separate[names[0]].law           # bound to its variable (one-variable laws)
     joint_law = JointLaw(base, names, share)
-    stacked = pd.concat([frame.assign(**{INDEX: float(j), _VALUE: frame[t].to_numpy(),
+    from .data import numeric_column
+    stacked = pd.concat([frame.assign(**{INDEX: float(j), _VALUE: numeric_column(frame, t).to_numpy(),
                                           _ROW: np.arange(len(frame))})
                          for j, t in enumerate(names)], ignore_index=True)
     mapping = {v: c for v, c in separate[names[0]].mapping.items()
@@ -238,20 +234,49 @@ def _holdout_per_target(frame, base, views: dict, mapping: dict, opts: dict) -> 
             view.holdout = {**holdout_scores(d.y, pred), "where": opts["holdout"]}
 
 
-def _expand(joint: JointLaw, given, what):
-    """Per-parameter options (fix, bounds) given by base name (every target) or joint name."""
+def _for_target(given, law, targets, target, share, what):
+    """A per-parameter option (fix, bounds, start, grid) for the fit of ``target`` alone:
+    base names (``"beta"``: every target) as given, ``"NAME[target]"`` as ``NAME`` (it
+    wins over the base name), other targets' entries left out.  ``target=None`` only checks
+    the per-target names: a known target and parameter, and not a shared one."""
     if not given:
         return given
-    out = {}
+    lookup = {f"{p}[{t}]": (p, t) for t in targets for p in law.param_names}
+    out, mine = {}, {}
+    for k, v in dict(given).items():
+        k = str(k)
+        if k in lookup:
+            p, t = lookup[k]
+            if p in share:
+                raise ScalelawError(f"{what} for {k!r}: {p} is shared by all the targets; give it as "
+                                    f"{p!r} (one value for all)", option=what)
+            if t == target:
+                mine[p] = v
+        elif "[" in k and k.endswith("]"):
+            p, t = k[:-1].split("[", 1)
+            why = (f"{t!r} is not one of the targets ({', '.join(targets)})" if p in law.param_names
+                   else f"{law.name} has parameters {', '.join(law.param_names)}")
+            raise ScalelawError(f"{what} for {k!r}: {why}; per target write NAME[target]", option=what)
+        else:
+            out[k] = v
+    return {**out, **mine}
+
+
+def _expand(joint: JointLaw, given, what):
+    """Per-parameter options (fix, bounds) given by base name (every target) or joint name
+    (which wins over the base name)."""
+    if not given:
+        return given
+    out, own = {}, {}
     for k, v in dict(given).items():
         if k in joint.param_names:
-            out[k] = v
+            own[k] = v
         elif k in joint.base.param_names:
             out.update({joint.joint_param(k, t): v for t in joint.targets})
         else:
             raise ScalelawError(f"{what} for unknown parameter {k!r}; {joint.base.name} has "
                                 f"{', '.join(joint.base.param_names)} (per target: NAME[target])")
-    return out
+    return {**out, **own}
 
 
 def _start_grid(joint: JointLaw, separate: dict, grid, start, fix) -> dict:
@@ -259,7 +284,7 @@ def _start_grid(joint: JointLaw, separate: dict, grid, start, fix) -> dict:
     separate estimate; a shared one over the law's grid plus the separate estimates."""
     base = joint.base
     lin = set(base.linear_params) if base.has_basis() else set()
-    user = {**_expand(joint, grid, "grid"), **_expand(joint, start, "start")} if (grid or start) else {}
+    user = {**(_expand(joint, grid, "grid") or {}), **(_expand(joint, start, "start") or {})}
     out = {}
     for p in base.param_names:
         if p in lin:
@@ -598,5 +623,5 @@ def asymptote(result: FitResult) -> tuple[str | None, float]:
     return None, lim
 
 
-__all__ = ["MultiFit", "TargetFit", "fit_targets", "resolve_targets", "check_target_column", "joint_views",
+__all__ = ["MultiFit", "TargetFit", "fit_targets", "resolve_targets", "joint_views",
            "asymptote", "is_multi_json"]

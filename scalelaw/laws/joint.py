@@ -65,6 +65,8 @@ class JointLaw(Law):
         self.target = law.target
         self.n_polish = law.n_polish
         self.costly = law.costly
+        #: variables that may hold one value in the table (data_constrained's U): the base law's
+        self.may_be_constant = tuple(getattr(law, "may_be_constant", ()))
         names = list(self.share)
         for t in targets:
             names += [joint_name(p, t) for p in law.param_names if p not in self.share]
