@@ -18,12 +18,12 @@ from scalelaw.synthetic.runs import simulate_runs
 from cli_helpers import one_line, run
 
 CHIN = dict(E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28)   # the stage-1 truth (nats)
-SIG = dict(a=0.7, b=0.25, k=3.0, L0=3.0)                        # the stage-2 truth
+SIG = dict(b=0.25, c=0.95, k=3.0, L0=3.0)                       # the stage-2 truth (floor, ceiling)
 HELD_OUT = dict(N=[7e9], D=[1.4e11])   # 7x the largest N, 24x the largest compute
 
 
-def sigmoid_metric(loss, a=SIG["a"], b=SIG["b"], k=SIG["k"], L0=SIG["L0"]):
-    return b + a / (1 + np.exp(k * (np.asarray(loss) - L0)))
+def sigmoid_metric(loss, b=SIG["b"], c=SIG["c"], k=SIG["k"], L0=SIG["L0"]):
+    return b + (c - b) / (1 + np.exp(k * (np.asarray(loss) - L0)))
 
 
 def ladder(seed, eval_sd=0.005, metric_sd=0.01, sizes=6):
@@ -50,7 +50,7 @@ def test_sigmoid_loss_recovers_its_parameters():
     res = sl.fit({"loss": loss, "acc": acc}, "sigmoid_loss", columns={"metric": "acc"},
                  space="linear", objective="l2")
     p = res.params
-    assert p["a"] == pytest.approx(SIG["a"], abs=0.02)
+    assert p["c"] == pytest.approx(SIG["c"], abs=0.02)
     assert p["b"] == pytest.approx(SIG["b"], abs=0.01)
     assert p["k"] == pytest.approx(SIG["k"], rel=0.08)
     assert p["L0"] == pytest.approx(SIG["L0"], abs=0.03)
@@ -61,10 +61,10 @@ def test_sigmoid_loss_recovers_its_parameters():
 
 def test_sigmoid_loss_range_bounds_and_jacobian():
     law = SigmoidLoss(0.25, 1.0)
-    assert law.bounds["b"] == (0.25, 1.0) and law.bounds["a"] == (0.0, 0.75)
+    assert law.bounds["b"] == (0.25, 1.0) and law.bounds["c"] == (0.25, 1.0)
     assert sl.get_law("sigmoid_loss", **law.config()).bounds == law.bounds
     x = {"loss": np.array([2.0, 3.0, 4.5])}
-    p = np.array([0.6, 0.3, 2.5, 3.1])
+    p = np.array([0.3, 0.9, 2.5, 3.1])
     _, J = law.evaluate_with_jacobian(x, p)
     h = 1e-6
     num = np.column_stack([(law.evaluate(x, p + h * e) - law.evaluate(x, p - h * e)) / (2 * h)
@@ -128,7 +128,7 @@ def test_chain_recovers_both_stages_and_covers_a_held_out_larger_model():
     assert p["loss.E"] == pytest.approx(CHIN["E"], rel=0.05)
     assert p["loss.alpha"] == pytest.approx(CHIN["alpha"], rel=0.15)
     assert p["loss.beta"] == pytest.approx(CHIN["beta"], rel=0.15)
-    assert p["metric.a"] == pytest.approx(SIG["a"], abs=0.03)
+    assert p["metric.c"] == pytest.approx(SIG["c"], abs=0.03)
     assert p["metric.b"] == pytest.approx(SIG["b"], abs=0.01)
     assert p["metric.k"] == pytest.approx(SIG["k"], rel=0.1)
     assert p["metric.L0"] == pytest.approx(SIG["L0"], abs=0.05)
@@ -328,3 +328,127 @@ def test_docs_downstream_examples_run(capsys):
     for i, block in enumerate(blocks):
         exec(compile(block, f"docs/downstream.md[{i}]", "exec"), env)
     assert "scalelaw chain" in capsys.readouterr().out
+
+
+# -- issue 12 item 2: review fixes -------------------------------------------------------------
+def saturating_ladder(seed=1):
+    """A ladder whose accuracy rises from 0.2 to a ceiling of exactly 1 (the range's top):
+    the largest runs score about 0.91, and a model 70x larger is predicted near 1."""
+    df = ladder(seed=seed, metric_sd=0.0)
+    rng = np.random.default_rng(seed)
+    acc = sigmoid_metric(df["loss_true"], b=0.2, c=1.0, k=4.0) + rng.normal(0, 0.01, len(df))
+    return df.assign(acc=np.clip(acc, 0.0, 1.0))
+
+
+FAR = dict(N=[7e10], D=[1.4e12])
+
+
+def test_chain_bands_stay_inside_the_range_when_the_metric_saturates():
+    """The ceiling c is a parameter bounded to the declared range, so no draw's curve passes
+    1 (before: a rise a in [0, 1] and a floor b in [0, 1] let a + b reach 1.006 and the band
+    1.024); a new run's score is held to the range too."""
+    chain = fit_chain(saturating_ladder(), metric="acc", bootstrap=40, seed=0)
+    assert (chain.draws["metric.c"] <= 1.0).all() and (chain.draws["metric.b"] >= 0.0).all()
+    assert any("ceiling c is at the declared range's top 1" in n for n in chain.notes)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScalelawWarning)   # far outside the fitted range: said, and expected
+        pred = chain.predict(**FAR).iloc[0]
+    bands = pred[["metric_mean", "metric_lower", "metric_upper", "metric_obs_lower", "metric_obs_upper"]]
+    assert ((bands >= 0.0) & (bands <= 1.0)).all()
+    assert pred["metric_lower"] <= pred["metric_mean"] <= pred["metric_upper"]
+    assert pred["metric_mean"] > 0.97   # the truth there is 0.998: near the top, inside it
+
+
+def test_chain_flags_a_stage2_law_that_leaves_the_range():
+    """A stage-2 law without the range's bounds (SigmoidLoss() unbounded) may pass 1 on the
+    same data: the chain says so in its notes and warns when draws leave the range."""
+    chain = fit_chain(saturating_ladder(), metric="acc", stage2=SigmoidLoss(), bootstrap=20, seed=0)
+    assert chain.params["metric.c"] > 1.0   # what the bounded law prevents
+    assert any("leaves the declared range [0, 1]" in n for n in chain.notes)
+    with warnings.catch_warnings(), pytest.warns(ScalelawWarning, match=r"draws of acc lie outside the declared"):
+        warnings.filterwarnings("ignore", "1 prediction", ScalelawWarning)   # far outside the fitted range
+        chain.predict(**FAR)
+
+
+def test_logit_link_keeps_its_base_laws_constant_variables():
+    """data_constrained lets U hold one value (one pool of unique tokens for every run);
+    through the logit link it still may (before: 'U has a single distinct value')."""
+    link = LogitLink("data_constrained", 0.0, 1.0)
+    assert link.may_be_constant == ("U",) == sl.get_law("data_constrained").may_be_constant
+    N = np.repeat(np.geomspace(5e7, 2e9, 5), 4)
+    D = N * np.tile([5.0, 10, 20, 40], 5)
+    U = np.full(N.size, 2e10)   # the largest runs repeat the pool up to 4 times
+    truth = dict(E=0.2, A=60.0, B=300.0, alpha=0.3, beta=0.3, R_D_star=15.0, R_N_star=5.0)
+    odds = sl.get_law("data_constrained")(N=N, D=D, U=U, **truth)
+    acc = link.to_metric(odds * np.exp(0.002 * np.random.default_rng(0).standard_normal(N.size)))
+    res = fit_metric({"N": N, "D": D, "U": U, "acc": acc}, link, metric="acc",
+                     fix={"R_D_star": 15.0, "R_N_star": 5.0})
+    assert res.params["alpha"] == pytest.approx(0.3, rel=0.1)
+    want = link.to_metric(sl.get_law("data_constrained")(N=5e9, D=1e11, U=2e10, **truth))[0]
+    assert predict_metric(res, N=[5e9], D=[1e11], U=[2e10])["metric_mean"][0] == pytest.approx(want, abs=0.005)
+
+
+def test_sigmoid_is_one_helper_without_overflow():
+    from scalelaw.laws import _math, downstream, m4
+    z = np.array([-1e4, -30.0, 0.0, 30.0, 1e4])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")   # no overflow warning at any z
+        s = _math.sigmoid(z)
+    np.testing.assert_allclose(s, [0.0, 1 / (1 + np.exp(30.0)), 0.5, 1 / (1 + np.exp(-30.0)), 1.0],
+                               rtol=1e-12, atol=1e-16)
+    assert downstream.sigmoid is _math.sigmoid and m4.sigmoid is _math.sigmoid
+
+
+def test_chain_metric_column_reads_like_every_fitted_column():
+    """The metric column is read by the fit's one rule (fitting.data.numeric_column): a
+    'nan' text cell is an empty cell (dropped, said), other text is refused naming the cell."""
+    df = ladder(seed=4)
+    text_nan = df.assign(acc=df["acc"].astype(object).where(df.index != 2, "nan"))
+    chain = fit_chain(text_nan, metric="acc", bootstrap=0)
+    assert chain.stage2.n == len(df) - 1 and any("dropped 1 row(s) without a value of acc" in n for n in chain.notes)
+    with pytest.raises(ScalelawError, match=r"metric column 'acc' is not numeric \(1 value\(s\) such as 'n/a' in row 2\)"):
+        fit_chain(df.assign(acc=df["acc"].astype(object).where(df.index != 2, "n/a")), metric="acc", bootstrap=0)
+
+
+def test_cli_link_logit_with_groups(ladder_csv, capsys):
+    code, out, err = run(capsys, "fit", ladder_csv, "--law", "chinchilla", "--metric", "acc", "--link", "logit",
+                         "--groups", "N", "--bootstrap", "20")
+    assert code == 0, err
+    assert "20 resamples of groups" in out
+
+
+def test_cli_metric_bootstrap_zero_and_options_without_metric(ladder_csv, tmp_path, capsys):
+    out_json = tmp_path / "chain.json"
+    code, out, err = run(capsys, "fit", ladder_csv, "--law", "chinchilla", "--metric", "acc", "--bootstrap", "0",
+                         "--json", out_json)
+    assert code == 0, err
+    assert "bootstrap:  none (no bands)" in out
+    assert json.loads(out_json.read_text())["chain"]["n_resamples"] == 0
+    code, out, err = run(capsys, "predict", out_json, "N=7e9", "D=1.4e11")
+    assert code == 0 and "no covariance and no bootstrap draws" in out
+    code, out, err = run(capsys, "fit", ladder_csv, "--law", "chinchilla", "--metric", "acc")
+    assert code == 0 and "200 resamples" in out   # the chain's default when --bootstrap is not given
+    for extra in (["--metric-range", "0.25,1"], ["--link", "logit"]):
+        code, _, err = run(capsys, "fit", ladder_csv, "--law", "chinchilla", *extra)
+        assert code == 2 and f"{extra[0]} applies to a downstream metric" in one_line(err)
+
+
+@pytest.mark.parametrize("command", [["allocate", "{f}", "--compute", "1e22"], ["report", "{f}", "--out", "{d}"],
+                                     ["compare", "{f}", "{f}", "--at", "C=1e22"],
+                                     ["suggest", "{f}", "--target", "C=1e22", "--budget", "1e20"]])
+def test_cli_loss_commands_refuse_chains_and_metric_fits(ladder_csv, tmp_path, capsys, command):
+    chain_json, link_json = tmp_path / "chain.json", tmp_path / "link.json"
+    assert run(capsys, "fit", ladder_csv, "--law", "chinchilla", "--metric", "acc", "--bootstrap", "4",
+               "--json", chain_json)[0] == 0
+    assert run(capsys, "fit", ladder_csv, "--law", "chinchilla", "--metric", "acc", "--link", "logit",
+               "--json", link_json)[0] == 0
+    for path, expect in ((chain_json, "is a two-stage chain (loss by chinchilla, then acc from the loss)"),
+                         (link_json, "is a fit of the metric acc (law logit")):
+        args = [a.format(f=path, d=tmp_path / "report") for a in command]
+        code, out, err = run(capsys, *args)
+        msg = one_line(err)
+        assert code == 2, out
+        if command[0] == "compare" and path == link_json:   # compare's own check names the target
+            assert "whose target is a metric" in msg
+        else:
+            assert expect in msg and ("scalelaw predict" in msg)

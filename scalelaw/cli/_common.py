@@ -231,8 +231,39 @@ def load_table(paths, fmt=None, final=False, split=None, max_points=None):
     return out
 
 
-def read_fit(path):
-    """A fit from the JSON ``scalelaw fit --json`` wrote (another command's JSON, or a fit
-    with parameters that are not numbers, is refused in one line)."""
+def read_fit(path, metric_ok: bool = False):
+    """A fit from the JSON ``scalelaw fit --json`` wrote (another command's JSON, a two-stage
+    chain, or a fit with parameters that are not numbers, is refused in one line).  A fit of
+    a bounded metric (a law whose target is not the loss: ``--metric COL --link logit``) is
+    refused too, for the commands that work on losses, unless ``metric_ok`` (predict)."""
     from ..fitting.results import FitResult
-    return FitResult.from_json(path)
+    res = FitResult.from_json(path)
+    target = getattr(res.law, "target", "loss")
+    if not metric_ok and target != "loss":
+        from ..errors import ScalelawError
+        raise ScalelawError(metric_fit_refusal(path, res.law.name, (res.mapping or {}).get(target)))
+    return res
+
+
+def metric_fit_refusal(path, law, column=None) -> str:
+    """The one-line refusal of a fit of a bounded metric where a fit of the loss is needed."""
+    values = "odds against success" if law == "logit" else "metric values"
+    return (f"{path} is a fit of the metric {column or '(a bounded metric)'} (law {law}: its values are "
+            f"{values}, not losses): this command needs a fit of the loss (scalelaw fit TABLE --law "
+            f"chinchilla --json FIT.json); `scalelaw predict {path}` predicts the metric")
+
+
+def check_loss_json(doc: dict, path) -> None:
+    """Refuse, in one line, a fit JSON read as a plain object (allocate) that holds no fit of
+    the loss: a two-stage chain (``scalelaw fit --metric COL``) or a fit of a bounded metric
+    (``--link logit``, ``sigmoid_loss``)."""
+    from ..errors import ScalelawError
+    from ..fitting.serialize import chain_refusal
+    chain = chain_refusal(doc, str(path))
+    if chain:
+        raise ScalelawError(chain)
+    law = doc.get("law")
+    law = law.get("name") if isinstance(law, dict) else law
+    columns = doc.get("columns") if isinstance(doc.get("columns"), dict) else {}
+    if law in ("logit", "sigmoid_loss") or "metric" in columns:
+        raise ScalelawError(metric_fit_refusal(path, law, columns.get("metric")))

@@ -52,8 +52,8 @@ def add_arguments(p):
     p.add_argument("--overpredict", type=float, default=0.0, metavar="K",
                    help="weigh over-predictions (1+K) times as much")
     p.add_argument("--weights", metavar="COL", help="column of per-point weights")
-    p.add_argument("--bootstrap", type=int, default=0, metavar="N",
-                   help="bootstrap resamples (0: none, the default; at most 1,000,000; a long "
+    p.add_argument("--bootstrap", type=int, default=None, metavar="N",
+                   help="bootstrap resamples (0: none, the default; 200 with --metric; at most 1,000,000; a long "
                         "one prints its estimated time, with a progress bar on a terminal)")
     p.add_argument("--groups", metavar="COL", help="resample whole groups (e.g. N) in the bootstrap, "
                    "or wild (keep every point, flip residuals); LR-schedule laws: block (default), "
@@ -117,8 +117,9 @@ def add_metric_arguments(p):
     m.add_argument("--metric", metavar="COL",
                    help="fit the two-stage chain (OLMo ladder): the loss by --law from N, D, then "
                         "COL from the loss by a sigmoid; bootstrapped together (--bootstrap, "
-                        "default 200 here); scalelaw predict CHAIN.json prints the metric with its band")
-    m.add_argument("--metric-range", default="0,1", metavar="LO,HI",
+                        "default 200 here; 0: no bands); scalelaw predict CHAIN.json prints the metric "
+                        "with its band")
+    m.add_argument("--metric-range", default=None, metavar="LO,HI",
                    help="the values COL can take (default 0,1); values outside are refused. "
                         "With --link logit the low end is the chance level (e.g. 0.25,1 for 4-way "
                         "multiple choice); in the chain fix the floor instead: --fix metric.b=0.25")
@@ -154,6 +155,7 @@ def run(args) -> int:
     if args.cv_by and not args.cv:
         raise ScalelawError("--cv-by names the groups of --cv: give --cv group or --cv rollout too")
     check_outputs([("--json", args.json, False), ("--plot", args.plot, True)], inputs=args.files)
+    args.bootstrap_given = args.bootstrap is not None   # --metric: 200 unless given (0 too)
     args.bootstrap = check_bootstrap(args.bootstrap)
     check_n_jobs(args.n_jobs)
     if args.max_points is not None and args.max_points < 2:
@@ -161,7 +163,10 @@ def run(args) -> int:
     law_obj = get_law(law, variables=args.x) if args.formula and args.x else get_law(law)
     if args.candidates and len({get_law(n).predicts_curves for n in args.candidates}) > 1:
         raise ScalelawError(f"--law {args.law} mixes LR-schedule laws and scaling laws; compare laws of one kind")
-    if args.metric or args.link:
+    if not args.metric and (args.link or args.metric_range is not None):
+        raise ScalelawError(f"{'--link' if args.link else '--metric-range'} applies to a downstream metric: "
+                            "name its column with --metric COL")
+    if args.metric:
         return _fit_chain(args, law_obj)
     if law_obj.predicts_curves:
         return _fit_curves(args, law_obj)
@@ -494,18 +499,20 @@ def _fit_chain(args, law_obj) -> int:
                 raise ScalelawError(f"--fix {', '.join(fix2)}: the logit link has the parameters of "
                                     f"{law_obj.name} only")
             with Ticker(f"fitting {law_obj.name} to the logit of {args.metric}", quiet=args.quiet):
-                res = fit_metric(data, law_obj, metric=args.metric, metric_range=args.metric_range,
-                                 columns=columns, fix=fix1 or None, seed=args.seed, strict=args.strict,
+                res = fit_metric(data, law_obj, metric=args.metric, metric_range=args.metric_range or "0,1",
+                                 columns=columns, fix=fix1 or None, groups=args.groups, seed=args.seed,
+                                 strict=args.strict,
                                  flops_per_token=args.flops_per_token, **stage1)
             _bootstrap(res, args, groups="wild" if args.groups == "wild" else True if args.groups else None)
         else:
-            n_boot = args.bootstrap or 200
+            n_boot = args.bootstrap if getattr(args, "bootstrap_given", True) else 200   # 0: no bands
             from ._common import check_bootstrap_memory
             check_bootstrap_memory(n_boot, len(data))
-            with Ticker(f"fitting the chain {law_obj.name} -> {args.metric} and {n_boot} resamples",
+            with Ticker(f"fitting the chain {law_obj.name} -> {args.metric}"
+                        + (f" and {n_boot} resamples" if n_boot else " (no bootstrap: no bands)"),
                         quiet=args.quiet):
                 res = fit_chain(data, law_obj, metric=args.metric, loss=args.loss,
-                                metric_range=args.metric_range, columns=columns, groups=args.groups,
+                                metric_range=args.metric_range or "0,1", columns=columns, groups=args.groups,
                                 bootstrap=n_boot, seed=args.seed, n_jobs=args.n_jobs, strict=args.strict,
                                 flops_per_token=args.flops_per_token,
                                 stage1_options={**stage1, "fix": fix1 or None},

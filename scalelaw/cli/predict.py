@@ -261,4 +261,4 @@ def _read_fit_or_targets(path):
     from ..fitting.serialize import read_fit_json
     from ._common import read_fit
     d = read_fit_json(path)
-    return MultiFit.from_json(d) if is_multi_json(d) else read_fit(path)
+    return MultiFit.from_json(d) if is_multi_json(d) else read_fit(path, metric_ok=True)   # logit fits too

@@ -7,8 +7,8 @@ Ladders"; REFERENCE §12; docs/downstream.md):
    ``loss = E + A/N^α + B/D^β`` (nats; N parameters, D tokens; C = k·N·D FLOPs with
    k = ``flops_per_token``);
 2. stage 2, the metric from the loss: :class:`~scalelaw.laws.downstream.SigmoidLoss`,
-   ``metric = a/(1 + exp(k·(loss − L0))) + b``, fitted on the observed losses and metrics of
-   the same runs.
+   ``metric = b + (c − b)/(1 + exp(k·(loss − L0)))`` (floor b and ceiling c inside the
+   metric's declared range), fitted on the observed losses and metrics of the same runs.
 
 A prediction at a new (N, D) chains both: ``metric = stage2(stage1(N, D))``.  Its band comes
 from bootstrapping the chain: each resample draws whole runs (rows, or the groups of
@@ -17,6 +17,8 @@ from bootstrapping the chain: each resample draws whole runs (rows, or the group
 units and seed, hence the same multinomial counts: draw b of stage 1 and draw b of stage 2
 come from one resample).  Draw b predicts ``stage2_b(stage1_b(N, D))``; the band is the
 draws' quantiles, so the uncertainty of both stages and their correlation go through.
+Every draw's sigmoid has its floor and ceiling inside the declared range, so the bands stay
+inside it too.
 
 :func:`fit_chain` returns a :class:`ChainResult`; :func:`fit_metric` fits one scaling law
 to the logit of a bounded metric (:class:`~scalelaw.laws.downstream.LogitLink`) and
@@ -52,26 +54,16 @@ def metric_column(frame: pd.DataFrame, column: str, metric_range=None, open_rang
     ((lo, hi); with ``open_range`` the ends are refused too)."""
     from ..io.columns import resolve, show
     from ..laws.downstream import check_range, parse_range
+    from .data import numeric_column
     col = resolve(frame.columns, [column], required=[]).get(column, column)
     if col not in frame.columns:
         raise ScalelawError(f"no metric column {column!r}; the table has: {show(frame.columns)}")
-    values = _numbers(frame[col], f"metric column {col!r}", "such as accuracies in [0, 1]")
+    values = numeric_column(frame, col, "metric column").to_numpy(dtype=float)
     if metric_range is not None:
         lo, hi = parse_range(metric_range)
         check_range(values, lo, hi, f"metric column {col!r}", open_range=open_range,
                     why=" (the logit is infinite at the ends)" if open_range else "")
     return values
-
-
-def _numbers(raw: pd.Series, what: str, example: str = "") -> np.ndarray:
-    """A column as floats (NaN where empty); text or booleans in it are refused in one line."""
-    values = pd.to_numeric(raw, errors="coerce")
-    text = raw.notna().to_numpy() & values.isna().to_numpy()
-    if raw.dtype == bool or text.any():
-        i = int(np.flatnonzero(text)[0]) if text.any() else 0
-        raise ScalelawError(f"{what} is not numeric (row {i}: {raw.iloc[i]!r}); give a column of numbers"
-                            + (f" {example}" if example else ""))
-    return values.to_numpy(dtype=float)
 
 
 # -- the chain -----------------------------------------------------------------------------
@@ -93,8 +85,9 @@ def fit_chain(data, law="chinchilla", *, metric: str, loss: str | None = None,
     loss : the loss column (default: ``loss`` and its synonyms): the task loss the metric
         is predicted from, and stage 1's target.
     metric_range : (lo, hi), the values the metric can take (default (0, 1) for accuracies
-        and rates).  Values outside it are refused; it bounds the sigmoid's floor b to
-        [lo, hi] and its rise a to [0, hi − lo].  Keep it the metric's own range even when
+        and rates).  Values outside it are refused; it bounds the sigmoid's floor b and
+        ceiling c to [lo, hi], so the fit, every draw and the bands stay inside it.  Keep it
+        the metric's own range even when
         the task has a chance level (small models' scores scatter below chance); to hold the
         floor at chance, fix it: ``stage2_options={"fix": {"b": 0.25}}``.
     stage2 : the stage-2 law (its variable ``loss``); default ``"sigmoid_loss"`` built
@@ -132,9 +125,6 @@ def fit_chain(data, law="chinchilla", *, metric: str, loss: str | None = None,
     ids = np.arange(len(frame))
     law1, prep = prepare_frame(frame, law1, x=xmap, y=loss, groups=ids, strict=strict,
                                flops_per_token=flops_per_token)
-    loss_src = prep.mapping.get("loss")
-    if loss_src in frame.columns:   # text in the loss column: one line, not silently dropped rows
-        _numbers(frame[loss_src], f"loss column {loss_src!r}", "(nats)")
     rows = prep.frame["group"].to_numpy(dtype=int)
     canon = prep.frame[[v for v in law1.variables]].copy()
     canon["loss"] = prep.frame["y"].to_numpy(dtype=float)
@@ -202,7 +192,7 @@ class ChainResult:
     Attributes
     ----------
     stage1, stage2 : the :class:`~scalelaw.fitting.results.FitResult` of each stage
-        (``stage1.params``: the loss law's; ``stage2.params``: the sigmoid's a, b, k, L0)
+        (``stage1.params``: the loss law's; ``stage2.params``: the sigmoid's b, c, k, L0)
     metric, loss : the metric and loss columns fitted
     metric_range : (lo, hi) declared for the metric
     params : all parameters, named ``loss.<name>`` and ``metric.<name>``
@@ -265,7 +255,8 @@ class ChainResult:
         band of the metric curve: quantiles of ``stage2_b(stage1_b(N, D))`` over the paired
         draws), ``metric_obs_lower/upper`` (a new run: each draw's loss also gets the
         run-to-run noise of stage 1 and its metric the scatter of stage 2, both normal on the
-        stages' fit scales with the new-run variance of each fit), and ``interval`` (stage
+        stages' fit scales with the new-run variance of each fit, the scores then held to
+        the declared range as a run's score is), and ``interval`` (stage
         1's extrapolation label, and ``loss below the fitted range`` when the predicted loss
         lies outside the losses stage 2 was fitted on).  Without bootstrap draws the bands
         are NaN.
@@ -299,6 +290,9 @@ class ChainResult:
                 mnew = np.vstack([self._stage2(Lnew[b], P2[b]) for b in range(len(P1))])
                 e2 = rng.standard_normal(mnew.shape) * s2
                 mnew = mnew * np.exp(e2) if self.stage2.settings.space == "log" else mnew + e2
+                lo, hi = self.metric_range
+                mnew = np.clip(mnew, lo, hi)   # a run's score lies in the metric's range
+                self._flag_outside(mb, lo, hi)
                 bands["loss_lower"], bands["loss_upper"] = np.nanpercentile(Lb, q, axis=0)
                 bands["metric_lower"], bands["metric_upper"] = np.nanpercentile(mb, q, axis=0)
                 bands["metric_obs_lower"], bands["metric_obs_upper"] = np.nanpercentile(mnew, q, axis=0)
@@ -308,6 +302,21 @@ class ChainResult:
             out[k] = bands[k]
         out["interval"] = self._labels(p1, loss_mean)
         return out.reset_index(drop=True)
+
+    def _flag_outside(self, mb, lo, hi) -> None:
+        """Warn when draws of the metric curve leave the declared range (a stage-2 law that
+        does not keep to it; sigmoid_loss does by construction)."""
+        tol = 1e-9 * max(abs(lo), abs(hi), 1.0)
+        out = np.isfinite(mb) & ((mb < lo - tol) | (mb > hi + tol))
+        if out.any():
+            import warnings
+
+            from ..errors import ScalelawWarning
+            rows = out.any(axis=1)
+            warnings.warn(f"{int(rows.sum())} of {len(mb)} bootstrap draws of {self.metric} lie outside the "
+                          f"declared range [{lo:g}, {hi:g}] (e.g. {mb[out][0]:.4g}; stage 2 "
+                          f"{self.stage2.law.name} does not keep to it): the band may leave the range; "
+                          "use sigmoid_loss, or bound the stage-2 law", ScalelawWarning, stacklevel=3)
 
     def _stage2(self, loss, p):
         law = self.stage2.law
@@ -341,14 +350,30 @@ class ChainResult:
 
     # -- checks and reports ---------------------------------------------------------------
     def _checks(self) -> list[str]:
-        """Notes on fits that need a look: a sigmoid ceiling beyond the declared range, a
-        stage-2 steepness or midpoint the data cannot pin down."""
+        """Notes on fits that need a look: a stage-2 curve that leaves the declared range
+        (possible only for a stage-2 law other than sigmoid_loss), a sigmoid that falls as
+        the loss falls, a midpoint the data cannot pin down."""
         notes = []
         p = self.stage2.params
         lo, hi = self.metric_range
-        if {"a", "b"} <= set(p.index) and p["a"] + p["b"] > hi * (1 + 1e-9) + 1e-12:
-            notes.append(f"the sigmoid's ceiling a + b = {p['a'] + p['b']:.4g} exceeds the declared range's "
-                         f"top {hi:g}: fix a or b, or check the metric's range")
+        Lmax = self.stage2.domain.get("loss", (np.nan, np.nan))[1]
+        grid = np.linspace(0.0, 2.0 * Lmax if np.isfinite(Lmax) and Lmax > 0 else 20.0, 401)
+        with np.errstate(all="ignore"):
+            m = self._stage2(grid, p.to_numpy(dtype=float))
+        tol = 1e-9 * max(abs(lo), abs(hi), 1.0)
+        if np.isfinite(m).any() and (np.nanmin(m) < lo - tol or np.nanmax(m) > hi + tol):
+            notes.append(f"stage 2 ({self.stage2.law.name}) leaves the declared range [{lo:g}, {hi:g}] "
+                         f"(from {np.nanmin(m):.4g} to {np.nanmax(m):.4g} at losses 0..{grid[-1]:.3g}): "
+                         "bound its parameters, or use sigmoid_loss, which keeps to the range")
+        bounds = getattr(self.stage2.law, "bounds", {})
+        for name, end, which in (("c", hi, "top"), ("b", lo, "bottom")):
+            if name in p.index and bounds.get(name) == (lo, hi) and abs(p[name] - end) <= tol:
+                notes.append(f"the sigmoid's {'ceiling' if name == 'c' else 'floor'} {name} is at the declared "
+                             f"range's {which} {end:g}: the scores reach that end of the range, and the fit, its "
+                             "draws and the bands are held inside it (a bound that is the range's end, not one to widen)")
+        if {"b", "c"} <= set(p.index) and p["c"] < p["b"]:
+            notes.append(f"the sigmoid's ceiling c = {p['c']:.4g} is below its floor b = {p['b']:.4g}: the "
+                         f"fitted {self.metric} falls as the loss falls; check the metric's direction")
         if "L0" in p.index and self.stage2.domain.get("loss"):
             Llo, Lhi = self.stage2.domain["loss"]
             if not (Llo - (Lhi - Llo) <= p["L0"] <= Lhi + (Lhi - Llo)):

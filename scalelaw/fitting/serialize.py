@@ -164,6 +164,9 @@ def _check_fit_json(d: dict, where: str) -> None:
         raise ScalelawError(f"{where} holds the fits of several targets ({targets}); this needs one fit: "
                             "refit one target (--y COL, columns={'loss': COL}), or load it with "
                             "MultiFit.from_json and take .results[TARGET]")
+    chain = chain_refusal(d, where)
+    if chain:
+        raise ScalelawError(chain)
     for keys, what in _OTHER_JSON:
         if all(k in d for k in keys):
             raise ScalelawError(f"{where} is {what}, not a fit; {hint}")
@@ -175,6 +178,21 @@ def _check_fit_json(d: dict, where: str) -> None:
     bad = [k for k, v in params.items() if not (v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)))]
     if bad:
         raise ScalelawError(f"{where}: parameter {bad[0]} is {params[bad[0]]!r}, not a number; {hint}")
+
+
+def chain_refusal(d: dict, where: str) -> str | None:
+    """The one-line refusal of a two-stage chain's JSON (``scalelaw fit --metric COL``,
+    :meth:`scalelaw.fitting.chain.ChainResult.to_dict`) where one fit of the loss is needed,
+    or None for any other object."""
+    chain = d.get("chain")
+    if not (isinstance(chain, dict) and "stage1" in d and "stage2" in d):
+        return None
+    stage1 = d["stage1"] if isinstance(d["stage1"], dict) else {}
+    law, loss = stage1.get("law", "LAW"), chain.get("loss", "loss")
+    return (f"{where} is a two-stage chain ({loss} by {law}, then {chain.get('metric', 'the metric')} from "
+            f"the loss), not one fit: `scalelaw predict` (ChainResult.from_json) predicts its metric; "
+            f"for the loss alone fit it without --metric (scalelaw fit TABLE --law {law} --y {loss} --json "
+            "FIT.json)")
 
 
 def _law_class_path(law):

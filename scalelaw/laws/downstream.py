@@ -3,12 +3,13 @@
 
 * :class:`SigmoidLoss` (``sigmoid_loss``): the metric as a sigmoid of the loss, the second
   stage of OLMo's model ladder (Bhagia et al. 2024, "Establishing Task Scaling Laws via
-  Compute-Efficient Model Ladders"): ``metric = a/(1 + exp(k·(loss − L0))) + b``.  Its one
-  variable is ``loss`` (nats, the loss column of the table: a task loss or a validation
-  loss) and its target is ``metric``.  The paper writes ``a/(1 + e^(−k(L − L0))) + b``; here
-  k has the opposite sign so that k > 0 and a > 0 for a metric that rises as the loss falls
-  (the paper's k is −k).  b is the metric's floor (large loss), a + b its ceiling (small
-  loss), L0 the loss at the midpoint, k the steepness per nat.
+  Compute-Efficient Model Ladders"): ``metric = b + (c − b)/(1 + exp(k·(loss − L0)))``.  Its
+  one variable is ``loss`` (nats, the loss column of the table: a task loss or a validation
+  loss) and its target is ``metric``.  b is the metric's floor (large loss), c its ceiling
+  (small loss), L0 the loss at the midpoint, k > 0 the steepness per nat.  The paper writes
+  ``a/(1 + e^(−k(L − L0))) + b``: its a is the rise c − b and its k is −k here.  With the
+  metric's range declared, floor and ceiling are both bounded to it, so the curve (and each
+  bootstrap draw's) stays inside the range by construction.
 * :class:`LogitLink` (``logit``): any scaling law fitted to the logit of a bounded metric.
   With the metric declared to lie in (lo, hi) (e.g. chance level 0.25 of a 4-way multiple
   choice task, to 1) and p = (metric − lo)/(hi − lo), the base law models the odds against
@@ -26,14 +27,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ScalelawError
+from ._math import sigmoid
 from .base import INF, Design, Law, cols
 
 __all__ = ["SigmoidLoss", "LogitLink", "check_range", "parse_range"]
-
-
-def _sigmoid(z):
-    """σ(z) = 1/(1 + e^−z), computed without overflow (as ½(1 + tanh(z/2)))."""
-    return 0.5 * (1.0 + np.tanh(0.5 * z))
 
 
 def parse_range(spec, what: str = "metric range") -> tuple[float, float]:
@@ -68,23 +65,29 @@ def check_range(values, lo: float, hi: float, column: str = "metric", open_range
 
 
 class SigmoidLoss(Law):
-    """``metric = a/(1 + exp(k·(loss − L0))) + b``: a downstream metric from the loss (OLMo
-    ladder, stage 2; Bhagia et al. 2024, whose k is −k here).
+    """``metric = b + (c − b)/(1 + exp(k·(loss − L0)))``: a downstream metric from the loss
+    (OLMo ladder, stage 2; Bhagia et al. 2024 write ``a/(1 + e^(−k(L − L0))) + b`` with the
+    rise ``a = c − b`` and −k for k).
 
-    ``loss`` in nats (the task loss or validation loss of each run); k > 0 per nat, a ≥ 0
-    the rise from the floor b to the ceiling a + b.  ``lo``, ``hi``: the declared range of
-    the metric (e.g. 0.25 and 1 for 4-way multiple choice); they bound b to [lo, hi] and a
-    to [0, hi − lo].  Fit in linear space (``space="linear"``, ``objective="l2"``), as the
-    two-stage chain does: metrics can be 0 and their noise is additive.
+    ``loss`` in nats (the task loss or validation loss of each run); b is the floor (the
+    metric at a large loss), c the ceiling (at a small loss), L0 the loss at the midpoint,
+    k > 0 the steepness per nat.  ``lo``, ``hi``: the declared range of the metric (e.g.
+    0.25 and 1 for 4-way multiple choice); they bound both the floor and the ceiling to
+    [lo, hi], so every curve of the law (the fit's, and each bootstrap draw's) lies inside
+    the range at every loss.  Floor and ceiling enter linearly (``b·(1 − σ) + c·σ``) and
+    keep the engine's variable projection.  c < b (a metric that falls as the loss falls,
+    such as an error rate) is allowed.  Fit in linear space (``space="linear"``,
+    ``objective="l2"``), as the two-stage chain does: metrics can be 0 and their noise is
+    additive.
     """
 
     name = "sigmoid_loss"
     variables = ("loss",)
     target = "metric"
-    param_names = ("a", "b", "k", "L0")
-    linear_params = ("a", "b")
+    param_names = ("b", "c", "k", "L0")
+    linear_params = ("b", "c")
     log_params = ("k",)
-    formula = "a/(1 + exp(k*(loss - L0))) + b"
+    formula = "b + (c - b)/(1 + exp(k*(loss - L0)))"
 
     def __init__(self, lo: float | None = None, hi: float | None = None):
         if (lo is None) != (hi is None):
@@ -97,8 +100,8 @@ class SigmoidLoss(Law):
 
     def default_bounds(self):
         if self.lo is None:
-            return {"a": (0.0, INF), "b": (-INF, INF), "k": (0.0, INF), "L0": (0.0, INF)}
-        return {"a": (0.0, self.hi - self.lo), "b": (self.lo, self.hi), "k": (0.0, INF), "L0": (0.0, INF)}
+            return {"b": (-INF, INF), "c": (-INF, INF), "k": (0.0, INF), "L0": (0.0, INF)}
+        return {"b": (self.lo, self.hi), "c": (self.lo, self.hi), "k": (0.0, INF), "L0": (0.0, INF)}
 
     def default_grid(self):
         return {"k": np.geomspace(0.3, 30.0, 9), "L0": [1.0, 2.0, 3.0, 4.0]}
@@ -116,27 +119,28 @@ class SigmoidLoss(Law):
         return g
 
     def _s(self, x, k, L0):
-        return _sigmoid(-k * (x["loss"] - L0))
+        return sigmoid(-k * (x["loss"] - L0))
 
     def basis(self, x, p):
-        a, b, k, L0 = cols(p, 4)
+        b, c, k, L0 = cols(p, 4)
         s = self._s(x, k, L0)
-        return np.stack([s, np.ones_like(s)], axis=-1)
+        return np.stack([1.0 - s, s], axis=-1)
 
     def evaluate(self, x, p):
-        a, b, k, L0 = cols(p, 4)
-        return a * self._s(x, k, L0) + b
+        b, c, k, L0 = cols(p, 4)
+        s = self._s(x, k, L0)
+        return b * (1.0 - s) + c * s   # a convex combination of b and c: between them
 
     def jacobian(self, x, p):
         return self.evaluate_with_jacobian(x, p)[1]
 
     def evaluate_with_jacobian(self, x, p):
-        a, b, k, L0 = np.asarray(p, dtype=float)
+        b, c, k, L0 = np.asarray(p, dtype=float)
         d = x["loss"] - L0
-        s = _sigmoid(-k * d)
-        ds = s * (1.0 - s)            # dσ(z)/dz at z = −k·d
-        J = np.column_stack([s, np.ones_like(s), -a * ds * d, a * ds * k])
-        return a * s + b, J
+        s = sigmoid(-k * d)
+        ds = (c - b) * s * (1.0 - s)   # (c − b)·dσ(z)/dz at z = −k·d
+        J = np.column_stack([1.0 - s, s, -ds * d, ds * k])
+        return b * (1.0 - s) + c * s, J
 
 
 class LogitLink(Law):
@@ -169,6 +173,7 @@ class LogitLink(Law):
         self.linear_params = tuple(b.linear_params)
         self.log_params = tuple(b.log_params)
         self.n_polish, self.costly = b.n_polish, b.costly
+        self.may_be_constant = tuple(b.may_be_constant)   # e.g. data_constrained's U
         if hasattr(b, "var"):
             self.var = b.var      # one-variable laws: the variable bound to the table's column
         self.formula = f"({self.hi:g} - metric)/(metric - {self.lo:g}) = {b.formula}"

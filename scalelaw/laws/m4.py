@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._math import sigmoid
 from .base import INF, Law, cols
 
 _NEWTON_ITERS = 60
@@ -56,7 +57,7 @@ def _solve_z(log_s, alpha):
         h = _h(z, alpha, log_s)
         lo = np.where(h < 0, z, lo)
         hi = np.where(h > 0, z, hi)
-        sig = 0.5 * (1.0 + np.tanh(0.5 * z))        # σ(z) without overflow
+        sig = sigmoid(z)
         dh = (1.0 - sig) + alpha * sig
         with np.errstate(divide="ignore", invalid="ignore"):
             step = z - h / dh
@@ -122,7 +123,7 @@ class M4(Law):
             delta = L0 - Linf
             log_s = np.log(b) - c * lv + (a - 1.0) * np.log(np.where(delta > 0, delta, np.nan))
         z = _solve_z(np.where(np.isfinite(log_s), log_s, 0.0), np.broadcast_to(a, log_s.shape))
-        u = 0.5 * (1.0 + np.tanh(0.5 * z))
+        u = sigmoid(z)
         return np.where(np.isfinite(log_s), u, np.nan), z, delta
 
     def evaluate(self, x, p):
