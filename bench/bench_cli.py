@@ -23,8 +23,9 @@ The commands, on the same data for both tools (written to a temporary folder fro
 * ``--help``: the top-level help (the floor: interpreter and CLI start).
 
 The subprocesses get the environment without ``PYTHONDONTWRITEBYTECODE`` (a user's shell
-does not set it; with it set, an editable install recompiles every module on every run
-while the peer's site-packages keep the bytecode pip compiled); ``--keep-env`` keeps it.
+does not set it; with it set and no bytecode cache yet, as in a fresh checkout installed with
+``pip install -e .``, every run compiles scalelaw's modules again, about 0.2 s, while the
+peer's site-packages keep the bytecode pip compiled); ``--keep-env`` keeps it.
 
     python -m venv /work/peervenv
     /work/peervenv/bin/pip install --ignore-requires-python simple-scaling-laws==0.2.0
@@ -140,7 +141,7 @@ def main(argv=None) -> int:
     ap.add_argument("--peer", default=PEER_BIN, help="the peer's scaling-laws console script")
     ap.add_argument("--variant", action="append", default=[], metavar="LABEL=SCRIPT",
                     help="another scalelaw console script to time in the same rotation")
-    ap.add_argument("--only", nargs="*", help="run only these commands (names as in the table)")
+    ap.add_argument("--only", nargs="*", help="run only these commands (names as in the table; help for --help)")
     ap.add_argument("--keep-env", action="store_true", help="keep PYTHONDONTWRITEBYTECODE if set")
     ap.add_argument("--check", action="store_true", help="exit 1 if any ratio scalelaw/peer > 1")
     a = ap.parse_args(argv)
@@ -174,7 +175,7 @@ def main(argv=None) -> int:
         for runs in plan.values():                  # warm-up, untimed (in order: fits before use)
             for _, argv_ in runs:
                 timed(argv_, env, tmp)
-        plan = {name: runs for name, runs in plan.items() if not a.only or name in a.only}
+        plan = {name: runs for name, runs in plan.items() if not a.only or name.lstrip("-") in a.only}
         res = {name: {who: [] for who, _ in runs} for name, runs in plan.items()}
         for i in range(a.repeats):
             for name, runs in plan.items():
