@@ -769,19 +769,16 @@ def group_budgets(C: ArrayLike, *, rtol: float = 0.1,
 def _fit_poly(x, y, degree=2, robust=True):
     """Coefficients ``(c0, ..., c_degree)`` of ``y = Σ c_j x^j`` (x centred by the caller),
     their covariance (NaN without residual degrees of freedom) and whether the fit is robust
-    (statsmodels RLM, Huber T norm, when there are more points than coefficients)."""
+    (Huber T M-estimate, :func:`_huber_irls`, when there are more points than coefficients)."""
     X = np.column_stack([x ** j for j in range(degree + 1)])
     p = degree + 1
     if robust and len(x) > p:
-        from statsmodels.robust import norms
-        from statsmodels.robust.robust_linear_model import RLM
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
-                res = RLM(y, X, M=norms.HuberT()).fit()
-                coef = np.asarray(res.params, dtype=float)
+                coef, cov = _huber_irls(y, X)
                 if np.all(np.isfinite(coef)):
-                    return coef, np.asarray(res.cov_params(), dtype=float), True
+                    return coef, cov, True
             except (ValueError, np.linalg.LinAlgError, ZeroDivisionError, FloatingPointError):
                 pass
     coef, *_ = np.linalg.lstsq(X, y, rcond=None)
@@ -828,12 +825,78 @@ def _poly_minimum(coef, cov):
 
 def _fit_exponent(logC, logY, alpha):
     """OLS of logY = slope·logC + const -> slope, (lo, hi), se, const."""
-    from statsmodels.regression.linear_model import OLS
+    from scipy.special import stdtrit          # = scipy.stats.t.ppf
 
     X = np.column_stack([np.ones_like(logC), logC])
-    res = OLS(logY, X).fit()
-    ci = np.asarray(res.conf_int(alpha=alpha))
-    return float(res.params[1]), (float(ci[1, 0]), float(ci[1, 1])), float(res.bse[1]), float(res.params[0])
+    pinv = _pinv(X)
+    params = np.dot(pinv, logY)
+    wresid = logY - X.dot(params)
+    df_resid = X.shape[0] - np.linalg.matrix_rank(X)
+    bse = np.sqrt(np.diag(np.dot(pinv, np.transpose(pinv)) * (np.dot(wresid, wresid) / df_resid)))
+    q = stdtrit(df_resid, 1 - alpha / 2)
+    lo, hi = params - q * bse, params + q * bse
+    return float(params[1]), (float(lo[1]), float(hi[1])), float(bse[1]), float(params[0])
+
+
+#: Huber's T tuning constant (95% efficiency at the normal) and the MAD's normal consistency
+#: constant (the normal's 3/4 quantile)
+_HUBER_T = 1.345
+_MAD_C = 0.6744897501960817
+
+
+def _pinv(X):
+    """The pseudo-inverse by SVD, singular values below 1e-15 of the largest dropped."""
+    u, s, vt = np.linalg.svd(X, False)
+    cut = 1e-15 * np.maximum.reduce(s)
+    sinv = np.where(s > cut, 1.0 / np.where(s > cut, s, 1.0), 0.0)
+    return np.dot(np.transpose(vt), np.multiply(sinv[:, np.newaxis], np.transpose(u)))
+
+
+def _huber_rho(z):
+    small = np.less_equal(np.abs(z), _HUBER_T)
+    return small * 0.5 * z ** 2 + (1 - small) * (np.abs(z) * _HUBER_T - 0.5 * _HUBER_T ** 2)
+
+
+def _huber_irls(y, X, maxiter: int = 50, tol: float = 1e-8):
+    """Huber T M-estimate of ``y ~ X`` by iteratively reweighted least squares: the
+    coefficients and their covariance.  The algorithm of statsmodels' ``RLM(y, X,
+    M=HuberT()).fit()`` step for step (least-squares start; scale the MAD about 0 of the
+    residuals, updated each step; stop when the Huber deviance changes by at most ``tol``
+    or after ``maxiter`` steps; Huber's H1 covariance), which it reproduces to the last
+    bit, without statsmodels' second of imports."""
+    n, p = X.shape
+    rank = np.linalg.matrix_rank(X)
+    df_resid, df_model = float(n - rank), float(rank - 1)
+    pinv = np.linalg.pinv(X)
+    params = np.dot(_pinv(X), y)
+    resid = y - X.dot(params)
+    scale = np.median(np.abs(resid - 0.0) / _MAD_C)
+    dev = [np.inf, _huber_rho(resid / (np.dot(resid, resid) / df_resid)).sum()]
+    while scale != 0.0:
+        z = np.atleast_1d(resid / scale)
+        small = np.less_equal(np.abs(z), _HUBER_T)
+        absz = np.abs(z)
+        absz[small] = 1.0
+        wh = np.sqrt(small + (1 - small) * _HUBER_T / absz)
+        if not np.all(np.isfinite(wh)):
+            raise ValueError("non-finite IRLS weights")
+        wexog, wendog = wh[:, None] * X, wh * y
+        params = np.linalg.pinv(wexog).dot(wendog)
+        resid = y - X.dot(params)
+        wresid = wendog - wexog.dot(params)
+        scale = np.median(np.abs(resid - 0.0) / _MAD_C)
+        dev.append(_huber_rho(resid / (np.dot(wresid, wresid) / (n - p))).sum())
+        if not (np.abs(dev[-1] - dev[-2]) > tol and len(dev) - 1 < maxiter):
+            break
+    sresid = (y - X.dot(params)) / scale
+    small = np.less_equal(np.abs(sresid), _HUBER_T)
+    dpsi = small.astype(float)
+    psi = small * sresid + (1 - small) * _HUBER_T * np.sign(sresid)
+    m = np.mean(dpsi)
+    k = 1 + (df_model + 1) / n * np.var(dpsi) / m ** 2
+    cov = (k ** 2 * (1 / df_resid * np.sum(psi ** 2) * scale ** 2) / ((1 / n * np.sum(dpsi)) ** 2)
+           * np.dot(pinv, np.transpose(pinv)))
+    return params, cov
 
 
 def _exponent_result(method, budgets, used, k, alpha, notes, min_budgets):
@@ -883,8 +946,8 @@ def isoflop(frame: Any, *, columns: Mapping[str, str] | None = None, flops_per_t
     factor ``1 + budget_rtol`` share a budget; ``bins`` for log-spaced bins instead).  A
     budget's C is the geometric mean of its runs' C.
 
-    Per budget, ``loss = c0 + c1·x + c2·x²`` with ``x = ln N`` is fitted robustly (statsmodels
-    RLM, Huber T norm; plain least squares with exactly 3 points); its vertex is ``N*(C)`` and
+    Per budget, ``loss = c0 + c1·x + c2·x²`` with ``x = ln N`` is fitted robustly (Huber T
+    M-estimate, as statsmodels' RLM; plain least squares with exactly 3 points); its vertex is ``N*(C)`` and
     ``D* = C/(k·N*)``.  With ``profile="cubic"`` the profile is ``c0 + c1·x + c2·x² + c3·x³``
     (at least 5 runs and 4 sizes per budget) and ``N*`` its local minimum, which must lie
     within the sampled range.  ``N_star_lower`` / ``N_star_upper`` are the minimum's
@@ -921,8 +984,8 @@ def isoflop(frame: Any, *, columns: Mapping[str, str] | None = None, flops_per_t
     degree = 2 if profile == "parabola" else 3
     min_points = max(3 if degree == 2 else 5, int(min_points))
     min_budgets = max(3, int(min_budgets))
-    from scipy.stats import norm
-    z = float(norm.ppf(1 - alpha / 2))
+    from scipy.special import ndtri           # = scipy.stats.norm.ppf
+    z = float(ndtri(1 - alpha / 2))
     df = _prepare_runs(frame, columns, k, cost)
     rows, notes = [], list(df.attrs.get("notes", []))
     df["budget"] = group_budgets(df["C"].to_numpy(), rtol=budget_rtol, bins=bins)

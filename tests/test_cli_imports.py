@@ -1,5 +1,5 @@
 """The short commands import only what they use: ``scalelaw --help`` no numerical library,
-a table fit, predict and allocate neither statsmodels, matplotlib nor scipy.stats (each
+a table fit, predict, allocate and allocate --isoflop neither statsmodels, matplotlib nor scipy.stats (each
 takes longer to import than the command's own work; bench/bench_cli.py times them)."""
 from __future__ import annotations
 
@@ -41,11 +41,14 @@ def test_table_fit_predict_allocate_skip_statsmodels_matplotlib_scipy_stats(tmp_
     loss = (1.8 + 400 * N ** -0.34 + 2000 * D ** -0.37) * np.exp(rng.normal(0, 0.005, N.size))
     with open(tmp_path / "runs.csv", "w") as f:
         f.write("N,D,loss\n" + "".join(f"{n:.17g},{d:.17g},{y:.17g}\n" for n, d, y in zip(N, D, loss)))
+    from scalelaw.cli.demo import isoflop_runs
+    isoflop_runs().to_csv(tmp_path / "iso.csv", index=False)
     code = ("import contextlib, io\n"
             "with contextlib.redirect_stdout(io.StringIO()):\n"
             "    assert main(['fit', 'runs.csv', '--law', 'chinchilla', '--json', 'fit.json']) == 0\n"
             "    assert main(['predict', 'fit.json', '--at', 'N=7e10', 'D=1.4e12']) == 0\n"
-            "    assert main(['allocate', 'fit.json', '--compute', '1e21', '1e23']) == 0\n")
+            "    assert main(['allocate', 'fit.json', '--compute', '1e21', '1e23']) == 0\n"
+            "    assert main(['allocate', '--isoflop', 'iso.csv']) == 0\n")
     mods = _modules_after(code, tmp_path)
     fit = json.loads((tmp_path / "fit.json").read_text())
     assert fit["law"] == "chinchilla" and all(np.isfinite(v) for v in fit["params"].values())
