@@ -28,7 +28,6 @@ to the logit of a bounded metric (:class:`~scalelaw.laws.downstream.LogitLink`) 
 """
 from __future__ import annotations
 
-import json
 import os
 import numpy as np
 import pandas as pd
@@ -415,12 +414,8 @@ class ChainResult:
     def to_json(self, path: str | os.PathLike | None = None, alpha: float = 0.05) -> str:
         """JSON text (both stages' fits with their paired draws); written atomically to
         ``path`` when given."""
-        from .serialize import json_default
-        text = json.dumps(self.to_dict(alpha), indent=2, default=json_default)
-        if path is not None:
-            from .._atomic import write_text
-            write_text(path, text + "\n")
-        return text
+        from .serialize import dump_json
+        return dump_json(self.to_dict(alpha), path)
 
     @classmethod
     def from_json(cls, source) -> "ChainResult":

@@ -22,7 +22,6 @@ This module sits below :mod:`.api`; it refits through ``fitter`` (:func:`fit`).
 from __future__ import annotations
 
 import fnmatch
-import json
 import os
 from typing import Any
 
@@ -578,12 +577,8 @@ class MultiFit:
 
     def to_json(self, path: str | os.PathLike | None = None, alpha: float = 0.05) -> str:
         """JSON text; written atomically to ``path`` when given."""
-        from .serialize import json_default
-        text = json.dumps(self.to_dict(alpha), indent=2, default=json_default)
-        if path is not None:
-            from .._atomic import write_text
-            write_text(path, text + "\n")
-        return text
+        from .serialize import dump_json
+        return dump_json(self.to_dict(alpha), path)
 
     @classmethod
     def from_json(cls, source) -> "MultiFit":

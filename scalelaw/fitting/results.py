@@ -6,7 +6,6 @@ the curve (``mean_ci_*``) and a wider band for a new run (``obs_ci_*``).
 """
 from __future__ import annotations
 
-import json
 import os
 import warnings
 
@@ -407,12 +406,8 @@ class FitResult:
 
     def to_json(self, path: str | os.PathLike | None = None, alpha: float = 0.05) -> str:
         """JSON text; written atomically to ``path`` when given."""
-        from .serialize import json_default
-        text = json.dumps(self.to_dict(alpha), indent=2, default=json_default)
-        if path is not None:
-            from .._atomic import write_text
-            write_text(path, text + "\n")
-        return text
+        from .serialize import dump_json
+        return dump_json(self.to_dict(alpha), path)
 
     @classmethod
     def from_json(cls, source) -> "FitResult":

@@ -241,6 +241,16 @@ def read_fit_json(source) -> dict:
     return d
 
 
+def dump_json(obj: dict, path=None) -> str:
+    """A result's dict as JSON text (numpy numbers as plain ones); written atomically to
+    ``path`` when given.  Every result's ``to_json`` goes through here."""
+    text = json.dumps(obj, indent=2, default=json_default)
+    if path is not None:
+        from .._atomic import write_text
+        write_text(path, text + "\n")
+    return text
+
+
 def json_default(o):
     if isinstance(o, (np.floating, np.integer)):
         return o.item()
