@@ -153,17 +153,22 @@ def test_stalled_resamples_fall_back_to_the_polish(monkeypatch):
 
 
 @pytest.mark.slow
-def test_broken_power_law_stalls_are_refitted_per_resample():
-    """bnsl on data it does not describe: Levenberg-Marquardt stalls in flat valleys (where
-    L-BFGS-B goes on to optima up to 12% lower); those resamples are caught by the
-    decrement check and refitted per resample, so no draw is worse than that path's."""
+def test_broken_power_laws_take_the_per_resample_polish(monkeypatch):
+    """bnsl on data it does not describe: Levenberg-Marquardt stops in flat valleys above the
+    optima L-BFGS-B goes on to (seen: 3% on one resample of six, which the stall check did
+    not flag), so the broken power laws opt out of the batched refit (``batched = False``):
+    their draws are the per-resample polish's, and none is worse than a forced batched
+    refit's by more than rounding."""
     res = sl.fit(_chinchilla_like(), "bnsl")
     pr, p = res._problem, res.params.to_numpy()
-    new = bootstrap(pr, p, 6, seed=1)
-    assert _batched.refit.last_fallbacks >= 1
-    old = bootstrap(pr, p, 6, seed=1, batched=False)
+    assert not _batched.applies(pr)
+    draws = bootstrap(pr, p, 6, seed=1)
+    assert np.array_equal(draws, bootstrap(pr, p, 6, seed=1, batched=False))
+    monkeypatch.setattr(pr.law, "batched", True)        # forced through the batched refit
+    assert _batched.applies(pr)
+    forced = bootstrap(pr, p, 6, seed=1)
     counts = resample_weights(6, pr.n, None, 1)
-    assert np.all(_objective(pr, counts, new) <= _objective(pr, counts, old) * (1 + 1e-9))
+    assert np.all(_objective(pr, counts, draws) <= _objective(pr, counts, forced) * (1 + 1e-9))
 
 
 @pytest.mark.slow

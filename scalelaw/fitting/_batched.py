@@ -38,8 +38,8 @@ Every resample's arithmetic is its own (per-resample matrix products and solves,
 sums), so a draw does not depend on which other resamples share its batch: the draws are
 the same serially, in chunks, on worker processes or a pool.
 
-Used for every law not marked ``costly`` and without an anchor stage; costly laws (the
-multi-power law) keep the per-resample path.
+Used for every law not marked ``costly`` or ``batched = False`` and without an anchor stage;
+costly laws (the multi-power law) and the broken power laws keep the per-resample path.
 """
 from __future__ import annotations
 
@@ -65,10 +65,11 @@ MU_DOWN = 10
 
 
 def applies(problem) -> bool:
-    """Whether :func:`refit` handles this problem: a law not marked ``costly``, no anchored
-    parameters (their anchor stage is re-solved per resample) and something free to fit."""
-    return (not getattr(problem.law, "costly", False) and not problem.anchored
-            and bool(problem.free_mask.any()))
+    """Whether :func:`refit` handles this problem: a law not marked ``costly`` and not
+    opted out (``batched = False``: the broken power laws), no anchored parameters (their
+    anchor stage is re-solved per resample) and something free to fit."""
+    return (not getattr(problem.law, "costly", False) and getattr(problem.law, "batched", True)
+            and not problem.anchored and bool(problem.free_mask.any()))
 
 
 def grid_points(problem, grid) -> tuple[np.ndarray, np.ndarray]:

@@ -118,6 +118,10 @@ class Law:
     n_polish: int = 4
     #: evaluations are expensive (the engine then skips its second, confirming polish route)
     costly: bool = False
+    #: the bootstrap may refit all resamples at once by Levenberg-Marquardt
+    #: (:mod:`scalelaw.fitting._batched`); False where LM stops in flat valleys above the
+    #: optima the per-resample polish (LM, then L-BFGS-B) reaches: the broken power laws
+    batched: bool = True
     #: an LR-schedule law: its data are per-step logs (rows without a loss are kept, they
     #: carry the LR history) and it predicts loss curves through :meth:`curve_design`
     predicts_curves: bool = False
