@@ -172,7 +172,7 @@ class LogitLink(Law):
         self.param_names = tuple(b.param_names)
         self.linear_params = tuple(b.linear_params)
         self.log_params = tuple(b.log_params)
-        self.n_polish, self.costly = b.n_polish, b.costly
+        self.n_polish, self.costly, self.batched = b.n_polish, b.costly, b.batched
         self.may_be_constant = tuple(b.may_be_constant)   # e.g. data_constrained's U
         if hasattr(b, "var"):
             self.var = b.var      # one-variable laws: the variable bound to the table's column

@@ -64,7 +64,7 @@ class JointLaw(Law):
         self.variables = tuple(law.variables) + (INDEX,)
         self.target = law.target
         self.n_polish = law.n_polish
-        self.costly = law.costly
+        self.costly, self.batched = law.costly, law.batched
         #: variables that may hold one value in the table (data_constrained's U): the base law's
         self.may_be_constant = tuple(getattr(law, "may_be_constant", ()))
         names = list(self.share)
