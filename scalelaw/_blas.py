@@ -14,6 +14,10 @@ def single_threaded_blas():
     """
     global _CONTROLLER
     if _CONTROLLER is None:
+        # scipy bundles its own OpenBLAS, loaded with scipy.linalg: load it before the scan,
+        # or the controller never sees it.  (scipy.optimize is imported lazily since issue 12;
+        # L-BFGS-B then ran on an unlimited scipy OpenBLAS and every fit took 1.5-2x longer.)
+        import scipy.linalg  # noqa: F401
         from threadpoolctl import ThreadpoolController
         _CONTROLLER = ThreadpoolController()
     return _CONTROLLER.limit(limits=1, user_api="blas")
